@@ -1,0 +1,1 @@
+"""Entity resolution for Chinese customer master data."""

@@ -1,0 +1,1 @@
+"""Training, evaluation and MLflow tracking for resolution models."""
