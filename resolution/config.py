@@ -1,0 +1,213 @@
+"""The job config: one YAML file, validated once into typed pydantic models.
+
+Everything inward receives these objects, never raw dicts. A bad key or value is a
+`ConfigError` naming the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from resolution.errors import ConfigError
+
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "record_id",
+    "source_system",
+    "customer_name",
+    "customer_type",
+    "uscc",
+    "contact_name",
+    "mobile",
+    "phone",
+    "email",
+    "province",
+    "city",
+    "district",
+    "address",
+    "id_card",
+    "updated_at",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """How input columns map onto the canonical customer fields."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical field -> input column name; unmapped fields default to "
+        "an input column of the same name when present, else NULL",
+    )
+    required: list[str] = Field(
+        default_factory=lambda: ["record_id"],
+        description="canonical fields whose input column must exist",
+    )
+    default_source_system: str | None = Field(
+        default=None, description="source_system for inputs that have no such column"
+    )
+    encoding: str | None = Field(default=None, description="CSV encoding; detected when unset")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {unknown}; allowed: {', '.join(CANONICAL_FIELDS)}"
+            )
+        return v
+
+    @field_validator("required")
+    @classmethod
+    def _known_required(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) {unknown}")
+        return v
+
+
+ComparisonKind = Literal[
+    "name", "person_name", "identifier", "phone", "email", "address", "branch", "exact", "date"
+]
+
+
+class ComparisonConfig(_Strict):
+    """One comparison of the Fellegi-Sunter model, built from a named kind.
+
+    Kinds (see `training.settings`): `name` (core name by characters and pinyin),
+    `person_name`, `identifier` (valid-only keys: agree / disagree), `phone`, `email`,
+    `address` (district / road / number), `branch` (designators that must agree),
+    `exact`, `date`.
+    """
+
+    name: str
+    kind: ComparisonKind
+    column: str
+    pinyin_column: str | None = None
+    extra_columns: list[str] = Field(default_factory=list)
+    term_frequency: bool = False
+
+
+class TrainingConfig(_Strict):
+    deterministic_rules: list[list[str]] = Field(
+        description="blocking rules (lists of columns or SQL expressions) that admit "
+        "almost no false positives; used to estimate the prior match probability"
+    )
+    deterministic_recall: float = Field(default=0.7, gt=0, le=1)
+    em_blocking_rules: list[list[str]] = Field(min_length=2)
+    u_max_pairs: float = Field(default=2e6, gt=0)
+    seed: int = 42
+
+
+class ModelConfig(_Strict):
+    comparisons: list[ComparisonConfig] = Field(min_length=1)
+    blocking_rules: list[list[str]] = Field(
+        min_length=1, description="blocking rules that generate the pairs to score"
+    )
+    max_comparisons: float = Field(
+        default=5e7, gt=0, description="refuse to predict when blocking yields more pairs"
+    )
+    training: TrainingConfig
+
+
+class Thresholds(_Strict):
+    match: float = Field(default=0.9, gt=0, lt=1, description="pair probability that links")
+    review: float = Field(
+        default=0.95, gt=0, le=1, description="entities below this confidence go to review"
+    )
+    keep_pairs: float = Field(
+        default=0.05, ge=0, lt=1, description="pairs below this probability are not stored"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.keep_pairs > self.match:
+            raise ValueError("keep_pairs must not exceed match")
+        return self
+
+
+SurvivorshipRule = Literal[
+    "source_priority", "most_recent", "most_frequent", "longest", "aggregate", "fixed_source"
+]
+
+
+class FieldRule(_Strict):
+    rule: SurvivorshipRule
+    column: str | None = Field(
+        default=None, description="record column the value comes from (default: field name)"
+    )
+    valid_only: str | None = Field(
+        default=None, description="boolean column; only records where it is true supply a value"
+    )
+    tie_breakers: list[SurvivorshipRule] = Field(default_factory=list)
+    source: str | None = Field(default=None, description="the source for `fixed_source`")
+
+    @model_validator(mode="after")
+    def _source_for_fixed(self) -> FieldRule:
+        if self.rule == "fixed_source" and not self.source:
+            raise ValueError("rule fixed_source needs `source`")
+        if "aggregate" in self.tie_breakers:
+            raise ValueError("aggregate cannot be a tie-breaker")
+        return self
+
+
+class SurvivorshipConfig(_Strict):
+    source_priority: list[str] = Field(
+        default_factory=list, description="source systems, most trusted first"
+    )
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+
+
+class ClusteringConfig(_Strict):
+    max_cluster_size: int = Field(
+        default=50, gt=1, description="clusters larger than this are flagged in the summary"
+    )
+
+
+class Config(_Strict):
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    model: ModelConfig
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
+    clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+
+
+def _error_path(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def config_from_dict(data: object, origin: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of sections at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = _error_path(err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{origin}: unknown key '{path}' (remove it or fix its spelling)")
+        if err["type"] == "missing":
+            raise ConfigError(f"{origin}: missing required key '{path}'")
+        raise ConfigError(f"{origin}: bad value at '{path}': {err['msg']}")
+
+
+def load_config(path: str | Path) -> Config:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p} (pass --config configs/customer_zh.yaml)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{p}: not valid UTF-8 YAML ({first})")
+    return config_from_dict(data, origin=str(p))

@@ -1,0 +1,104 @@
+"""Predict: score candidate pairs with a trained Splink model on DuckDB.
+
+Owns table `pairs` (record_id_l, record_id_r, match_weight, match_probability and one
+`gamma_<comparison>` level per comparison). Before scoring, the blocking rules' pair
+count is checked so a loose rule is refused with advice instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from resolution.db import scalar
+from resolution.errors import ResolutionError
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    candidate_pairs: int
+    pairs_kept: int
+
+
+def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]):
+    """A Splink linker over an existing DuckDB table, quiet unless asked."""
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(connection=con)
+    sdf = db_api.register(table)
+    linker = Linker(sdf, settings, log_level=None)
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    return linker
+
+
+def count_candidate_pairs(
+    con: duckdb.DuckDBPyConnection, blocking_rules: list[list[str]], table: str = "records"
+) -> list[tuple[str, int]]:
+    """Pairs each blocking rule generates on its own: sum of C(n, 2) over its key groups.
+
+    One GROUP BY per rule, so it is cheap enough to run before every prediction. Pairs
+    found by several rules are counted once per rule, so the sum is an upper bound.
+    """
+    per_rule = []
+    for rule in blocking_rules:
+        keys = ", ".join(rule)
+        not_null = " AND ".join(f"({k}) IS NOT NULL" for k in rule)
+        n = scalar(
+            con,
+            f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM "
+            f"(SELECT count(*)::HUGEINT AS n FROM {table} WHERE {not_null} GROUP BY {keys})",
+        )
+        per_rule.append((" & ".join(rule), int(n)))
+    return per_rule
+
+
+def predict_pairs(
+    con: duckdb.DuckDBPyConnection,
+    settings: dict[str, Any],
+    blocking_rules: list[list[str]],
+    keep_threshold: float,
+    max_comparisons: float,
+    table: str = "records",
+) -> PredictResult:
+    """Score the pairs the job's blocking rules generate with the model's parameters."""
+    from training.settings import blocking_rule_sql
+
+    per_rule = count_candidate_pairs(con, blocking_rules, table)
+    total = sum(n for _, n in per_rule)
+    if total > max_comparisons:
+        worst = max(per_rule, key=lambda r: r[1])
+        raise ResolutionError(
+            f"blocking would score up to {total:,} pairs (limit {max_comparisons:,.0f}); the rule "
+            f"'{worst[0]}' alone adds {worst[1]:,}. Tighten it in model.blocking_rules or "
+            "raise model.max_comparisons"
+        )
+    settings = {
+        **settings,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": blocking_rule_sql(r)} for r in blocking_rules
+        ],
+    }
+    linker = make_linker(con, table, settings)
+    df_pred = linker.inference.predict(threshold_match_probability=keep_threshold or None)
+    gammas = [
+        c
+        for c in (r[0] for r in con.execute(f"DESCRIBE {df_pred.physical_name}").fetchall())
+        if c.startswith("gamma_")
+    ]
+    gamma_sql = "".join(f", {g}" for g in gammas)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE pairs AS
+        SELECT record_id_l, record_id_r, match_weight, match_probability{gamma_sql}
+        FROM {df_pred.physical_name}
+        WHERE match_probability >= ?
+        ORDER BY record_id_l, record_id_r
+        """,
+        [keep_threshold],
+    )
+    df_pred.drop_table_from_database_and_remove_from_cache()
+    kept = scalar(con, "SELECT count(*) FROM pairs")
+    return PredictResult(candidate_pairs=total, pairs_kept=kept)
