@@ -103,13 +103,18 @@ def build_review_queue(
                    min(cluster_confidence) AS cluster_confidence
             FROM clusters GROUP BY entity_id
         ),
-        near_miss AS (   -- a possible duplicate that was not linked
-            SELECT c.entity_id, max(p.match_probability) AS p
+        cross_pairs AS (   -- scored pairs whose records ended in different entities
+            SELECT c.entity_id AS e1, d.entity_id AS e2, p.match_probability AS p
             FROM pairs p
             JOIN clusters c ON c.record_id = p.record_id_l
             JOIN clusters d ON d.record_id = p.record_id_r
             WHERE c.entity_id <> d.entity_id
-            GROUP BY c.entity_id
+        ),
+        near_miss AS (
+            SELECT entity_id, max(p) AS p FROM (
+                SELECT e1 AS entity_id, p FROM cross_pairs
+                UNION ALL SELECT e2, p FROM cross_pairs)
+            GROUP BY entity_id
         )
         SELECT ent.entity_id, ent.record_count, ent.cluster_confidence,
                CASE
@@ -118,7 +123,7 @@ def build_review_queue(
                  WHEN ent.record_count > 1
                    THEN '最弱关联置信度 ' || round(ent.cluster_confidence, 3)
                         || '，低于复核阈值 (weakest link below review threshold)'
-                 ELSE '存在可能重复的记录（匹配概率 ' || round(nm.p, 3)
+                 ELSE '存在可能重复的记录（匹配概率 ' || round(coalesce(nm.p, 0), 3)
                         || '），未合并 (possible duplicate not merged)'
                END AS reason
         FROM ent LEFT JOIN near_miss nm USING (entity_id)
