@@ -82,10 +82,13 @@ def detect_encoding(path: Path, requested: str | None = None) -> str:
             )
         ok, at = _decodes(path, enc)
         if not ok:
-            hint = " it looks like GBK/GB18030: pass --encoding gb18030" if enc.startswith(
-                "utf"
-            ) and _decodes(path, "gb18030")[0] else ""
-            raise InputError(f"{path}: not valid {enc} (first bad byte at offset {at});{hint or ' check the file encoding'}")
+            if enc != "utf-8" and _decodes(path, "utf-8")[0]:
+                hint = "the file is valid UTF-8: drop --encoding or pass utf-8"
+            elif enc.startswith("utf") and _decodes(path, "gb18030")[0]:
+                hint = "it looks like GBK/GB18030: pass --encoding gb18030"
+            else:
+                hint = "check the file's encoding"
+            raise InputError(f"{path}: not valid {enc} (first bad byte at offset {at}); {hint}")
         if enc in ("gbk", "gb18030") and _has_non_ascii(path) and _decodes(path, "utf-8")[0]:
             raise InputError(
                 f"{path}: you named {requested} but the file is valid UTF-8; reading it as "
