@@ -116,7 +116,7 @@ def train(
     with _Stages("training") as stages:
         result = train_model(cfg, text, input, name, encoding, experiment, on_stage=stages)
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     out.print(f"run:      {result.run_id}")
     out.print(f"model:    {result.model_uri}")
     out.print(f"tracking: {result.tracking_uri}")
@@ -147,6 +147,42 @@ def dedup(
     with _Stages("dedup") as stages:
         summary = run_dedup(cfg, loaded.settings, input, out_dir, model, encoding, stages)
     print_summary(summary)
+
+
+@app.command()
+@user_errors
+def profile(
+    config: ConfigOpt,
+    input: InputOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="report folder")],
+    encoding: EncodingOpt = None,
+):
+    """Data-quality report: completeness, validity, uniqueness, duplicates, rule checks.
+
+    Writes quality.json and quality.html to the --out folder.
+    Example: er profile --config configs/customer_zh.yaml --input customers.csv --out dq
+    """
+    from resolution.pipeline import profile as run_profile
+
+    cfg, _ = _load(config)
+    with _Stages("profile") as stages:
+        report = run_profile(cfg, input, out_dir, encoding, stages)
+    print_checks(report)
+    out.print(f"report: {Path(out_dir) / 'quality.html'}")
+
+
+def print_checks(report: dict) -> None:
+    t = Table(title=f"data quality: {report['records']:,} records", show_header=True)
+    t.add_column("check")
+    t.add_column("value", justify="right")
+    t.add_column("target", justify="right")
+    t.add_column("result")
+    for c in report["checks"]:
+        t.add_row(
+            c["check"], f"{c['value'] * 100:.1f}%", f"{c['op']} {c['target'] * 100:.0f}%",
+            "pass" if c["passed"] else "[red]FAIL[/]",
+        )
+    out.print(t)
 
 
 @app.command()
@@ -215,6 +251,10 @@ def print_summary(s, metrics=None) -> None:
     t.add_row("pairs scored (kept)", f"{s.pairs_scored:,}")
     t.add_row("review queue", f"{s.review_queue:,}")
     t.add_row("largest entity", f"{s.largest_entity:,} records")
+    if s.duplicate_rate is not None:
+        t.add_row("duplicate rate", f"{s.duplicate_rate * 100:.1f}%")
+    if s.quality_passed is not None:
+        t.add_row("quality checks", "pass" if s.quality_passed else "some failed (see quality.html)")
     if metrics is not None:
         t.add_row("pairwise P / R / F1", f"{metrics.pairwise_precision:.4f} / "
                   f"{metrics.pairwise_recall:.4f} / {metrics.pairwise_f1:.4f}")

@@ -171,12 +171,44 @@ class ClusteringConfig(_Strict):
     )
 
 
+QUALITY_FIELDS = (
+    "customer_name", "customer_type", "uscc", "contact_name", "mobile", "phone", "email",
+    "province", "city", "district", "address", "id_card", "updated_at",
+)
+
+
+class QualityConfig(_Strict):
+    """Data-quality rules; defaults are our users' targets."""
+
+    required: list[str] = Field(
+        default_factory=lambda: ["customer_name", "mobile", "address"],
+        description="fields that must be filled: their completeness is checked",
+    )
+    scored_fields: list[str] = Field(
+        default_factory=lambda: ["customer_name", "contact_name", "mobile", "email", "address"],
+        description="fields the record-level quality score counts (present and valid)",
+    )
+    completeness_min: float = Field(default=0.95, ge=0, le=1)
+    invalid_max: float = Field(default=0.02, ge=0, le=1)
+    duplicate_max: float = Field(default=0.03, ge=0, le=1)
+    track_in_mlflow: bool = Field(default=True, description="log each report to MLflow")
+
+    @field_validator("required", "scored_fields")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(QUALITY_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown field(s) {unknown}; allowed: {', '.join(QUALITY_FIELDS)}")
+        return v
+
+
 class Config(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
     model: ModelConfig
     thresholds: Thresholds = Field(default_factory=Thresholds)
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

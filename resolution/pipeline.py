@@ -26,6 +26,7 @@ from resolution.db import scalar
 from resolution.errors import ModelError
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
+from resolution.quality import build_report, log_to_mlflow, score_records, write_report
 from resolution.survivorship import survive
 
 OUTPUT_TABLES = ("records", "rejected", "pairs", "crosswalk", "entities", "review_queue")
@@ -48,6 +49,9 @@ class JobSummary:
     review_queue: int
     largest_entity: int
     seconds: dict[str, float] = field(default_factory=dict)
+    duplicate_rate: float | None = None
+    quality_passed: bool | None = None
+    quality_run_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +80,7 @@ def prepare_records(
         result = ingest(con, inputs, config.source, encoding)
     with _timed(seconds, "standardize", say):
         standardize_table(con, "raw_records", "records")
+        score_records(con, config.quality)
     return result
 
 
@@ -137,7 +142,9 @@ def resolve_records(
     }
 
 
-def _write_outputs(con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummary) -> None:
+def _write_outputs(
+    con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummary, report: dict
+) -> None:
     """Write every output into a staging folder, then move each file into place.
 
     The DuckDB file is moved last and `summary.json` names the job, so a reader that finds
@@ -153,10 +160,12 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummar
         con.execute("DETACH job_out")
         for t in PARQUET_TABLES:
             con.execute(f"COPY {t} TO '{staging / (t + '.parquet')}' (FORMAT parquet)")
+        write_report(report, staging)
         (staging / "summary.json").write_text(
             json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
         )
-        for name in [f"{t}.parquet" for t in PARQUET_TABLES] + ["job.duckdb", "summary.json"]:
+        names = [f"{t}.parquet" for t in PARQUET_TABLES] + ["quality.json", "quality.html"]
+        for name in names + ["job.duckdb", "summary.json"]:
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -192,12 +201,41 @@ def dedup(
             seconds=seconds,
             **counts,
         )
+        with _timed(seconds, "report", say):
+            report = build_report(con, config.quality, ing.rejected, entities_table="clusters")
+            summary.quality_passed = report["passed"]
+            summary.duplicate_rate = report["duplicate_rate"]
         with _timed(seconds, "write", say):
-            _write_outputs(con, out, summary)
+            _write_outputs(con, out, summary, report)
+        if config.quality.track_in_mlflow:
+            summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
         return summary
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def profile(
+    config: Config,
+    inputs: list[str | Path],
+    out_dir: str | Path,
+    encoding: str | None = None,
+    on_stage: Say | None = None,
+) -> dict:
+    """Standardize and validate the inputs and write the data-quality report to `out_dir`."""
+    say = on_stage or (lambda _s: None)
+    seconds: dict[str, float] = {}
+    con = duckdb.connect()
+    try:
+        ing = prepare_records(con, config, inputs, encoding, seconds, say)
+        with _timed(seconds, "report", say):
+            report = build_report(con, config.quality, ing.rejected)
+        write_report(report, Path(out_dir))
+        if config.quality.track_in_mlflow:
+            report["mlflow_run_id"] = log_to_mlflow(report, run_name="profile")
+        return report
+    finally:
+        con.close()
 
 
 def resolve_frame(frame, config: Config, settings: dict):
