@@ -318,7 +318,7 @@ _LEGAL_VARIANTS = {
     "有限责任公司": ("有限公司", "有限公司", "公司"),
     "股份有限公司": ("有限公司", "股份公司", "有限公司"),
     "集团有限公司": ("集团", "集团公司", "有限公司"),
-    "": ("（个体工商户）", "店", ""),
+    "": ("（个体工商户）", "（个体）", ""),
 }
 _LEGAL_PINYIN = {
     "有限公司": "Youxian Gongsi",
@@ -690,10 +690,6 @@ def _pick_by(rng: np.random.Generator, group: np.ndarray, table) -> np.ndarray:
     return np.minimum((u[:, None] >= cdf[group]).sum(axis=1), cdf.shape[1] - 1)
 
 
-def _chance(rng: np.random.Generator, group: np.ndarray, probs) -> np.ndarray:
-    return rng.random(len(group)) < np.asarray(probs, dtype=float)[group]
-
-
 def _s(a) -> np.ndarray:
     return np.asarray(a, dtype=np.int64).astype(str).astype(object)
 
@@ -714,11 +710,8 @@ def _fill(out: np.ndarray, code: np.ndarray, forms: dict) -> None:
             out[ix] = make(ix)
 
 
-_FULLWIDTH = {i: i + 0xFEE0 for i in range(0x21, 0x7F)}
-_FULLWIDTH[0x20] = 0x3000
 _FW_DIGITS = {**{ord(c): ord(c) + 0xFEE0 for c in "0123456789+-()"}, 0x20: 0x3000}
 _HALF_BRACKETS = str.maketrans({"（": "(", "）": ")"})
-_FULL_BRACKETS = str.maketrans({"(": "（", ")": "）"})
 
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:
@@ -1812,7 +1805,15 @@ def _hktw(rng, out: dict, src: np.ndarray, trad: np.ndarray) -> None:
         ix = np.flatnonzero(mask)
         if not len(ix):
             continue
-        for field in ("customer_name", "contact_name", "province", "city", "district", "address"):
+        for field in (
+            "customer_name",
+            "contact_name",
+            "province",
+            "city",
+            "district",
+            "address",
+            "phone",
+        ):
             out[field][ix] = _map_unique(out[field][ix], conv.convert)
     ih = np.flatnonzero(src == _HKTW)
     u = rng.random(len(ih))
@@ -1841,7 +1842,7 @@ def _typo_cn(s: str, u: np.ndarray, alts: dict) -> str:
             return s[:i] + pool[int(u[2] * len(pool))] + s[i + 1 :]
         kind = 0.8
     i = int(u[1] * (len(s) - 1))
-    if kind < 0.87:  # dropped character
+    if kind < 0.87 and len(s) >= 4:  # dropped character
         return s[:i] + s[i + 1 :]
     if kind < 0.93:  # doubled character
         return s[: i + 1] + s[i:]
