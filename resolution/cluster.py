@@ -1,40 +1,205 @@
-"""Cluster: group records into entities from the scored pairs, and say how sure we are.
+"""Cluster: group records into entities from the scored pairs, guard against chaining,
+and say how sure we are.
 
-Connected components at the match threshold come from Splink. Around them we own:
+1. Links are the pairs at or above the match threshold, plus steward must-links; a pair a
+   steward marked as different (cannot-link) is never a link.
+2. Connected components of the links come from Splink.
+3. The guard (on by default) re-examines components that hold conflicting strong
+   evidence or a weak bridge, and splits them:
+   - conflicts: two records with different non-empty values in a `conflict_columns`
+     column (different valid USCCs or ID cards, different branch designators), or a
+     steward cannot-link. The component is rebuilt by merging its links strongest first
+     and refusing any merge that would put a conflict into one group (steward
+     must-links always merge).
+   - weak bridges: a single link below `bridge_threshold` that alone joins two groups of
+     at least two records each is cut (A–B–C chains through one doubtful record).
+   Every split is recorded in `cluster_splits` with the reason in words.
+4. `entity_id` here is derived from the sorted member record IDs (stable for the same
+   input and model). The store (resolution/store.py) then maps entities onto the IDs they
+   had in earlier jobs.
 
-- `entity_id`: derived from the entity's member record IDs (a hash of the sorted IDs), so a
-  re-run with the same input and model gives the same IDs, independent of row order.
-- `membership_confidence` (per record): for a record in a multi-record entity, the
-  probability of its strongest link to another member, i.e. how firmly it is held in;
-  for a record alone, 1 minus the probability of its strongest link to any record, i.e.
-  how sure we are that it has no duplicate.
-- `cluster_confidence` (per entity): the weakest membership confidence among its members.
+Confidence:
+- `membership_confidence` (per record): in a multi-record entity, the probability of the
+  record's strongest link to another member (1.0 for a steward must-link); for a record
+  alone, 1 minus the probability of its strongest link to any other record, i.e. how sure
+  we are that it has no duplicate.
+- `cluster_confidence` (per entity): the weakest membership confidence among its members —
+  the weakest link the entity relies on.
 
-Owns table `clusters` (record_id, entity_id, membership_confidence, cluster_confidence,
-cluster_size) and `review_queue`.
+Owns tables `clusters` (record_id, entity_id, cluster_size, membership_confidence,
+cluster_confidence), `cluster_splits` and `review_queue`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+
 import duckdb
 
-from resolution.db import scalar
+from resolution.config import ClusteringConfig
+from resolution.db import quote_ident, scalar
+
+CONSTRAINTS_DDL = """
+CREATE TABLE IF NOT EXISTS constraints (
+    record_id_l VARCHAR, record_id_r VARCHAR, kind VARCHAR, decision_id VARCHAR
+)
+"""
+
+REASONS = {
+    "uscc_key": "统一社会信用代码不同 (different valid USCCs)",
+    "id_card_key": "身份证号不同 (different valid ID cards)",
+    "name_branch": "门店/分支机构不同 (different branches)",
+    "cannot_link": "数据管理员标记为不同客户 (a steward marked records as different)",
+    "bridge": "两组记录仅由一条较弱的关联连接 (two groups joined by a single weak link)",
+}
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    entities: int
+    components: int
+    split_components: int
+
+
+class _Groups:
+    """Union-find over record IDs that tracks each group's conflict values."""
+
+    def __init__(self, nodes: dict[str, dict[str, str | None]], cannot: set[frozenset]):
+        self.parent = {n: n for n in nodes}
+        self.values = {n: {c: ({v} if v is not None else set()) for c, v in vals.items()}
+                       for n, vals in nodes.items()}
+        self.members = {n: {n} for n in nodes}
+        self.cannot = cannot
+
+    def find(self, x: str) -> str:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def conflict(self, a: str, b: str) -> str | None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return None
+        for col, va in self.values[ra].items():
+            vb = self.values[rb][col]
+            if va and vb and va != vb:
+                return col
+        if self.cannot:
+            small, big = sorted((self.members[ra], self.members[rb]), key=len)
+            for x in small:
+                for y in big:
+                    if frozenset((x, y)) in self.cannot:
+                        return "cannot_link"
+        return None
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra] |= self.members.pop(rb)
+        for col, vals in self.values.pop(rb).items():
+            self.values[ra][col] |= vals
+
+
+def _weak_bridges(members: set[str], edges: list[tuple[str, str, float]], threshold: float):
+    """Links below `threshold` whose removal leaves two parts of at least two records."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(members)
+    for a, b, p in edges:
+        if a in members and b in members:
+            if not g.has_edge(a, b) or g[a][b]["p"] < p:
+                g.add_edge(a, b, p=p)
+    cut = []
+    for a, b in sorted(nx.bridges(g)):
+        p = g[a][b]["p"]
+        if p >= threshold:
+            continue
+        g.remove_edge(a, b)
+        if len(nx.node_connected_component(g, a)) >= 2 and len(nx.node_connected_component(g, b)) >= 2:
+            cut.append((a, b, p))
+        else:
+            g.add_edge(a, b, p=p)
+    return cut, [set(c) for c in nx.connected_components(g)]
+
+
+def _split_component(
+    nodes: dict[str, dict[str, str | None]],
+    edges: list[tuple[str, str, float]],
+    must: set[frozenset],
+    cannot: set[frozenset],
+    bridge_threshold: float,
+) -> tuple[list[set[str]], list[str]]:
+    groups = _Groups(nodes, cannot)
+    reasons: set[str] = set()
+    for pair in sorted(must, key=sorted):
+        a, b = sorted(pair)
+        if a in groups.parent and b in groups.parent:
+            groups.union(a, b)
+    for a, b, _p in sorted(edges, key=lambda e: (-e[2], e[0], e[1])):
+        why = groups.conflict(a, b)
+        if why:
+            reasons.add(why)
+        else:
+            groups.union(a, b)
+    parts: list[set[str]] = []
+    for members in groups.members.values():
+        if len(members) >= 4 and bridge_threshold < 1:
+            inside = [e for e in edges if e[0] in members and e[1] in members]
+            inside += [(*sorted(p), 1.0) for p in must if p <= members]
+            cut, pieces = _weak_bridges(members, inside, bridge_threshold)
+            if cut:
+                reasons.add("bridge")
+                parts.extend(pieces)
+                continue
+        parts.append(set(members))
+    return parts, sorted(reasons)
 
 
 def cluster_records(
-    con: duckdb.DuckDBPyConnection, match_threshold: float, records: str = "records"
-) -> int:
-    """Create `clusters`; return the number of entities."""
+    con: duckdb.DuckDBPyConnection,
+    match_threshold: float,
+    options: ClusteringConfig | None = None,
+    records: str = "records",
+) -> ClusterResult:
+    """Create `clusters` and `cluster_splits`; return counts."""
     from splink import DuckDBAPI
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+    options = options or ClusteringConfig()
+    con.execute(CONSTRAINTS_DDL)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE _links AS
+        SELECT p.record_id_l, p.record_id_r, p.match_probability
+        FROM pairs p
+        WHERE p.match_probability >= {match_threshold}
+          AND NOT EXISTS (
+              SELECT 1 FROM constraints k WHERE k.kind = 'cannot_link'
+              AND least(k.record_id_l, k.record_id_r) = p.record_id_l
+              AND greatest(k.record_id_l, k.record_id_r) = p.record_id_r)
+        UNION ALL
+        SELECT DISTINCT least(k.record_id_l, k.record_id_r), greatest(k.record_id_l, k.record_id_r),
+               1.0
+        FROM constraints k
+        WHERE k.kind = 'must_link'
+          AND k.record_id_l IN (SELECT record_id FROM {records})
+          AND k.record_id_r IN (SELECT record_id FROM {records})
+        """
+    )
     db_api = DuckDBAPI(connection=con)
     components = cluster_pairwise_predictions_at_threshold(
         nodes=records,
-        edges="pairs",
+        edges="_links",
         db_api=db_api,
         node_id_column_name="record_id",
-        threshold_match_probability=match_threshold,
+        threshold_match_probability=0.0,
     )
     con.execute(
         f"""
@@ -44,49 +209,171 @@ def cluster_records(
         """
     )
     components.drop_table_from_database_and_remove_from_cache()
+    n_components = scalar(con, "SELECT count(DISTINCT component) FROM _components")
+
+    con.execute("CREATE OR REPLACE TABLE _assign AS SELECT record_id, component AS grp FROM _components")
+    con.execute(
+        "CREATE OR REPLACE TABLE cluster_splits (component_entity_id VARCHAR, "
+        "entity_ids VARCHAR[], records INTEGER, reason VARCHAR)"
+    )
+    split_components = 0
+    if options.guard:
+        split_components = _guard(con, options, records)
+
     con.execute(
         """
         CREATE OR REPLACE TABLE _entity_ids AS
-        SELECT component,
+        SELECT grp,
                'E' || upper(substr(md5(string_agg(record_id, chr(31) ORDER BY record_id)), 1, 16))
                    AS entity_id,
                count(*) AS cluster_size
-        FROM _components GROUP BY component
+        FROM _assign GROUP BY grp
         """
     )
     con.execute(
         """
+        CREATE OR REPLACE TABLE cluster_splits AS
+        SELECT s.component_entity_id, list(e.entity_id ORDER BY e.entity_id) AS entity_ids,
+               any_value(s.records) AS records, any_value(s.reason) AS reason
+        FROM cluster_splits s, unnest(s.entity_ids) AS u(grp)
+        JOIN _entity_ids e ON e.grp = u.grp
+        GROUP BY s.component_entity_id
+        """
+    )
+    _confidence(con)
+    con.execute("DROP TABLE _components; DROP TABLE _entity_ids; DROP TABLE _assign; DROP TABLE _links")
+    return ClusterResult(
+        entities=scalar(con, "SELECT count(DISTINCT entity_id) FROM clusters"),
+        components=n_components,
+        split_components=split_components,
+    )
+
+
+def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: str) -> int:
+    cols = [c for c in options.conflict_columns]
+    have = {r[0] for r in con.execute(f"DESCRIBE {records}").fetchall()}
+    cols = [c for c in cols if c in have]
+    distinct = " OR ".join(f"count(DISTINCT r.{quote_ident(c)}) > 1" for c in cols) or "false"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE _suspects AS
+        SELECT c.component
+        FROM _components c JOIN {records} r USING (record_id)
+        GROUP BY c.component
+        HAVING count(*) >= 4 OR (count(*) >= 2 AND ({distinct}))
+        UNION
+        SELECT a.component FROM constraints k
+        JOIN _components a ON a.record_id = k.record_id_l
+        JOIN _components b ON b.record_id = k.record_id_r
+        WHERE k.kind = 'cannot_link' AND a.component = b.component
+        """
+    )
+    col_sql = "".join(f", r.{quote_ident(c)}" for c in cols)
+    node_rows = con.execute(
+        f"""SELECT c.component, c.record_id{col_sql}
+            FROM _components c JOIN _suspects USING (component) JOIN {records} r USING (record_id)
+            ORDER BY c.component, c.record_id"""
+    ).fetchall()
+    if not node_rows:
+        return 0
+    edge_rows = con.execute(
+        """SELECT a.component, l.record_id_l, l.record_id_r, l.match_probability
+           FROM _links l JOIN _components a ON a.record_id = l.record_id_l
+           JOIN _suspects s ON s.component = a.component"""
+    ).fetchall()
+    must_rows = con.execute(
+        "SELECT record_id_l, record_id_r FROM constraints WHERE kind = 'must_link'"
+    ).fetchall()
+    cannot_rows = con.execute(
+        "SELECT record_id_l, record_id_r FROM constraints WHERE kind = 'cannot_link'"
+    ).fetchall()
+    must = {frozenset(p) for p in must_rows}
+    cannot = {frozenset(p) for p in cannot_rows}
+
+    nodes: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in node_rows:
+        nodes[row[0]][row[1]] = dict(zip(cols, row[2:]))
+    edges: dict[str, list] = defaultdict(list)
+    for comp, a, b, p in edge_rows:
+        edges[comp].append((a, b, float(p)))
+
+    reassign: list[tuple[str, str]] = []
+    splits: list[tuple[str, list[str], int, str]] = []
+    for comp in sorted(nodes):
+        members = nodes[comp]
+        parts, reasons = _split_component(
+            members,
+            edges.get(comp, []),
+            {m for m in must if m <= members.keys()},
+            {c for c in cannot if c <= members.keys()},
+            options.bridge_threshold,
+        )
+        if len(parts) <= 1:
+            continue
+        parts.sort(key=lambda s: min(s))
+        grps = [f"{comp}/{i}" for i in range(len(parts))]
+        for g, part in zip(grps, parts):
+            reassign.extend((rid, g) for rid in part)
+        component_id = _members_id(members.keys())
+        splits.append((component_id, grps, len(members), "；".join(REASONS[r] for r in reasons)))
+    if reassign:
+        con.execute("CREATE OR REPLACE TEMP TABLE _reassign (record_id VARCHAR, grp VARCHAR)")
+        con.executemany("INSERT INTO _reassign VALUES (?, ?)", reassign)
+        con.execute(
+            "UPDATE _assign SET grp = r.grp FROM _reassign r WHERE _assign.record_id = r.record_id"
+        )
+        con.executemany("INSERT INTO cluster_splits VALUES (?, ?, ?, ?)", splits)
+        con.execute("DROP TABLE _reassign")
+    con.execute("DROP TABLE _suspects")
+    return len(splits)
+
+
+def _members_id(record_ids) -> str:
+    import hashlib
+
+    joined = chr(31).join(sorted(record_ids))
+    return "E" + hashlib.md5(joined.encode("utf-8")).hexdigest()[:16].upper()
+
+
+def _confidence(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
         CREATE OR REPLACE TABLE _edges AS
         SELECT record_id_l AS a, record_id_r AS b, match_probability AS p FROM pairs
-        UNION ALL
-        SELECT record_id_r, record_id_l, match_probability FROM pairs
+        UNION ALL SELECT record_id_r, record_id_l, match_probability FROM pairs
+        UNION ALL SELECT record_id_l, record_id_r, 1.0 FROM constraints WHERE kind = 'must_link'
+        UNION ALL SELECT record_id_r, record_id_l, 1.0 FROM constraints WHERE kind = 'must_link'
         """
     )
     con.execute(
         """
         CREATE OR REPLACE TABLE clusters AS
-        WITH membership AS (
-            SELECT c.record_id, e.entity_id, e.cluster_size,
-                   max(x.p) FILTER (WHERE cx.component = c.component) AS best_inside,
+        WITH m AS (
+            SELECT a.record_id, e.entity_id, e.cluster_size, a.grp
+            FROM _assign a JOIN _entity_ids e USING (grp)
+        ),
+        membership AS (
+            SELECT m.record_id, m.entity_id, m.cluster_size,
+                   max(x.p) FILTER (WHERE mx.grp = m.grp) AS best_inside,
                    max(x.p) AS best_any
-            FROM _components c
-            JOIN _entity_ids e USING (component)
-            LEFT JOIN _edges x ON x.a = c.record_id
-            LEFT JOIN _components cx ON cx.record_id = x.b
+            FROM m
+            LEFT JOIN _edges x ON x.a = m.record_id
+            LEFT JOIN _assign mx ON mx.record_id = x.b
             GROUP BY ALL
+        ),
+        conf AS (
+            SELECT record_id, entity_id, cluster_size,
+                   CASE WHEN cluster_size > 1 THEN coalesce(best_inside, 0)
+                        ELSE 1 - coalesce(best_any, 0) END AS membership_confidence
+            FROM membership
         )
-        SELECT record_id, entity_id, cluster_size,
-               CASE WHEN cluster_size > 1 THEN coalesce(best_inside, 0)
-                    ELSE 1 - coalesce(best_any, 0) END AS membership_confidence,
-               min(CASE WHEN cluster_size > 1 THEN coalesce(best_inside, 0)
-                        ELSE 1 - coalesce(best_any, 0) END)
-                   OVER (PARTITION BY entity_id) AS cluster_confidence
-        FROM membership
+        SELECT record_id, entity_id, cluster_size, membership_confidence,
+               min(membership_confidence) OVER (PARTITION BY entity_id) AS cluster_confidence
+        FROM conf
         ORDER BY entity_id, record_id
         """
     )
-    con.execute("DROP TABLE _components; DROP TABLE _entity_ids; DROP TABLE _edges")
-    return scalar(con, "SELECT count(DISTINCT entity_id) FROM clusters")
+    con.execute("DROP TABLE _edges")
 
 
 def build_review_queue(
@@ -94,7 +381,12 @@ def build_review_queue(
     review_threshold: float,
     max_cluster_size: int,
 ) -> int:
-    """Create `review_queue`: entities a steward should look at, with the reason in words."""
+    """Create `review_queue`: entities a steward should look at, with the reasons in words.
+
+    An entity is queued when its confidence is below the review threshold, when the guard
+    split it out of a larger component, when two of its members were compared and scored
+    as probably different, or when it is unusually large.
+    """
     con.execute(
         f"""
         CREATE OR REPLACE TABLE review_queue AS
@@ -103,33 +395,52 @@ def build_review_queue(
                    min(cluster_confidence) AS cluster_confidence
             FROM clusters GROUP BY entity_id
         ),
-        cross_pairs AS (   -- scored pairs whose records ended in different entities
+        scored AS (
             SELECT c.entity_id AS e1, d.entity_id AS e2, p.match_probability AS p
             FROM pairs p
             JOIN clusters c ON c.record_id = p.record_id_l
             JOIN clusters d ON d.record_id = p.record_id_r
-            WHERE c.entity_id <> d.entity_id
         ),
-        near_miss AS (
+        near_miss AS (   -- a possible duplicate that was not linked
             SELECT entity_id, max(p) AS p FROM (
-                SELECT e1 AS entity_id, p FROM cross_pairs
-                UNION ALL SELECT e2, p FROM cross_pairs)
+                SELECT e1 AS entity_id, p FROM scored WHERE e1 <> e2
+                UNION ALL SELECT e2, p FROM scored WHERE e1 <> e2)
             GROUP BY entity_id
+        ),
+        doubtful AS (    -- members the model scored as probably different
+            SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 AND p < 0.5
+            GROUP BY e1
+        ),
+        split AS (
+            SELECT u.entity_id, any_value(s.reason) AS reason
+            FROM cluster_splits s, unnest(s.entity_ids) AS u(entity_id)
+            GROUP BY u.entity_id
+        ),
+        reasons AS (
+            SELECT ent.*, list_filter([
+                CASE WHEN ent.record_count > {max_cluster_size} THEN
+                    '实体过大：' || ent.record_count || ' 条记录，可能误合并 (unusually large entity)' END,
+                CASE WHEN split.reason IS NOT NULL THEN
+                    '系统已拆分：' || split.reason || ' (split by the guard)' END,
+                CASE WHEN doubtful.p IS NOT NULL THEN
+                    '成员间存在低匹配概率 ' || round(doubtful.p, 3)
+                    || ' (two members scored as probably different)' END,
+                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count > 1 THEN
+                    '最弱关联置信度 ' || round(ent.cluster_confidence, 3)
+                    || '，低于复核阈值 (weakest link below review threshold)' END,
+                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1 THEN
+                    '存在可能重复的记录（匹配概率 ' || round(coalesce(near_miss.p, 0), 3)
+                    || '），未合并 (possible duplicate not merged)' END
+            ], lambda x: x IS NOT NULL) AS why
+            FROM ent
+            LEFT JOIN near_miss USING (entity_id)
+            LEFT JOIN doubtful USING (entity_id)
+            LEFT JOIN split USING (entity_id)
         )
-        SELECT ent.entity_id, ent.record_count, ent.cluster_confidence,
-               CASE
-                 WHEN ent.record_count > {max_cluster_size}
-                   THEN '实体过大：' || ent.record_count || ' 条记录，可能误合并 (unusually large entity)'
-                 WHEN ent.record_count > 1
-                   THEN '最弱关联置信度 ' || round(ent.cluster_confidence, 3)
-                        || '，低于复核阈值 (weakest link below review threshold)'
-                 ELSE '存在可能重复的记录（匹配概率 ' || round(coalesce(nm.p, 0), 3)
-                        || '），未合并 (possible duplicate not merged)'
-               END AS reason
-        FROM ent LEFT JOIN near_miss nm USING (entity_id)
-        WHERE ent.cluster_confidence < {review_threshold}
-           OR ent.record_count > {max_cluster_size}
-        ORDER BY ent.cluster_confidence, ent.record_count DESC, ent.entity_id
+        SELECT entity_id, record_count, cluster_confidence, array_to_string(why, '；') AS reason
+        FROM reasons
+        WHERE len(why) > 0
+        ORDER BY cluster_confidence, record_count DESC, entity_id
         """
     )
     return scalar(con, "SELECT count(*) FROM review_queue")

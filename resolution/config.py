@@ -166,8 +166,22 @@ class SurvivorshipConfig(_Strict):
 
 
 class ClusteringConfig(_Strict):
+    """Guarded clustering: connected components, then splits where the evidence conflicts."""
+
     max_cluster_size: int = Field(
-        default=50, gt=1, description="clusters larger than this are flagged in the summary"
+        default=50, gt=1, description="entities larger than this go to review as suspicious"
+    )
+    guard: bool = Field(default=True, description="split components that hold conflicts")
+    conflict_columns: list[str] = Field(
+        default_factory=lambda: ["uscc_key", "id_card_key", "name_branch"],
+        description="columns two records of one entity must never disagree on (NULL = unknown)",
+    )
+    bridge_threshold: float = Field(
+        default=0.99,
+        gt=0,
+        le=1,
+        description="a single link below this probability that alone joins two groups of "
+        "at least two records is cut",
     )
 
 

@@ -29,7 +29,9 @@ from resolution.predict import predict_pairs
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
 from resolution.survivorship import survive
 
-OUTPUT_TABLES = ("records", "rejected", "pairs", "crosswalk", "entities", "review_queue")
+OUTPUT_TABLES = (
+    "records", "rejected", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits",
+)
 PARQUET_TABLES = ("crosswalk", "entities", "review_queue")
 
 Say = Callable[[str], None]
@@ -48,6 +50,7 @@ class JobSummary:
     pairs_scored: int
     review_queue: int
     largest_entity: int
+    guard_splits: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     duplicate_rate: float | None = None
     quality_passed: bool | None = None
@@ -119,7 +122,7 @@ def resolve_records(
             max_comparisons=config.model.max_comparisons,
         )
     with _timed(seconds, "cluster", say):
-        n_entities = cluster_records(con, config.thresholds.match)
+        clustered = cluster_records(con, config.thresholds.match, config.clustering)
         n_review = build_review_queue(
             con, config.thresholds.review, config.clustering.max_cluster_size
         )
@@ -136,7 +139,8 @@ def resolve_records(
     return {
         "candidate_pairs": pr.candidate_pairs,
         "pairs_scored": pr.pairs_kept,
-        "entities": n_entities,
+        "entities": clustered.entities,
+        "guard_splits": clustered.split_components,
         "review_queue": n_review,
         "largest_entity": scalar(con, "SELECT coalesce(max(cluster_size), 0) FROM clusters"),
     }

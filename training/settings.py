@@ -43,11 +43,19 @@ def _eq(c: str) -> str:
     return f"{_l(c)} = {_r(c)}"
 
 
-def char_overlap_sql(c: str) -> str:
-    """Share of distinct characters in common, over the larger distinct set (0..1)."""
-    a = f"list_distinct(string_split({_l(c)}, ''))"
-    b = f"list_distinct(string_split({_r(c)}, ''))"
-    return f"(len(list_intersect({a}, {b}))::DOUBLE / greatest(len({a}), len({b}), 1))"
+def char_overlap_sql(c: str, at_least: float) -> str:
+    """Characters of one value found in the other, over the longer length, >= `at_least`.
+
+    Counted per character (`string_split(x, '')` splits UTF-8 by character), so 张伟 vs
+    张玮 shares 1 of 2. DuckDB's byte-based `jaccard` runs first as a cheap necessary
+    filter: values sharing most characters share most bytes too, and DuckDB evaluates
+    the second condition only for rows that pass the first.
+    """
+    share = (
+        f"len(list_filter(string_split({_l(c)}, ''), lambda ch: contains({_r(c)}, ch)))::DOUBLE"
+        f" / greatest(length({_l(c)}), length({_r(c)}), 1)"
+    )
+    return f"(jaccard({_l(c)}, {_r(c)}) >= {at_least * 0.6:.2f} AND {share} >= {at_least})"
 
 
 def _name_levels(cc: ComparisonConfig) -> list[dict]:
@@ -57,8 +65,8 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
         return [
             _level(_either_null(c), "missing", null=True),
             _level(_eq(c), "exact", tf=tf),
-            _level(f"{char_overlap_sql(c)} >= 0.75", "most characters shared"),
-            _level(f"{char_overlap_sql(c)} >= 0.5", "half the characters shared"),
+            _level(char_overlap_sql(c, 0.75), "most characters shared"),
+            _level(char_overlap_sql(c, 0.5), "half the characters shared"),
             _level("ELSE", "different"),
         ]
     return [
@@ -66,11 +74,11 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
         _level(_eq(c), "exact", tf=tf),
         _level(_eq(p), "same pinyin"),
         _level(
-            f"{char_overlap_sql(c)} >= 0.75 OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.92",
+            f"{char_overlap_sql(c, 0.75)} OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.92",
             "most characters shared / pinyin very close",
         ),
         _level(
-            f"{char_overlap_sql(c)} >= 0.5 OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.8",
+            f"{char_overlap_sql(c, 0.5)} OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.8",
             "half the characters shared / pinyin close",
         ),
         _level("ELSE", "different"),
@@ -139,7 +147,7 @@ def _address_levels(cc: ComparisonConfig) -> list[dict]:
     levels.append(_level(_eq(c), "same address", tf=c if cc.term_frequency else None))
     if road and number:
         levels.append(_level(f"{_eq(road)} AND {_eq(number)}", "same road and number"))
-    levels.append(_level(f"{char_overlap_sql(c)} >= 0.8", "most characters shared"))
+    levels.append(_level(char_overlap_sql(c, 0.8), "most characters shared"))
     if road:
         levels.append(_level(_eq(road), "same road"))
     if district:
