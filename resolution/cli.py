@@ -133,6 +133,10 @@ def dedup(
     input: InputOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
     encoding: EncodingOpt = None,
+    store: Annotated[
+        Optional[Path],
+        typer.Option(help="persistent store; default: config store.path, else OUT/store.duckdb"),
+    ] = None,
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
@@ -145,7 +149,9 @@ def dedup(
     cfg, _ = _load(config)
     loaded = resolve_model(model)
     with _Stages("dedup") as stages:
-        summary = run_dedup(cfg, loaded.settings, input, out_dir, model, encoding, stages)
+        summary = run_dedup(
+            cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store
+        )
     print_summary(summary)
 
 
@@ -222,6 +228,56 @@ def demo(
         result = run_demo(out_dir, records, seed, on_stage=stages)
     print_summary(result.summary, result.metrics)
     out.print(f"outputs in {result.summary.out_dir}; model {result.model_uri}")
+
+
+store_app = typer.Typer(
+    help="The persistent store: steward constraints and history.\n\n"
+    "Example: er store must-link --store out/store.duckdb CRM-1 ERP-7",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. out/store.duckdb")]
+WhoOpt = Annotated[str, typer.Option("--who", help="who decides (recorded in the audit)")]
+
+
+@store_app.command("must-link")
+@user_errors
+def must_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cli",
+              comment: Annotated[Optional[str], typer.Option()] = None):
+    """Two records are the same customer; the next run keeps them together.
+
+    Example: er store must-link --store out/store.duckdb CRM-000001 ERP-000002
+    """
+    from resolution.store import add_constraint
+
+    out.print(add_constraint(store, "must_link", record_a, record_b, who, comment))
+
+
+@store_app.command("cannot-link")
+@user_errors
+def cannot_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cli",
+                comment: Annotated[Optional[str], typer.Option()] = None):
+    """Two records are different customers; the next run keeps them apart.
+
+    Example: er store cannot-link --store out/store.duckdb CRM-000001 CRM-000009
+    """
+    from resolution.store import add_constraint
+
+    out.print(add_constraint(store, "cannot_link", record_a, record_b, who, comment))
+
+
+@store_app.command("move")
+@user_errors
+def move(store: StoreOpt, record_id: str,
+         to: Annotated[str, typer.Option("--to", help="target entity ID")], who: WhoOpt = "cli",
+         comment: Annotated[Optional[str], typer.Option()] = None):
+    """A record belongs to another entity; the next run puts it there.
+
+    Example: er store move --store out/store.duckdb CRM-000001 --to E0A1B2C3D4E5F6A7B
+    """
+    from resolution.store import move_record
+
+    out.print(move_record(store, record_id, to, who, comment))
 
 
 def print_metrics(m) -> None:

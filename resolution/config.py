@@ -216,6 +216,14 @@ class QualityConfig(_Strict):
         return v
 
 
+class StoreConfig(_Strict):
+    path: str | None = Field(
+        default=None,
+        description="the persistent store (DuckDB file); default: store.duckdb in the job's "
+        "output folder",
+    )
+
+
 class Config(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
     model: ModelConfig
@@ -223,6 +231,7 @@ class Config(_Strict):
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

@@ -27,6 +27,7 @@ from resolution.errors import ModelError
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
+from resolution.store import assign_stable_ids, commit_job, load_constraints
 from resolution.survivorship import survive
 
 OUTPUT_TABLES = (
@@ -52,6 +53,7 @@ class JobSummary:
     largest_entity: int
     guard_splits: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    store: str | None = None
     duplicate_rate: float | None = None
     quality_passed: bool | None = None
     quality_run_id: str | None = None
@@ -109,9 +111,15 @@ def resolve_records(
     settings: dict,
     seconds: dict[str, float],
     say: Say,
+    store_path: Path | None = None,
+    job_id: str = "",
 ) -> dict[str, int]:
-    """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`."""
+    """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`.
+
+    With a store, its steward constraints apply and entity IDs follow the store's."""
     _check_model_columns(con, settings)
+    if store_path is not None:
+        load_constraints(con, store_path)
     settings = {**settings, "link_type": "dedupe_only"}
     with _timed(seconds, "predict", say):
         pr = predict_pairs(
@@ -123,6 +131,8 @@ def resolve_records(
         )
     with _timed(seconds, "cluster", say):
         clustered = cluster_records(con, config.thresholds.match, config.clustering)
+        if store_path is not None:
+            assign_stable_ids(con, store_path, job_id)
         n_review = build_review_queue(
             con, config.thresholds.review, config.clustering.max_cluster_size
         )
@@ -183,18 +193,22 @@ def dedup(
     model_reference: str = "",
     encoding: str | None = None,
     on_stage: Say | None = None,
+    store_path: str | Path | None = None,
 ) -> JobSummary:
-    """Run the whole batch job and write its outputs to `out_dir`."""
+    """Run the whole batch job, write its outputs to `out_dir` and update the store
+    (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`)."""
     say = on_stage or (lambda _s: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    store = Path(store_path or config.store.path or out / "store.duckdb")
     seconds: dict[str, float] = {}
     tmp = out / f".tmp-{job_id}"
     con = duckdb.connect(config={"temp_directory": str(tmp)})
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
-        counts = resolve_records(con, config, settings, seconds, say)
+        counts = resolve_records(con, config, settings, seconds, say, store, job_id)
         summary = JobSummary(
             job_id=job_id,
             out_dir=str(out),
@@ -203,6 +217,7 @@ def dedup(
             rejected=ing.rejected,
             accepted=ing.accepted,
             seconds=seconds,
+            store=str(store),
             **counts,
         )
         with _timed(seconds, "report", say):
@@ -211,6 +226,10 @@ def dedup(
             summary.duplicate_rate = report["duplicate_rate"]
         with _timed(seconds, "write", say):
             _write_outputs(con, out, summary, report)
+            commit_job(
+                con, store, job_id,
+                {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
+            )
         if config.quality.track_in_mlflow:
             summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
         return summary

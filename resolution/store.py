@@ -1,0 +1,372 @@
+"""The persistent store: one DuckDB file (`store.duckdb`) that keeps entities, the
+crosswalk, member records, history and steward constraints across jobs.
+
+Entity IDs are stable across jobs. A job's clusters are mapped onto the IDs their member
+records had before, by overlap:
+- each (new cluster, old entity) pair is weighted by the number of records they share;
+  pairs are taken largest overlap first, and each old ID and each new cluster is used
+  at most once;
+- ties go to the older entity (created earlier), then to the smaller ID;
+- so when two entities merge, the surviving ID is the one holding most of the merged
+  records (the older one on a tie); when an entity splits, the part holding most of its
+  records keeps the ID and the other parts get new IDs;
+- a cluster that overlaps no old entity gets a new ID derived from its member record IDs
+  (never from row order), so a first job is reproducible too.
+Every change is written to `entity_events`: create, merge, split, retire, records_removed.
+
+A batch `er dedup` resolves its whole input: afterwards the store's crosswalk holds that
+input's records. Records that were in the store but are not in the input leave their
+entities (`records_removed`). The whole update is one DuckDB transaction, so a crash
+leaves the previous store intact.
+
+Steward constraints (must-link, cannot-link; a move is stored as both) live in
+`constraints` and always win over the model on the next run (see resolution/cluster.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from resolution.db import scalar
+from resolution.errors import ResolutionError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
+    model VARCHAR, inputs VARCHAR, records BIGINT, entities BIGINT, summary JSON
+);
+CREATE TABLE IF NOT EXISTS entity_registry (
+    entity_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, created_job VARCHAR,
+    retired_at TIMESTAMP, retired_job VARCHAR
+);
+CREATE TABLE IF NOT EXISTS entity_events (
+    event_id VARCHAR, job_id VARCHAR, happened_at TIMESTAMP, event VARCHAR, entity_id VARCHAR,
+    related_entity_ids VARCHAR[], record_ids VARCHAR[]
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id VARCHAR PRIMARY KEY, decided_at TIMESTAMP, who VARCHAR, action VARCHAR,
+    record_ids VARCHAR[], entity_id VARCHAR, target_entity_id VARCHAR,
+    before JSON, after JSON, comment VARCHAR, undone_by VARCHAR
+);
+CREATE TABLE IF NOT EXISTS constraints (
+    record_id_l VARCHAR, record_id_r VARCHAR, kind VARCHAR, decision_id VARCHAR,
+    active BOOLEAN DEFAULT true
+);
+"""
+
+# Tables a job replaces wholesale (their columns follow the job's records).
+JOB_TABLES = ("records", "crosswalk", "entities", "review_queue", "cluster_splits")
+
+
+@dataclass(frozen=True)
+class IdMapping:
+    kept: int
+    new: int
+    retired: int
+    events: int
+
+
+def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    p = Path(path)
+    if read_only and not p.exists():
+        raise ResolutionError(f"store not found: {p} (run `er dedup` first)")
+    try:
+        con = duckdb.connect(str(p), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise ResolutionError(
+            f"store {p} is in use by another process (a job or the review app); "
+            f"try again when it finishes ({str(exc).splitlines()[0][:120]})"
+        )
+    if not read_only:
+        con.execute(SCHEMA)
+    return con
+
+
+def load_constraints(work: duckdb.DuckDBPyConnection, store_path: Path) -> int:
+    """Copy the store's active constraints into the job's `constraints` table."""
+    work.execute(
+        "CREATE OR REPLACE TABLE constraints (record_id_l VARCHAR, record_id_r VARCHAR, "
+        "kind VARCHAR, decision_id VARCHAR)"
+    )
+    if not store_path.exists():
+        return 0
+    work.execute(f"ATTACH '{store_path}' AS st (READ_ONLY)")
+    try:
+        has = scalar(
+            work,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'st' "
+            "AND table_name = 'constraints'",
+        )
+        if has:
+            work.execute(
+                "INSERT INTO constraints SELECT record_id_l, record_id_r, kind, decision_id "
+                "FROM st.constraints WHERE active"
+            )
+    finally:
+        work.execute("DETACH st")
+    return scalar(work, "SELECT count(*) FROM constraints")
+
+
+def _old_state(work: duckdb.DuckDBPyConnection, store_path: Path) -> bool:
+    """Attach the store read-only as `st` when it has a crosswalk; return whether it does."""
+    if not store_path.exists():
+        return False
+    work.execute(f"ATTACH '{store_path}' AS st (READ_ONLY)")
+    has = scalar(
+        work,
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'st' "
+        "AND table_name = 'crosswalk'",
+    )
+    if not has:
+        work.execute("DETACH st")
+    return bool(has)
+
+
+def assign_stable_ids(
+    work: duckdb.DuckDBPyConnection, store_path: Path, job_id: str
+) -> IdMapping:
+    """Rename `clusters.entity_id` (and `cluster_splits`) to the store's stable IDs and
+    create `_events` (the job's entity events) and `_registry_new` (new IDs)."""
+    work.execute(
+        "CREATE OR REPLACE TABLE _events (event VARCHAR, entity_id VARCHAR, "
+        "related_entity_ids VARCHAR[], record_ids VARCHAR[])"
+    )
+    attached = _old_state(work, store_path)
+    if attached:
+        work.execute("CREATE OR REPLACE TABLE _old AS SELECT record_id, entity_id FROM st.crosswalk")
+        work.execute(
+            "CREATE OR REPLACE TABLE _old_created AS SELECT entity_id, created_at FROM st.entity_registry"
+        )
+        work.execute("DETACH st")
+    else:
+        work.execute("CREATE OR REPLACE TABLE _old (record_id VARCHAR, entity_id VARCHAR)")
+        work.execute("CREATE OR REPLACE TABLE _old_created (entity_id VARCHAR, created_at TIMESTAMP)")
+
+    overlaps = work.execute(
+        """SELECT c.entity_id AS tmp, o.entity_id AS old, count(*) AS n,
+                  coalesce(min(oc.created_at), TIMESTAMP '1970-01-01') AS created
+           FROM clusters c JOIN _old o USING (record_id)
+           LEFT JOIN _old_created oc ON oc.entity_id = o.entity_id
+           GROUP BY c.entity_id, o.entity_id"""
+    ).fetchall()
+    overlaps.sort(key=lambda r: (-r[2], r[3], r[1], r[0]))
+    rename: dict[str, str] = {}
+    used_old: set[str] = set()
+    for tmp, old, _n, _c in overlaps:
+        if tmp in rename or old in used_old:
+            continue
+        rename[tmp] = old
+        used_old.add(old)
+    all_tmp = [r[0] for r in work.execute("SELECT DISTINCT entity_id FROM clusters").fetchall()]
+    old_ids = {r[0] for r in work.execute("SELECT DISTINCT entity_id FROM _old").fetchall()}
+    new_ids = []
+    for tmp in all_tmp:
+        if tmp not in rename:
+            fresh = tmp if tmp not in old_ids else f"{tmp}-{job_id[-8:]}"
+            rename[tmp] = fresh
+            new_ids.append(fresh)
+
+    work.execute("CREATE OR REPLACE TEMP TABLE _rename (tmp VARCHAR, entity_id VARCHAR)")
+    work.executemany("INSERT INTO _rename VALUES (?, ?)", list(rename.items()))
+    work.execute(
+        "UPDATE clusters SET entity_id = r.entity_id FROM _rename r WHERE clusters.entity_id = r.tmp"
+    )
+    work.execute(
+        """CREATE OR REPLACE TABLE cluster_splits AS
+           SELECT s.component_entity_id,
+                  list(coalesce(r.entity_id, u.e) ORDER BY coalesce(r.entity_id, u.e)) AS entity_ids,
+                  any_value(s.records) AS records, any_value(s.reason) AS reason
+           FROM cluster_splits s, unnest(s.entity_ids) AS u(e)
+           LEFT JOIN _rename r ON r.tmp = u.e
+           GROUP BY s.component_entity_id"""
+    )
+    work.execute("CREATE OR REPLACE TABLE _registry_new (entity_id VARCHAR)")
+    if new_ids:
+        work.executemany("INSERT INTO _registry_new VALUES (?)", [(i,) for i in new_ids])
+
+    events = _events(work, set(new_ids))
+    if events:
+        work.executemany("INSERT INTO _events VALUES (?, ?, ?, ?)", events)
+    retired = len(old_ids - used_old)
+    work.execute("DROP TABLE _old_created; DROP TABLE _rename")
+    return IdMapping(kept=len(used_old), new=len(new_ids), retired=retired, events=len(events))
+
+
+def _events(work: duckdb.DuckDBPyConnection, new_ids: set[str]) -> list[tuple]:
+    """Compare the old and new membership; describe each change."""
+    moved = work.execute(
+        """SELECT c.entity_id AS new, o.entity_id AS old, list(c.record_id ORDER BY c.record_id)
+           FROM clusters c LEFT JOIN _old o USING (record_id)
+           WHERE o.entity_id IS DISTINCT FROM c.entity_id
+           GROUP BY ALL ORDER BY 1, 2 NULLS FIRST"""
+    ).fetchall()
+    removed = work.execute(
+        """SELECT o.entity_id, list(o.record_id ORDER BY o.record_id) FROM _old o
+           WHERE o.record_id NOT IN (SELECT record_id FROM clusters) GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    still = {r[0] for r in work.execute("SELECT DISTINCT entity_id FROM clusters").fetchall()}
+    olds = {r[0] for r in work.execute("SELECT DISTINCT entity_id FROM _old").fetchall()}
+
+    incoming: dict[str, list[tuple[str | None, list[str]]]] = defaultdict(list)
+    for new, old, records in moved:
+        incoming[new].append((old, records))
+    events: list[tuple] = []
+    for new, sources in sorted(incoming.items()):
+        from_old = [(o, r) for o, r in sources if o is not None]
+        fresh = [r for o, r in sources if o is None]
+        if new in new_ids and not from_old:
+            events.append(("create", new, [], sorted(x for r in fresh for x in r)))
+            continue
+        if from_old:
+            kind = "split" if new in new_ids else "merge"
+            events.append(
+                (kind, new, sorted({o for o, _ in from_old}), sorted(x for _, r in from_old for x in r))
+            )
+        if fresh:
+            events.append(("records_added", new, [], sorted(x for r in fresh for x in r)))
+    for old, records in removed:
+        events.append(("records_removed", old, [], records))
+    receivers: dict[str, set[str]] = defaultdict(set)
+    for new, old, _r in moved:
+        if old is not None:
+            receivers[old].add(new)
+    for old in sorted(olds - still):
+        events.append(("retire", old, sorted(receivers.get(old, set())), []))
+    return events
+
+
+def commit_job(
+    work: duckdb.DuckDBPyConnection,
+    store_path: Path,
+    job_id: str,
+    summary: dict,
+    kind: str = "dedup",
+) -> None:
+    """Write the job's tables, events and registry changes to the store in one transaction."""
+    store = open_store(store_path)
+    store.close()
+    work.execute(f"ATTACH '{store_path}' AS st")
+    try:
+        work.execute("BEGIN TRANSACTION")
+        for t in JOB_TABLES:
+            work.execute(f"DROP TABLE IF EXISTS st.{t}")
+            work.execute(f"CREATE TABLE st.{t} AS SELECT * FROM {t}")
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        work.execute(
+            f"""INSERT INTO st.entity_events
+                SELECT '{job_id}-' || row_number() OVER (), '{job_id}', TIMESTAMP '{now}', event,
+                       entity_id, related_entity_ids, record_ids FROM _events"""
+        )
+        work.execute(
+            f"""INSERT INTO st.entity_registry
+                SELECT entity_id, TIMESTAMP '{now}', '{job_id}', NULL, NULL FROM _registry_new
+                WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)"""
+        )
+        work.execute(
+            f"""UPDATE st.entity_registry SET retired_at = TIMESTAMP '{now}', retired_job = '{job_id}'
+                WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
+        )
+        work.execute(
+            "INSERT INTO st.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                job_id, kind, summary.get("started_at"), now, summary.get("model"),
+                json.dumps(summary.get("inputs", []), ensure_ascii=False),
+                summary.get("accepted"), summary.get("entities"),
+                json.dumps(summary, ensure_ascii=False, default=str),
+            ],
+        )
+        work.execute("COMMIT")
+    except Exception:
+        work.execute("ROLLBACK")
+        raise
+    finally:
+        work.execute("DETACH st")
+
+
+def add_constraint(
+    store_path: str | Path,
+    kind: str,
+    record_a: str,
+    record_b: str,
+    who: str = "cli",
+    comment: str | None = None,
+) -> str:
+    """Record a steward decision that two records are (must_link) or are not
+    (cannot_link) the same customer. The latest decision on a pair wins."""
+    if kind not in ("must_link", "cannot_link"):
+        raise ResolutionError(f"unknown constraint kind '{kind}'; use must_link or cannot_link")
+    if record_a == record_b:
+        raise ResolutionError("a constraint needs two different record IDs")
+    con = open_store(store_path)
+    try:
+        _require_records(con, [record_a, record_b])
+        decision_id = f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        a, b = sorted((record_a, record_b))
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
+            [a, b],
+        )
+        con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
+        con.execute(
+            "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, NULL, NULL, NULL, NULL, ?, NULL)",
+            [decision_id, who, kind, [a, b], comment],
+        )
+        con.execute("COMMIT")
+        return decision_id
+    finally:
+        con.close()
+
+
+def move_record(
+    store_path: str | Path, record_id: str, target_entity: str, who: str = "cli",
+    comment: str | None = None,
+) -> str:
+    """Record that `record_id` belongs to `target_entity`: must-link it to the target's
+    members and cannot-link it to the other members of its current entity."""
+    con = open_store(store_path)
+    try:
+        _require_records(con, [record_id])
+        current = scalar(con, "SELECT entity_id FROM crosswalk WHERE record_id = ?", [record_id])
+        target = [r[0] for r in con.execute(
+            "SELECT record_id FROM crosswalk WHERE entity_id = ? AND record_id <> ?",
+            [target_entity, record_id]).fetchall()]
+        if not target:
+            raise ResolutionError(f"entity {target_entity} not found in the store (or has no other records)")
+        mates = [r[0] for r in con.execute(
+            "SELECT record_id FROM crosswalk WHERE entity_id = ? AND record_id <> ?",
+            [current, record_id]).fetchall()]
+        decision_id = f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        con.execute("BEGIN TRANSACTION")
+        for other, kind in [(t, "must_link") for t in target] + [(m, "cannot_link") for m in mates]:
+            a, b = sorted((record_id, other))
+            con.execute(
+                "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
+                [a, b],
+            )
+            con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
+        con.execute(
+            "INSERT INTO decisions VALUES (?, now(), ?, 'move', ?, ?, ?, ?, ?, ?, NULL)",
+            [decision_id, who, [record_id], current, target_entity,
+             json.dumps({"entity_id": current}), json.dumps({"entity_id": target_entity}), comment],
+        )
+        con.execute("COMMIT")
+        return decision_id
+    finally:
+        con.close()
+
+
+def _require_records(con: duckdb.DuckDBPyConnection, record_ids: list[str]) -> None:
+    has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'crosswalk'")
+    if not has:
+        raise ResolutionError("the store has no entities yet; run `er dedup` first")
+    for rid in record_ids:
+        if not scalar(con, "SELECT count(*) FROM crosswalk WHERE record_id = ?", [rid]):
+            raise ResolutionError(f"record {rid} is not in the store")
