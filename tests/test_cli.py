@@ -155,7 +155,7 @@ def test_user_errors_are_one_line(tmp_path, demo_files, trained_model):
     cases = [
         (["--config", CONFIG, "--input", empty], "empty"),
         (["--config", bad_cfg, "--input", customers], "unknown key 'thresholds.mach'"),
-        (["--config", CONFIG, "--input", no_col], "required column 'record_id'"),
+        (["--config", CONFIG, "--input", no_col], "column 'record_id' (mapped to 'record_id' in source.columns) is missing"),
         (["--config", CONFIG, "--input", garbage], "neither UTF-8 nor GBK"),
         (["--config", CONFIG, "--input", tmp_path / "nope.csv"], "not found"),
     ]
