@@ -128,3 +128,92 @@ def evaluate_job(out_dir: str | Path, truth_path: str | Path) -> Metrics:
         return metrics_from_tables(con, "job.crosswalk", "truth")
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ side-by-side comparison
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One evaluated result: a job folder or a model, with its metrics."""
+
+    label: str
+    kind: str  # "job" | "model"
+    reference: str
+    metrics: Metrics
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "kind": self.kind, "reference": self.reference,
+                **self.metrics.as_dict()}
+
+
+def _labels(refs: list[str]) -> list[str]:
+    """Short distinct labels: the folder or model name, made unique when they collide."""
+    names = [Path(r).name if not r.startswith("models:/") else r[len("models:/"):] for r in refs]
+    return [n if names.count(n) == 1 else f"{n} ({i + 1})" for i, n in enumerate(names)]
+
+
+def evaluate_jobs(out_dirs: list[str | Path], truth_path: str | Path) -> list[Evaluated]:
+    """Metrics of several finished jobs against the same truth file."""
+    refs = [str(o) for o in out_dirs]
+    return [
+        Evaluated(label, "job", ref, evaluate_job(ref, truth_path))
+        for label, ref in zip(_labels(refs), refs)
+    ]
+
+
+def evaluate_models(
+    config,
+    model_refs: list[str],
+    inputs: list[str | Path],
+    truth_path: str | Path,
+    encoding: str | None = None,
+) -> list[Evaluated]:
+    """Resolve the same input with each model (in memory) and score each against the truth.
+
+    The input is ingested and standardized once; each model then scores, clusters and is
+    evaluated exactly as `er dedup` would with that model and this config.
+    """
+    from resolution.pipeline import prepare_records, resolve_records
+    from training.registry import resolve_model
+
+    loaded = [resolve_model(r) for r in model_refs]
+    con = duckdb.connect()
+    try:
+        prepare_records(con, config, list(inputs), encoding, {}, lambda _s: None)
+        load_truth(con, truth_path)
+        results = []
+        for label, ref, model in zip(_labels(model_refs), model_refs, loaded):
+            resolve_records(con, config, model.settings, {}, lambda _s: None)
+            results.append(
+                Evaluated(label, "model", ref, metrics_from_tables(con, "crosswalk", "truth"))
+            )
+        return results
+    finally:
+        con.close()
+
+
+def log_evaluation(
+    results: list[Evaluated], truth_path: str | Path, experiment: str = "er-evaluate"
+) -> str:
+    """Log one MLflow run per result (nested under one parent run); return the parent's id.
+
+    Every child run carries the same metric names, so MLflow's run comparison view shows
+    the results side by side.
+    """
+    from training.registry import configure_mlflow
+
+    mlflow = configure_mlflow()
+    mlflow.set_experiment(experiment)
+    title = " vs ".join(r.label for r in results)
+    with mlflow.start_run(run_name=f"evaluate {title}"[:250]) as parent:
+        mlflow.log_params({"truth": str(truth_path), "compared": len(results)})
+        for r in results:
+            with mlflow.start_run(run_name=r.label[:250], nested=True):
+                mlflow.log_params({"kind": r.kind, "reference": r.reference,
+                                   "truth": str(truth_path)})
+                mlflow.log_metrics({k: float(v) for k, v in r.metrics.as_dict().items()})
+        if len(results) > 1:
+            best = max(results, key=lambda r: r.metrics.pairwise_f1)
+            mlflow.set_tag("best_pairwise_f1", best.label)
+        return parent.info.run_id

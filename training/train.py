@@ -1,16 +1,29 @@
-"""Train a Fellegi-Sunter model with Splink on DuckDB, without labels, and track it in MLflow.
+"""Train a Fellegi-Sunter model with Splink on DuckDB and track it in MLflow.
 
-Steps: ingest and standardize the training input exactly as a job would; estimate the
-probability that two random records match from near-certain deterministic rules; estimate
-u by random sampling; estimate m by expectation maximisation over several blocking rules
-(each round leaves its own blocking columns untrained, so the rounds complement each other).
-The run logs params, the Splink settings JSON and the config, and registers the model.
+Without labels: estimate the probability that two random records match (λ) from
+near-certain deterministic rules; estimate u by random sampling; estimate m by
+expectation maximisation over several blocking rules (each round leaves its own blocking
+columns untrained, so the rounds complement each other).
+
+With labels (`training.labels`): m is estimated from the labelled matching pairs
+(Splink `estimate_m_from_pairwise_labels`) unless `m_from="em"`; with cluster labels λ
+is their exact share of matching pairs. The trained model is then evaluated on the
+labels (Splink's accuracy analysis: precision-recall curve, threshold sweep), a match
+threshold is recommended (maximum F1, or the lowest meeting a target precision), the
+match probability is calibrated (`training.calibration`) and, for cluster labels, the
+clustered result is scored with pairwise and B-cubed metrics.
+
+Every run logs: params (config summary, data fingerprint, code version), the config and
+Splink settings JSON, diagnostics (λ, m/u per level, EM sessions), charts (HTML + PNG),
+evaluation metrics and tables when labels exist, and the registered pyfunc model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,9 +34,12 @@ import duckdb
 
 from resolution.config import Config
 from resolution.db import scalar
-from resolution.errors import ResolutionError
+from resolution.errors import InputError, ResolutionError
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
 from training.settings import build_settings
+
+LINK_TYPES = ("dedupe_only", "link_only", "link_and_dedupe")
+META_FILE = "training.json"
 
 
 @dataclass
@@ -36,6 +52,141 @@ class TrainResult:
     settings: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    experiment_id: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    recommended_threshold: float | None = None
+    calibration: dict[str, Any] | None = None
+
+
+@dataclass
+class Fitted:
+    """A trained linker and what training found out."""
+
+    linker: Any
+    settings: dict[str, Any]
+    table: str
+    m_from: str
+    lambda_from: str
+    em_sessions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def training_table(con: duckdb.DuckDBPyConnection, table: str, link_type: str) -> str:
+    """The table Splink trains on: for linking, `source_system` is Splink's source_dataset."""
+    if link_type not in LINK_TYPES:
+        raise InputError(f"unknown link type '{link_type}'; use one of {', '.join(LINK_TYPES)}")
+    if link_type == "dedupe_only":
+        return table
+    n = scalar(con, f"SELECT count(DISTINCT source_system) FROM {table}")
+    if n < 2:
+        raise InputError(
+            f"link type {link_type} needs records from at least two sources (source_system); "
+            f"found {n}"
+        )
+    view = f"_{table}_linking"
+    con.execute(
+        f"CREATE OR REPLACE VIEW {view} AS SELECT *, source_system AS source_dataset FROM {table}"
+    )
+    return view
+
+
+def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
+    """`label_pairs` in Splink's labels format, matches only (for m estimation)."""
+    if link:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE _splink_m_labels AS
+            SELECT l.source_system AS source_dataset_l, p.record_id_l,
+                   r.source_system AS source_dataset_r, p.record_id_r,
+                   1.0 AS clerical_match_score
+            FROM label_pairs p JOIN {table} l ON l.record_id = p.record_id_l
+                               JOIN {table} r ON r.record_id = p.record_id_r
+            WHERE p.is_match = 1
+            """
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE _splink_m_labels AS SELECT record_id_l, record_id_r, "
+            "1.0 AS clerical_match_score FROM label_pairs WHERE is_match = 1"
+        )
+    return "_splink_m_labels"
+
+
+def fit(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    table: str = "records",
+    *,
+    link_type: str = "dedupe_only",
+    labels=None,
+    m_from: str | None = None,
+) -> Fitted:
+    """Train on a standardized table in `con`; see the module docstring for the steps."""
+    from splink import block_on
+    from splink.internals.exceptions import EMTrainingException
+
+    from resolution.predict import make_linker
+    from training.diagnostics import em_sessions
+
+    warnings: list[str] = []
+    m_from = m_from or ("labels" if labels is not None else "em")
+    if m_from not in ("em", "labels"):
+        raise InputError(f"m_from must be 'em' or 'labels', not '{m_from}'")
+    if m_from == "labels" and labels is None:
+        raise InputError("m from labels needs labels (--labels-column, --truth or --labels-pairs)")
+    t = config.model.training
+    ttable = training_table(con, table, link_type)
+    linker = make_linker(con, ttable, build_settings(config, link_type))
+
+    lambda_from = "deterministic rules"
+    if labels is not None and labels.kind == "clusters" and link_type == "dedupe_only":
+        # Cluster labels give λ exactly: matching pairs over all pairs.
+        n = scalar(con, f"SELECT count(*) FROM {ttable}")
+        true_pairs = scalar(
+            con, "SELECT coalesce(sum(c * (c - 1) // 2), 0) FROM "
+                 "(SELECT count(*) AS c FROM truth GROUP BY entity_id)"
+        )
+        n_lab = scalar(con, "SELECT count(*) FROM truth")
+        if n_lab == n and true_pairs > 0:
+            lam = float(true_pairs) / (n * (n - 1) / 2)
+            linker._settings_obj._probability_two_random_records_match = lam
+            lambda_from = "labels"
+    if lambda_from != "labels":
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*rule) for rule in t.deterministic_rules], recall=t.deterministic_recall
+        )
+    linker.training.estimate_u_using_random_sampling(max_pairs=t.u_max_pairs, seed=t.seed)
+
+    if m_from == "labels":
+        name = _label_pairs_for_splink(con, ttable, link_type != "dedupe_only")
+        linker.training.estimate_m_from_pairwise_labels(name)
+    else:
+        trained_rounds = 0
+        for rule in t.em_blocking_rules:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), estimate_without_term_frequencies=True
+                )
+                trained_rounds += 1
+            except EMTrainingException:
+                # A rule can find no pairs on a given data set (e.g. no addresses): the
+                # other rounds still train; with none left, the model cannot be trained.
+                warnings.append(f"EM rule {rule} found no record pairs in this data; skipped")
+        if trained_rounds == 0:
+            raise ResolutionError(
+                "no EM blocking rule in model.training.em_blocking_rules found any record "
+                "pairs; use rules on columns your data fills (e.g. [name_core])"
+            )
+    settings = linker.misc.save_model_to_json()
+    return Fitted(
+        linker=linker,
+        settings=settings,
+        table=ttable,
+        m_from=m_from,
+        lambda_from=lambda_from,
+        em_sessions=em_sessions(linker),
+        warnings=warnings,
+    )
 
 
 def fit_model(
@@ -43,50 +194,275 @@ def fit_model(
     config: Config,
     table: str = "records",
     warnings: list[str] | None = None,
+    link_type: str = "dedupe_only",
 ) -> dict:
-    """Train on a standardized table in `con`; return the trained Splink settings dict.
+    """Train without labels; return the trained Splink settings dict.
 
     Rules that could not be used are described in `warnings` (when a list is given).
     """
-    warnings = warnings if warnings is not None else []
-    from splink import block_on
-
-    from resolution.predict import make_linker
-
-    t = config.model.training
-    linker = make_linker(con, table, build_settings(config))
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*rule) for rule in t.deterministic_rules], recall=t.deterministic_recall
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=t.u_max_pairs, seed=t.seed)
-    from splink.internals.exceptions import EMTrainingException
-
-    trained_rounds = 0
-    for rule in t.em_blocking_rules:
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), estimate_without_term_frequencies=True
-            )
-            trained_rounds += 1
-        except EMTrainingException:
-            # A rule can find no pairs on a given data set (e.g. no addresses): the other
-            # rounds still train; with none left, the model cannot be trained at all.
-            warnings.append(f"EM rule {rule} found no record pairs in this data; skipped")
-    if trained_rounds == 0:
-        raise ResolutionError(
-            "no EM blocking rule in model.training.em_blocking_rules found any record pairs; "
-            "use rules on columns your data fills (e.g. [name_core])"
-        )
-    return linker.misc.save_model_to_json()
+    fitted = fit(con, config, table, link_type=link_type)
+    if warnings is not None:
+        warnings.extend(fitted.warnings)
+    return fitted.settings
 
 
 def data_fingerprint(con: duckdb.DuckDBPyConnection, table: str = "raw_records") -> dict:
+    """Rows and an order-independent content hash of the accepted training records."""
     rows = scalar(con, f"SELECT count(*) FROM {table}")
     digest = scalar(
         con,
         f"SELECT bit_xor(hash(COLUMNS(*))) FROM (SELECT * EXCLUDE (_input, _row) FROM {table})",
     )
     return {"rows": int(rows), "hash": hashlib.sha1(str(digest).encode()).hexdigest()[:16]}
+
+
+def code_version() -> dict[str, str]:
+    """The git commit of the source tree when there is one, else the package version."""
+    root = Path(__file__).resolve().parents[1]
+    info: dict[str, str] = {}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        info["git_commit"] = commit
+        info["code_version"] = commit[:12] + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if "code_version" not in info:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            info["code_version"] = version("resolution")
+        except PackageNotFoundError:
+            info["code_version"] = "unknown"
+    return info
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class LabelEvaluation:
+    metrics: dict[str, float]
+    recommended_threshold: float | None
+    threshold_rule: str
+    sweep: Any  # pandas DataFrame: Splink's truth-space table
+    calibration: Any = None  # training.calibration.Calibrator
+    reliability: dict[str, Any] = field(default_factory=dict)
+    cluster_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def recommend_threshold(sweep, target_precision: float | None = None) -> tuple[float | None, str]:
+    """Maximum-F1 match probability, or the lowest one whose precision meets the target."""
+    rows = sweep[(sweep["tp"] + sweep["fp"]) > 0].sort_values("match_probability")
+    if rows.empty:
+        return None, "no labelled pair was predicted a match at any threshold"
+    if target_precision is not None:
+        ok = rows[rows["precision"] >= target_precision]
+        if not ok.empty:
+            r = ok.iloc[0]
+            return float(r["match_probability"]), (
+                f"lowest threshold with precision >= {target_precision:g}"
+            )
+        rule = f"no threshold reaches precision {target_precision:g}; maximum F1 instead"
+    else:
+        rule = "maximum F1"
+    r = rows.loc[rows["f1"].idxmax()]
+    return float(r["match_probability"]), rule
+
+
+def _scored_pairs(con, fitted: Fitted, config: Config, link: bool) -> str:
+    """Score every candidate pair from the config's blocking rules (keep all scores)."""
+    from resolution.predict import count_candidate_pairs
+    from training.settings import blocking_rule_sql
+
+    total = sum(n for _, n in count_candidate_pairs(con, config.model.blocking_rules))
+    if total > config.model.max_comparisons:
+        raise ResolutionError(
+            f"blocking would score up to {total:,} pairs on the training data (limit "
+            f"{config.model.max_comparisons:,.0f}); tighten model.blocking_rules"
+        )
+    settings = {
+        **fitted.settings,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": blocking_rule_sql(r)} for r in config.model.blocking_rules
+        ],
+    }
+    from resolution.predict import make_linker
+
+    scorer = make_linker(con, fitted.table, settings)
+    df = scorer.inference.predict()
+    con.execute(
+        f"CREATE OR REPLACE TABLE _train_scored AS SELECT record_id_l, record_id_r, "
+        f"match_weight, match_probability FROM {df.physical_name}"
+    )
+    fitted.scorer = scorer  # type: ignore[attr-defined]
+    fitted.predictions = df  # type: ignore[attr-defined]
+    return "_train_scored"
+
+
+def evaluate_on_labels(
+    con,
+    fitted: Fitted,
+    config: Config,
+    labels,
+    *,
+    target_precision: float | None = None,
+    calibration_method: str | None = "isotonic",
+    charts_dir: Path | None = None,
+    link_type: str = "dedupe_only",
+) -> LabelEvaluation:
+    """Accuracy analysis, threshold recommendation and calibration on the labels."""
+    import numpy as np
+
+    from training import calibration as cal
+    from training.diagnostics import save_chart
+
+    link = link_type != "dedupe_only"
+    scorer = fitted.scorer  # set by _scored_pairs
+    # Splink's accuracy analysis, from the labels in the form we have them.
+    if labels.kind == "clusters":
+        con.execute(
+            f"CREATE OR REPLACE TABLE _labelled_records AS SELECT r.*, t.entity_id AS "
+            f"_truth_entity FROM {fitted.table} r JOIN truth t USING (record_id)"
+        )
+        from resolution.predict import make_linker
+
+        eval_settings = {
+            **scorer.misc.save_model_to_json(),
+            "additional_columns_to_retain": ["_truth_entity"],
+        }
+        evaluator = make_linker(con, "_labelled_records", eval_settings)
+
+        def analysis(output_type):
+            return evaluator.evaluation.accuracy_analysis_from_labels_column(
+                "_truth_entity", output_type=output_type, add_metrics=["f1"],
+                match_weight_round_to_nearest=0.1,
+            )
+    else:
+        if link:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE _splink_labels AS
+                SELECT l.source_system AS source_dataset_l, p.record_id_l,
+                       r.source_system AS source_dataset_r, p.record_id_r,
+                       CAST(p.is_match AS DOUBLE) AS clerical_match_score
+                FROM label_pairs p JOIN {fitted.table} l ON l.record_id = p.record_id_l
+                                   JOIN {fitted.table} r ON r.record_id = p.record_id_r"""
+            )
+        else:
+            con.execute(
+                "CREATE OR REPLACE TABLE _splink_labels AS SELECT record_id_l, record_id_r, "
+                "CAST(is_match AS DOUBLE) AS clerical_match_score FROM label_pairs"
+            )
+
+        def analysis(output_type):
+            return scorer.evaluation.accuracy_analysis_from_labels_table(
+                "_splink_labels", output_type=output_type, add_metrics=["f1"],
+                match_weight_round_to_nearest=0.1,
+            )
+
+    sweep = analysis("table").as_pandas_dataframe()
+    threshold, rule = recommend_threshold(sweep, target_precision)
+    metrics: dict[str, float] = {}
+    if threshold is not None:
+        at = sweep[sweep["match_probability"] >= threshold - 1e-12].sort_values(
+            "match_probability").iloc[0]
+        metrics.update(
+            {
+                "recommended_threshold": threshold,
+                "pairs_precision_at_recommended": float(at["precision"]),
+                "pairs_recall_at_recommended": float(at["recall"]),
+                "pairs_f1_at_recommended": float(at["f1"]),
+                "pairs_fp_at_recommended": float(at["fp"]),
+                "pairs_fn_at_recommended": float(at["fn"]),
+            }
+        )
+    match = config.thresholds.match
+    at_cfg = sweep[sweep["match_probability"] >= match - 1e-12].sort_values("match_probability")
+    if not at_cfg.empty:
+        r = at_cfg.iloc[0]
+        metrics.update(
+            {
+                "pairs_precision_at_config_threshold": float(r["precision"]),
+                "pairs_recall_at_config_threshold": float(r["recall"]),
+                "pairs_f1_at_config_threshold": float(r["f1"]),
+            }
+        )
+    if charts_dir is not None:
+        save_chart(analysis("precision_recall"), charts_dir, "precision_recall")
+        save_chart(analysis("threshold_selection"), charts_dir, "threshold_selection")
+
+    # Calibration data: scored candidate pairs with a label.
+    if labels.kind == "clusters":
+        frame = con.sql(
+            """SELECT s.match_probability AS p,
+                      CAST(tl.entity_id = tr.entity_id AS INTEGER) AS y,
+                      hash(s.record_id_l || '|' || s.record_id_r) % 10 AS fold
+               FROM _train_scored s JOIN truth tl ON tl.record_id = s.record_id_l
+                                    JOIN truth tr ON tr.record_id = s.record_id_r"""
+        ).df()
+    else:
+        frame = con.sql(
+            """SELECT s.match_probability AS p, l.is_match AS y,
+                      hash(s.record_id_l || '|' || s.record_id_r) % 10 AS fold
+               FROM _train_scored s JOIN label_pairs l
+                 ON l.record_id_l = least(s.record_id_l, s.record_id_r)
+                AND l.record_id_r = greatest(s.record_id_l, s.record_id_r)"""
+        ).df()
+    calibrator, reliability = None, {}
+    p, y = frame["p"].to_numpy(float), frame["y"].to_numpy(int)
+    if calibration_method and len(frame) and 0 < y.sum() < len(y):
+        # Honest reliability: fit on 70% of the pairs, measure on the other 30%; the
+        # stored calibrator is then refit on all of them.
+        test = frame["fold"].to_numpy() >= 7
+        train_ = ~test
+        if test.sum() and 0 < y[train_].sum() < train_.sum():
+            holdout = cal.fit(p[train_], y[train_], calibration_method)
+            reliability = {
+                "raw": cal.reliability(p[test], y[test]),
+                "calibrated": cal.reliability(holdout(p[test]), y[test]),
+            }
+        calibrator = cal.fit(p, y, calibration_method)
+        if reliability:
+            metrics["ece_raw"] = reliability["raw"].ece
+            metrics["ece_calibrated"] = reliability["calibrated"].ece
+            metrics["brier_raw"] = reliability["raw"].brier
+            metrics["brier_calibrated"] = reliability["calibrated"].brier
+            if charts_dir is not None:
+                cal.reliability_chart(
+                    reliability, charts_dir / "reliability.png",
+                    f"reliability on held-out labelled pairs ({calibration_method})",
+                )
+    elif len(frame):
+        metrics["ece_raw"] = cal.reliability(p, y).ece
+    metrics["labelled_candidate_pairs"] = float(len(frame))
+    metrics["labelled_candidate_matches"] = float(np.sum(y)) if len(frame) else 0.0
+    return LabelEvaluation(
+        metrics=metrics,
+        recommended_threshold=threshold,
+        threshold_rule=rule,
+        sweep=sweep,
+        calibration=calibrator,
+        reliability=reliability,
+    )
+
+
+def cluster_metrics(con, config: Config, settings: dict) -> dict[str, float]:
+    """Run the job's predict-cluster steps on the training records; score against `truth`."""
+    from resolution.pipeline import resolve_records
+    from training.evaluate import metrics_from_tables
+
+    resolve_records(con, config, settings, {}, lambda _s: None)
+    m = metrics_from_tables(con, "clusters", "truth").as_dict()
+    return {f"clusters_{k}": float(v) for k, v in m.items()}
+
+
+# --------------------------------------------------------------------------- the run
 
 
 def train(
@@ -97,61 +473,199 @@ def train(
     encoding: str | None = None,
     experiment: str | None = None,
     on_stage=None,
+    *,
+    link_type: str = "dedupe_only",
+    labels_column: str | None = None,
+    truth: str | Path | None = None,
+    labels_pairs: str | Path | None = None,
+    m_from: str | None = None,
+    calibration: str | None = "isotonic",
+    target_precision: float | None = None,
+    charts: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> TrainResult:
-    """Train and log a model; register it as NAME. `on_stage(name)` reports progress."""
+    """Train, evaluate when labels are given, log a run and register the model as NAME.
+
+    `on_stage(name)` reports progress. The experiment defaults to `er-NAME`.
+    """
     from resolution.pipeline import prepare_records
+    from training import diagnostics
+    from training.labels import load_labels
 
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="er-train-"))
+    charts_dir = tmp / "charts"
     con = duckdb.connect()
     try:
         prepare_records(con, config, inputs, encoding, seconds, say)
+        labels = load_labels(
+            con, config, inputs, labels_column=labels_column, truth=truth,
+            pairs=labels_pairs, encoding=encoding,
+        )
         say("train")
         t0 = time.perf_counter()
-        warnings: list[str] = []
-        settings = fit_model(con, config, warnings=warnings)
+        fitted = fit(con, config, link_type=link_type, labels=labels, m_from=m_from)
         seconds["train"] = time.perf_counter() - t0
         fingerprint = data_fingerprint(con)
+        params_table = diagnostics.parameters(fitted.settings)
+
+        say("diagnostics")
+        t0 = time.perf_counter()
+        need_scores = charts or labels is not None
+        if need_scores:
+            _scored_pairs(con, fitted, config, link_type != "dedupe_only")
+        if charts:
+            viz = fitted.linker.visualisations
+            diagnostics.save_chart(viz.match_weights_chart(), charts_dir, "match_weights")
+            diagnostics.save_chart(viz.m_u_parameters_chart(), charts_dir, "m_u_parameters")
+            diagnostics.save_chart(
+                fitted.scorer.visualisations.match_weights_histogram(fitted.predictions),
+                charts_dir, "match_weights_histogram",
+            )
+        seconds["diagnostics"] = time.perf_counter() - t0
+
+        evaluation = None
+        if labels is not None:
+            say("evaluate on labels")
+            t0 = time.perf_counter()
+            evaluation = evaluate_on_labels(
+                con, fitted, config, labels, target_precision=target_precision,
+                calibration_method=calibration, charts_dir=charts_dir if charts else None,
+                link_type=link_type,
+            )
+            if labels.kind == "clusters" and link_type == "dedupe_only":
+                evaluation.cluster_metrics = cluster_metrics(con, config, fitted.settings)
+            seconds["evaluate"] = time.perf_counter() - t0
     finally:
         con.close()
 
     say("log to MLflow")
+    try:
+        return _log_run(
+            config, config_text, inputs, name, experiment, fitted, fingerprint, params_table,
+            labels, evaluation, seconds, tmp, charts_dir, link_type, calibration,
+            target_precision, tags or {},
+        )
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _log_run(
+    config, config_text, inputs, name, experiment, fitted, fingerprint, params_table,
+    labels, evaluation, seconds, tmp, charts_dir, link_type, calibration_method,
+    target_precision, tags,
+) -> TrainResult:
     mlflow = configure_mlflow()
     from training.pyfunc import log_pyfunc_model
 
-    mlflow.set_experiment(experiment or f"er-{name}")
-    with tempfile.TemporaryDirectory(prefix="er-train-") as tmp:
-        settings_path = Path(tmp) / SETTINGS_FILE
-        settings_path.write_text(json.dumps(settings, ensure_ascii=False, indent=2), "utf-8")
-        config_path = Path(tmp) / CONFIG_FILE
-        config_path.write_text(config_text, "utf-8")
-        with mlflow.start_run(run_name=name) as run:
-            t = config.model.training
-            mlflow.log_params(
-                {
-                    "model_name": name,
-                    "inputs": ",".join(Path(i).name for i in inputs),
-                    "comparisons": ",".join(c.name for c in config.model.comparisons),
-                    "em_blocking_rules": json.dumps(t.em_blocking_rules, ensure_ascii=False),
-                    "deterministic_recall": t.deterministic_recall,
-                    "u_max_pairs": t.u_max_pairs,
-                    "seed": t.seed,
-                    "training_rows": fingerprint["rows"],
-                    "training_data_hash": fingerprint["hash"],
-                }
+    exp = mlflow.set_experiment(experiment or f"er-{name}")
+    settings = fitted.settings
+    settings_path = tmp / SETTINGS_FILE
+    settings_path.write_text(json.dumps(settings, ensure_ascii=False, indent=2), "utf-8")
+    config_path = tmp / CONFIG_FILE
+    config_path.write_text(config_text, "utf-8")
+    calibration_path = None
+    if evaluation is not None and evaluation.calibration is not None:
+        calibration_path = evaluation.calibration.save(tmp)
+    meta = {
+        "link_type": link_type,
+        "m_from": fitted.m_from,
+        "lambda_from": fitted.lambda_from,
+        "labels": labels.as_dict() if labels is not None else None,
+        "recommended_threshold": evaluation.recommended_threshold if evaluation else None,
+        "threshold_rule": evaluation.threshold_rule if evaluation else None,
+        "config_match_threshold": config.thresholds.match,
+        "calibration": evaluation.calibration.method
+        if evaluation is not None and evaluation.calibration is not None else None,
+    }
+    meta_path = tmp / META_FILE
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    version_info = code_version()
+    t = config.model.training
+    metrics: dict[str, float] = {}
+    with mlflow.start_run(run_name=name) as run:
+        mlflow.set_tags(
+            {
+                "model_name": name,
+                "code_version": version_info["code_version"],
+                **({"mlflow.source.git.commit": version_info["git_commit"]}
+                   if "git_commit" in version_info else {}),
+                "link_type": link_type,
+                "supervised": str(labels is not None).lower(),
+                **tags,
+            }
+        )
+        mlflow.log_params(
+            {
+                "model_name": name,
+                "inputs": ",".join(Path(i).name for i in inputs),
+                "link_type": link_type,
+                "comparisons": ",".join(c.name for c in config.model.comparisons),
+                "blocking_rules": json.dumps(config.model.blocking_rules, ensure_ascii=False),
+                "em_blocking_rules": json.dumps(t.em_blocking_rules, ensure_ascii=False),
+                "deterministic_recall": t.deterministic_recall,
+                "u_max_pairs": t.u_max_pairs,
+                "seed": t.seed,
+                "match_threshold": config.thresholds.match,
+                "m_from": fitted.m_from,
+                "lambda_from": fitted.lambda_from,
+                "labels": labels.origin if labels is not None else "none",
+                "labels_kind": labels.kind if labels is not None else "none",
+                "calibration": meta["calibration"] or "none",
+                "target_precision": target_precision if target_precision is not None else "none",
+                "training_rows": fingerprint["rows"],
+                "training_data_hash": fingerprint["hash"],
+                "code_version": version_info["code_version"],
+            }
+        )
+        _log_dataset(mlflow, inputs, fingerprint)
+        metrics["probability_two_random_records_match"] = float(
+            settings.get("probability_two_random_records_match", 0.0)
+        )
+        metrics["training_rows"] = float(fingerprint["rows"])
+        for s in fitted.em_sessions:
+            i = s["session"]
+            metrics[f"em_{i}_iterations"] = float(s["iterations"])
+            metrics[f"em_{i}_converged"] = float(s["converged"])
+            if s["final_max_change"] is not None:
+                metrics[f"em_{i}_final_max_change"] = s["final_max_change"]
+            metrics[f"em_{i}_probability_two_random_records_match"] = s[
+                "probability_two_random_records_match"]
+        if fitted.em_sessions:
+            metrics["em_sessions"] = float(len(fitted.em_sessions))
+            metrics["em_all_converged"] = float(all(s["converged"] for s in fitted.em_sessions))
+        for stage, sec in seconds.items():
+            metrics[f"seconds_{stage}"] = sec
+        if evaluation is not None:
+            metrics.update(evaluation.metrics)
+            metrics.update(evaluation.cluster_metrics)
+        mlflow.log_metrics(metrics)
+
+        if fitted.warnings:
+            mlflow.log_text("\n".join(fitted.warnings), "training_warnings.txt")
+        mlflow.log_artifact(str(settings_path))
+        mlflow.log_artifact(str(config_path))
+        mlflow.log_artifact(str(meta_path))
+        mlflow.log_dict({"parameters": params_table}, "diagnostics/model_parameters.json")
+        mlflow.log_dict({"em_sessions": fitted.em_sessions}, "diagnostics/em_sessions.json")
+        if charts_dir.is_dir():
+            mlflow.log_artifacts(str(charts_dir), "charts")
+        if evaluation is not None:
+            mlflow.log_table(evaluation.sweep, "evaluation/threshold_sweep.json")
+            mlflow.log_dict(
+                {k: v.as_dict() for k, v in evaluation.reliability.items()},
+                "evaluation/reliability.json",
             )
-            mlflow.log_metric(
-                "probability_two_random_records_match",
-                float(settings.get("probability_two_random_records_match", 0.0)),
-            )
-            for stage, s in seconds.items():
-                mlflow.log_metric(f"seconds_{stage}", s)
-            if warnings:
-                mlflow.log_text("\n".join(warnings), "training_warnings.txt")
-            mlflow.log_artifact(str(settings_path))
-            mlflow.log_artifact(str(config_path))
-            version = log_pyfunc_model(mlflow, settings_path, config_path, name)
-            run_id = run.info.run_id
+        if calibration_path is not None:
+            mlflow.log_artifact(str(calibration_path))
+        version = log_pyfunc_model(
+            mlflow, settings_path, config_path, name,
+            calibration_path=calibration_path, meta_path=meta_path, config=config,
+        )
+        run_id = run.info.run_id
     return TrainResult(
         run_id=run_id,
         model_name=name,
@@ -160,5 +674,33 @@ def train(
         tracking_uri=tracking_uri(),
         settings=settings,
         seconds=seconds,
-        warnings=warnings,
+        warnings=fitted.warnings,
+        experiment_id=exp.experiment_id,
+        metrics=metrics,
+        recommended_threshold=evaluation.recommended_threshold if evaluation else None,
+        calibration=evaluation.calibration.to_dict()
+        if evaluation is not None and evaluation.calibration is not None else None,
     )
+
+
+def _log_dataset(mlflow, inputs, fingerprint) -> None:
+    """Record the training input as an MLflow dataset (name, digest), without copying it."""
+    try:
+        import warnings
+
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+
+        uri = os.path.abspath(str(inputs[0])) if len(inputs) == 1 else ",".join(
+            os.path.abspath(str(i)) for i in inputs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = resolve_dataset_source(uri)
+        ds = MetaDataset(
+            source=source,
+            name=",".join(Path(i).name for i in inputs)[:200],
+            digest=fingerprint["hash"],
+        )
+        mlflow.log_input(ds, context="training")
+    except Exception:  # noqa: BLE001 - the params carry the fingerprint regardless
+        pass
