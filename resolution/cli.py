@@ -104,19 +104,66 @@ def train(
     input: InputOpt,
     name: Annotated[str, typer.Option(help="registered model name")] = "customer_zh",
     encoding: EncodingOpt = None,
-    experiment: Annotated[Optional[str], typer.Option(help="MLflow experiment")] = None,
+    experiment: Annotated[
+        Optional[str], typer.Option(help="MLflow experiment (default: er-NAME)")
+    ] = None,
+    link_type: Annotated[
+        str, typer.Option(help="dedupe_only, or link_only / link_and_dedupe across source_system")
+    ] = "dedupe_only",
+    labels_column: Annotated[
+        Optional[str], typer.Option(help="ground-truth entity column in the training input")
+    ] = None,
+    truth: Annotated[
+        Optional[Path], typer.Option(help="ground truth file record_id,entity_id")
+    ] = None,
+    labels_pairs: Annotated[
+        Optional[Path], typer.Option(help="labelled pairs file record_id_l,record_id_r,is_match")
+    ] = None,
+    m_from: Annotated[
+        Optional[str], typer.Option(help="estimate m from 'labels' (default with labels) or 'em'")
+    ] = None,
+    calibration: Annotated[
+        str, typer.Option(help="calibrate on labels: isotonic, platt or none")
+    ] = "isotonic",
+    target_precision: Annotated[
+        Optional[float],
+        typer.Option(help="recommend the lowest threshold reaching this pairwise precision"),
+    ] = None,
+    charts: Annotated[bool, typer.Option(help="log Splink charts (HTML and PNG)")] = True,
 ):
-    """Train a Splink model without labels, log it to MLflow and register it.
+    """Train a Splink model, log it to MLflow and register it; with labels, evaluate,
+    recommend a threshold and calibrate.
 
     Example: er train --config configs/customer_zh.yaml --input customers.csv --name customer_zh
+    --truth truth.csv --target-precision 0.99
     """
     from training.train import train as train_model
 
     cfg, text = _load(config)
     with _Stages("training") as stages:
-        result = train_model(cfg, text, input, name, encoding, experiment, on_stage=stages)
+        result = train_model(
+            cfg, text, input, name, encoding, experiment, on_stage=stages,
+            link_type=link_type, labels_column=labels_column, truth=truth,
+            labels_pairs=labels_pairs, m_from=m_from,
+            calibration=None if calibration == "none" else calibration,
+            target_precision=target_precision, charts=charts,
+        )
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    m = result.metrics
+    if result.recommended_threshold is not None:
+        out.print(
+            f"threshold: {result.recommended_threshold:.4f} recommended "
+            f"(pairwise P {m.get('pairs_precision_at_recommended', 0):.4f} "
+            f"R {m.get('pairs_recall_at_recommended', 0):.4f} "
+            f"F1 {m.get('pairs_f1_at_recommended', 0):.4f}; config has {cfg.thresholds.match})"
+        )
+    if "ece_raw" in m and "ece_calibrated" in m:
+        out.print(f"calibration: ECE {m['ece_raw']:.4f} raw -> {m['ece_calibrated']:.4f} "
+                  "calibrated (held-out labelled pairs)")
+    if "clusters_pairwise_f1" in m:
+        out.print(f"clusters: pairwise F1 {m['clusters_pairwise_f1']:.4f}, "
+                  f"B-cubed F1 {m['clusters_bcubed_f1']:.4f} at threshold {cfg.thresholds.match}")
     out.print(f"run:      {result.run_id}")
     out.print(f"model:    {result.model_uri}")
     out.print(f"tracking: {result.tracking_uri}")
@@ -194,21 +241,81 @@ def print_checks(report: dict) -> None:
 @app.command()
 @user_errors
 def evaluate(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="a finished job's output folder")],
     truth: Annotated[Path, typer.Option(help="CSV or Parquet with record_id,entity_id")],
+    out_dir: Annotated[
+        Optional[list[Path]],
+        typer.Option("--out", "-o", help="a finished job's output folder; repeat to compare"),
+    ] = None,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option(help="a model to run on --input and evaluate; repeat to compare"),
+    ] = None,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", "-c", help="job config (with --model)")
+    ] = None,
+    input: Annotated[
+        Optional[list[Path]], typer.Option("--input", "-i", help="input file (with --model)")
+    ] = None,
+    encoding: EncodingOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    mlflow: Annotated[bool, typer.Option(help="log the evaluation to MLflow")] = True,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment")] = "er-evaluate",
 ):
-    """Pairwise and B-cubed precision/recall/F1 of a job against ground truth.
+    """Pairwise and B-cubed precision/recall/F1 of jobs or models against ground truth.
 
     Example: er evaluate --out demo/job --truth demo/data/truth.csv
+    Compare: er evaluate --out jobA --out jobB --truth truth.csv
+    Models:  er evaluate --model models:/customer_zh@champion --model models:/customer_zh/2
+    --config configs/customer_zh.yaml --input customers.csv --truth truth.csv
     """
-    from training.evaluate import evaluate_job
+    from resolution.errors import InputError
+    from training.evaluate import evaluate_jobs, evaluate_models, log_evaluation
 
-    m = evaluate_job(out_dir, truth)
-    if as_json:
-        out.print_json(json.dumps(m.as_dict()))
+    if bool(out_dir) == bool(model):
+        raise InputError("give either --out (finished jobs) or --model (with --config and --input)")
+    if model:
+        if config is None or not input:
+            raise InputError("--model needs --config and --input to run the models on")
+        cfg, _ = _load(config)
+        results = evaluate_models(cfg, model, input, truth, encoding)
     else:
-        print_metrics(m)
+        results = evaluate_jobs(out_dir, truth)
+    run_id = log_evaluation(results, truth, experiment) if mlflow else None
+    if as_json:
+        if len(results) == 1:
+            out.print_json(json.dumps(results[0].metrics.as_dict()))
+        else:
+            out.print_json(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
+        return
+    if len(results) == 1:
+        print_metrics(results[0].metrics)
+    else:
+        print_comparison(results)
+    if run_id:
+        out.print(f"logged to MLflow run {run_id} (experiment {experiment})")
+
+
+def print_comparison(results) -> None:
+    t = Table(title="evaluation, side by side", show_header=True)
+    t.add_column("measure")
+    for r in results:
+        t.add_column(r.label, justify="right")
+    rows = [
+        ("pairwise precision", "pairwise_precision", "{:.4f}"),
+        ("pairwise recall", "pairwise_recall", "{:.4f}"),
+        ("pairwise F1", "pairwise_f1", "{:.4f}"),
+        ("B-cubed precision", "bcubed_precision", "{:.4f}"),
+        ("B-cubed recall", "bcubed_recall", "{:.4f}"),
+        ("B-cubed F1", "bcubed_f1", "{:.4f}"),
+        ("predicted clusters", "predicted_clusters", "{:,}"),
+        ("true clusters", "true_clusters", "{:,}"),
+        ("false-positive pairs", "false_positive_pairs", "{:,}"),
+        ("false-negative pairs", "false_negative_pairs", "{:,}"),
+        ("records", "records", "{:,}"),
+    ]
+    for title, key, fmt in rows:
+        t.add_row(title, *(fmt.format(getattr(r.metrics, key)) for r in results))
+    out.print(t)
 
 
 @app.command()
@@ -236,6 +343,9 @@ store_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(store_app, name="store")
+from training.cli import models_app  # noqa: E402 - `er models …` lives with the registry
+
+app.add_typer(models_app, name="models")
 StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. out/store.duckdb")]
 WhoOpt = Annotated[str, typer.Option("--who", help="who decides (recorded in the audit)")]
 
