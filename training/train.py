@@ -178,6 +178,15 @@ def fit(
                 "pairs; use rules on columns your data fills (e.g. [name_core])"
             )
     settings = linker.misc.save_model_to_json()
+    if m_from == "labels":
+        n_matches = scalar(con, "SELECT count(*) FROM label_pairs WHERE is_match = 1")
+        filled = fill_unseen_m(settings, n_matches)
+        if filled:
+            warnings.append(
+                "no labelled match fell in level(s) " + ", ".join(filled) + "; their m was "
+                f"set to {0.5 / (n_matches + 1):.2g} (half a pair) instead of Splink's default"
+            )
+            linker = make_linker(con, ttable, settings)
     return Fitted(
         linker=linker,
         settings=settings,
@@ -187,6 +196,29 @@ def fit(
         em_sessions=em_sessions(linker),
         warnings=warnings,
     )
+
+
+def fill_unseen_m(settings: dict, n_matches: int) -> list[str]:
+    """Give levels that no labelled match reached a small m (half a pair), renormalised.
+
+    Estimating m from labels leaves such levels untrained, and Splink would then score
+    them with a default m, so e.g. two different valid credit codes would not count
+    against a match. Returns the `comparison: level` labels that were filled.
+    """
+    eps = 0.5 / (n_matches + 1)
+    filled = []
+    for comp in settings.get("comparisons", []):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        missing = [lv for lv in levels if lv.get("m_probability") is None]
+        if not missing:
+            continue
+        for lv in missing:
+            lv["m_probability"] = eps
+            filled.append(f"{comp['output_column_name']}: {lv.get('label_for_charts', '?')}")
+        total = sum(lv["m_probability"] for lv in levels)
+        for lv in levels:
+            lv["m_probability"] = lv["m_probability"] / total
+    return filled
 
 
 def fit_model(
@@ -360,8 +392,16 @@ def evaluate_on_labels(
                 "CAST(is_match AS DOUBLE) AS clerical_match_score FROM label_pairs"
             )
 
+        from resolution.predict import make_linker
+
+        pair_evaluator = make_linker(
+            con, fitted.table,
+            {**scorer.misc.save_model_to_json(), "retain_matching_columns": True,
+             "retain_intermediate_calculation_columns": True},
+        )
+
         def analysis(output_type):
-            return scorer.evaluation.accuracy_analysis_from_labels_table(
+            return pair_evaluator.evaluation.accuracy_analysis_from_labels_table(
                 "_splink_labels", output_type=output_type, add_metrics=["f1"],
                 match_weight_round_to_nearest=0.1,
             )
