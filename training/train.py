@@ -163,6 +163,7 @@ def fit(
     else:
         trained_rounds = 0
         for rule in t.em_blocking_rules:
+            lam = linker._settings_obj._probability_two_random_records_match
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*rule), estimate_without_term_frequencies=True
@@ -172,6 +173,18 @@ def fit(
                 # A rule can find no pairs on a given data set (e.g. no addresses): the
                 # other rounds still train; with none left, the model cannot be trained.
                 warnings.append(f"EM rule {rule} found no record pairs in this data; skipped")
+            except ValueError as exc:
+                # Splink refuses an m or u that underflows (a level EM drives to zero);
+                # the round's estimates are discarded before they reach the model.
+                if "below the minimum allowed" not in str(exc):
+                    raise
+                # Splink 5 leaves the session's blocking-adjusted λ in the model when a
+                # round fails this way; put the model's own λ back.
+                linker._settings_obj._probability_two_random_records_match = lam
+                warnings.append(
+                    f"EM rule {rule} did not converge (a parameter underflowed: "
+                    f"{str(exc).splitlines()[0][:120]}); skipped"
+                )
         if trained_rounds == 0:
             raise ResolutionError(
                 "no EM blocking rule in model.training.em_blocking_rules found any record "
