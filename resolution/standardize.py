@@ -732,7 +732,7 @@ def _person(t: str | None) -> PersonName:
             parts = [sp, "".join(_char_pinyin(c) for c in (given or ""))]
         return PersonName(name, surname, given, _person_key(parts))
     tokens = [w for w in _RX_ALNUM_RUN.findall(_ascii_fold(t)) if w not in _LATIN_TITLES]
-    if not tokens or not any(w.isalpha() for w in tokens):
+    if not tokens or not any(w.isalpha() for w in tokens) or is_placeholder(" ".join(tokens)):
         return none
     return PersonName(" ".join(tokens), None, None, _person_key(tokens))
 
@@ -1396,12 +1396,12 @@ def parse_phone(s: object) -> Phone:
         out = []
         if plus:
             if d.startswith("86"):
-                out.append(d[2:].lstrip("0") if d[2:3] == "0" else d[2:])
+                out.append(d[3:] if d[2:3] == "0" else d[2:])
             else:
                 out.append("+" + d)
                 return out
         elif d.startswith("0086"):
-            out.append(d[4:].lstrip("0") if d[4:5] == "0" else d[4:])
+            out.append(d[5:] if d[4:5] == "0" else d[4:])
         elif d.startswith("86") and len(d) >= 12:
             out.append(d[2:])
         else:
@@ -1417,14 +1417,12 @@ def parse_phone(s: object) -> Phone:
         return out + more
 
     best = None
-    for cand in candidates(digits, plus):
+    cands = candidates(digits, plus)
+    for cand in cands:
         r = _check_number(cand)
-        if r is None:
-            continue
-        if r[2]:
+        if r is not None and r[2]:
             best = r
             break
-        best = best or r
     # '021-12345678-801': the last dash group is an extension
     if (best is None or not best[2]) and ext is None and len(groups) >= 3 and len(groups[-1]) <= 5:
         head = "".join(groups[:-1])
@@ -1434,11 +1432,12 @@ def parse_phone(s: object) -> Phone:
                 best, ext = r, groups[-1]
                 break
     if best is None:
-        return Phone(None, ext, None, False)
-    e164, kind, valid = best
-    if not valid:
-        # best effort: keep the digits as they would be written in E.164
-        return Phone(e164 if e164 and len(e164) >= 8 else None, ext, None, False)
+        # invalid: keep a Chinese number's digits as E.164 would write them, for the steward
+        first = cands[0]
+        nsn = first[1:] if first.startswith("0") and first[1:2] not in ("", "0") else first
+        ok = len(nsn) >= 3 and nsn.isdigit() and not nsn.startswith("0")
+        return Phone("+86" + nsn if ok else None, ext, None, False)
+    e164, kind, _valid = best
     return Phone(e164, ext, kind, True)
 
 
@@ -1492,6 +1491,7 @@ def parse_email(s: object) -> Email:
         t = parts[0]
     t = t.strip("<>\"'()., ")
     t = _RX_SPACES.sub("", t).replace("。", ".").replace("，", ".").rstrip(".")
+    t = unicodedata.normalize("NFKC", t)  # removed spaces can let combining marks compose
     if is_placeholder(t or None):
         return Email(None, None)
     return Email(t, "@" in t and _email_valid(t))
@@ -1738,13 +1738,13 @@ class Address(NamedTuple):
 _ADDR_NOTE = re.compile(
     r"\((?:[^()]*?(?:近|旁|对面|附近|交叉口|路口|隔壁|往|走|米|方向|门口)[^()]*)\)"
 )
-_ADDR_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国|china|prc|\d{6}(?!\d))[\s,]*")
+_ADDR_PREFIX = re.compile(r"^(?:(?:中华人民共和国|中国大陆|中国|china|prc|\d{6}(?!\d))[\s,]*)+")
 
 
 @lru_cache(maxsize=262144)
 def _norm_street(t: str) -> str:
     if _CJK.search(t):
-        t = _RX_SPACES.sub("", t)
+        t = unicodedata.normalize("NFKC", _RX_SPACES.sub("", t))
     t = _ADDR_NOTE.sub("", t)
     t = _numerals_to_digits(t)
     t = _RX_HASH_NUMBER.sub(r"\1号", t)
@@ -2174,7 +2174,7 @@ def standardize_table(
                 keys = f"SELECT * FROM ({keys}) WHERE {where}"
             con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS {keys}")
             created.append(f"{tmp}_{key}_k")
-            sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchone()[0]
+            sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchall()[0][0]
         n_workers = _worker_count(workers)
         if n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES:
             _lookups_in_processes(con, tmp, lookups, n_workers)

@@ -1,0 +1,605 @@
+"""Standardizers: hand-written Chinese cases per family, property tests, and the DuckDB twin."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from resolution import standardize as S
+from resolution.standardize import (
+    company_name,
+    customer_name,
+    parse_address,
+    parse_datetime,
+    parse_email,
+    parse_id_card,
+    parse_phone,
+    parse_uscc,
+    person_name,
+    standardize_table,
+    text_basic,
+)
+
+# ---------------------------------------------------------------------------------------------
+# text basics
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("華聯超市（上海）有限公司", "华联超市(上海)有限公司"),
+        ("  ＡＢＣ　１２３  ", "abc 123"),
+        ("【张江店】", "(张江店)"),
+        ("[北京]  華潤\t萬家", "(北京) 华润 万家"),
+        ("Shanghai   HUALIAN", "shanghai hualian"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        (12345, "12345"),
+    ],
+)
+def test_text_basic(raw, want):
+    assert text_basic(raw) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# company names
+
+HUALIAN = ("华联超市", "上海", "有限公司", "hualianchaoshi")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "上海华联超市有限公司",
+        "上海市华联超市有限公司",
+        "華聯超市（上海）有限公司",
+        "华联超市(上海)有限责任公司",
+        "上海華聯超市有限責任公司",
+        "Shanghai Hualian Chaoshi Co., Ltd.",
+        "SHANGHAI HUALIAN CHAOSHI CO LTD",
+        "Hualian Chaoshi (Shanghai) Company Limited",
+    ],
+)
+def test_company_variants_share_core_region_form_and_pinyin(raw):
+    c = company_name(raw)
+    core = c.core.replace(" ", "") if c.core.isascii() else c.core
+    assert (c.region, c.legal_form, c.pinyin) == HUALIAN[1:]
+    assert core in ("华联超市", "hualianchaoshi")
+
+
+@pytest.mark.parametrize(
+    ("raw", "core", "form"),
+    [
+        ("上海华联超市股份有限公司", "华联超市", "股份有限公司"),
+        ("华联超市股份有限责任公司", "华联超市", "股份有限公司"),
+        ("北京华联集团有限公司", "华联", "集团有限公司"),
+        ("华联(集团)有限公司", "华联", "集团有限公司"),
+        ("深圳市腾讯计算机系统有限公司", "腾讯计算机系统", "有限公司"),
+        ("联合利华(中国)有限公司", "联合利华", "有限公司"),
+        ("杭州某某投资合伙企业(有限合伙)", "某某投资", "有限合伙"),
+        ("张三五金经营部", "张三五金经营部", None),
+        ("中国工商银行股份有限公司", "中国工商银行", "股份有限公司"),
+        ("Walmart (China) Investment Co., Ltd.", "walmart investment", "有限公司"),
+    ],
+)
+def test_company_core_and_legal_form(raw, core, form):
+    c = company_name(raw)
+    assert (c.core, c.legal_form) == (core, form)
+
+
+def test_company_region_prefix_and_bracketed_region_agree():
+    a, b = company_name("腾讯科技(深圳)有限公司"), company_name("深圳腾讯科技有限公司")
+    assert a.core == b.core == "腾讯科技"
+    assert a.region == b.region == "深圳"
+
+
+@pytest.mark.parametrize(
+    ("raw", "branch"),
+    [
+        ("华联超市(张江店)", "张江店"),
+        ("华联超市（张江店）", "张江店"),
+        ("华联超市张江分店", "张江店"),
+        ("华联超市张江门店", "张江店"),
+        ("上海华联超市有限公司(张江店)", "张江店"),
+        ("上海华联超市有限公司张江店", "张江店"),
+        ("上海华联超市有限公司浦东分公司", "浦东分公司"),
+        ("上海华联超市有限公司浦东新区分公司", "浦东分公司"),
+        ("华联超市二分店", "2店"),
+        ("华联超市第二分店", "2店"),
+        ("华联超市2号店", "2店"),
+        ("中国工商银行股份有限公司上海市分行", "上海分行"),
+        ("华联超市有限公司徐汇营业部", "徐汇营业部"),
+        ("永辉超市福州五四路店", "五四路店"),
+    ],
+)
+def test_company_branch(raw, branch):
+    c = company_name(raw)
+    assert c.branch == branch
+    assert c.core in ("华联超市", "中国工商银行", "永辉超市")
+
+
+def test_company_without_branch_keeps_store_word():
+    assert company_name("全家便利店").branch is None
+    assert company_name("全家便利店").core == "全家便利店"
+
+
+# ---------------------------------------------------------------------------------------------
+# person names and kinds
+
+
+@pytest.mark.parametrize("raw", ["张伟", "張偉", "Zhang Wei", "Wei Zhang", "ZHANG WEI", "zhangwei"])
+def test_person_pinyin_is_order_insensitive_and_script_blind(raw):
+    assert person_name(raw).pinyin == "weizhang"
+
+
+def test_person_details():
+    assert person_name("欧阳娜娜").surname == "欧阳"
+    assert person_name("王经理") == person_name("王先生")
+    assert person_name("王经理").surname == "王"
+    assert person_name("单雄信").pinyin == person_name("Shan Xiongxin").pinyin
+    assert person_name("张小明").pinyin == person_name("Xiaoming Zhang").pinyin
+    assert person_name("张伟/李娜").std == "张伟"
+    assert person_name("Zhang, Wei").pinyin == "weizhang"
+    assert person_name("无").std is None
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype", "kind"),
+    [
+        ("上海华联超市有限公司", "企业", "company"),
+        ("上海华联超市有限公司", "个人", "company"),  # a legal form beats a mis-picked type
+        ("张伟", "个人", "person"),
+        ("张伟", None, "person"),
+        ("张伟", "企业", "company"),
+        ("华联超市", None, "company"),
+        ("Zhang Wei", None, "person"),
+        ("Hualian Supermarket", None, "company"),
+        ("張偉", "junk", "person"),
+        (None, "个人", "person"),
+        (None, None, None),
+    ],
+)
+def test_customer_name_kind(name, ctype, kind):
+    assert customer_name(name, ctype).kind == kind
+
+
+def test_customer_name_person_core_is_simplified():
+    c = customer_name("張偉", "个人")
+    assert (c.core, c.pinyin, c.legal_form) == ("张伟", "weizhang", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# phones
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000",
+        "138-0013-8000",
+        "138 0013 8000",
+        "+86 138 0013 8000",
+        "+8613800138000",
+        "0086 13800138000",
+        "8613800138000",
+        "(+86)13800138000",
+        "１３８００１３８０００",
+        "13800138000.0",
+        "13800138000 / 13900139000",
+    ],
+)
+def test_mobile_formats(raw):
+    assert parse_phone(raw) == S.Phone("+8613800138000", None, "mobile", True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "ext"),
+    [
+        ("021-12345678", "+862112345678", None),
+        ("(021)12345678", "+862112345678", None),
+        ("021 1234 5678", "+862112345678", None),
+        ("021-12345678转801", "+862112345678", "801"),
+        ("021-12345678 轉 801", "+862112345678", "801"),
+        ("021-12345678-801", "+862112345678", "801"),
+        ("021-12345678 ext. 22", "+862112345678", "22"),
+        ("+86 21 1234 5678", "+862112345678", None),
+        ("0755-8765 4321", "+8675587654321", None),
+        ("010-12345678", "+861012345678", None),
+        ("０２１－１２３４５６７８", "+862112345678", None),
+    ],
+)
+def test_landlines(raw, e164, ext):
+    p = parse_phone(raw)
+    assert (p.e164, p.ext, p.type, p.valid) == (e164, ext, "fixed", True)
+
+
+@pytest.mark.parametrize("raw", ["12345678", "138001380", "14012345678", "abc123456"])
+def test_invalid_phones_are_flagged(raw):
+    assert parse_phone(raw).valid is False
+
+
+def test_missing_phone():
+    assert parse_phone(None) == parse_phone("") == parse_phone("无") == S.Phone(None, None, None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# email, USCC, ID card, dates
+
+
+@pytest.mark.parametrize(
+    ("raw", "std", "valid"),
+    [
+        ("  Zhang.Wei@QQ.COM ", "zhang.wei@qq.com", True),
+        ("zhangwei＠163。com", "zhangwei@163.com", True),
+        ("mailto:sales@hualian.com.cn", "sales@hualian.com.cn", True),
+        ("a@b.cn; c@d.cn", "a@b.cn", True),
+        ("zhangwei", "zhangwei", False),
+        ("a..b@qq.com", "a..b@qq.com", False),
+        ("a@b", "a@b", False),
+        (None, None, None),
+    ],
+)
+def test_email(raw, std, valid):
+    assert parse_email(raw) == (std, valid)
+
+
+def test_uscc_valid_invalid_and_kept():
+    assert parse_uscc("91310000132149237G") == ("91310000132149237G", True)
+    assert parse_uscc("9131 0000 1321 4923 7g") == ("91310000132149237G", True)
+    assert parse_uscc("９１３１００００１３２１４９２３７Ｇ") == ("91310000132149237G", True)
+    # a wrong check character is flagged but kept for the steward
+    assert parse_uscc("91310000132149237X") == ("91310000132149237X", False)
+    assert parse_uscc("91310000132149237") == ("91310000132149237", False)
+    # O typed for 0, repaired only because the checksum then holds
+    assert parse_uscc("9131OOOO132149237G") == ("91310000132149237G", True)
+    assert parse_uscc("暂无") == (None, None)
+
+
+def test_id_card():
+    c = parse_id_card("11010519491231002X")
+    assert c == ("11010519491231002X", True, dt.date(1949, 12, 31), "F")
+    assert parse_id_card("11010519491231002x").std == "11010519491231002X"
+    male = parse_id_card("110105194912310011")  # 17th digit odd
+    assert (male.valid, male.gender) == (True, "M")
+    bad = parse_id_card("110105194912310021")  # wrong check digit: flagged, kept, no birth date
+    assert bad == ("110105194912310021", False, None, None)
+    assert parse_id_card("110105194902300020").valid is False  # 30 February
+    # first-generation 15-digit card upgraded to 18 characters
+    assert parse_id_card("110105491231002").std == "11010519491231002X"
+    assert parse_id_card(None) == (None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("2024-03-05 10:22:01", dt.datetime(2024, 3, 5, 10, 22, 1)),
+        ("2024/3/5", dt.datetime(2024, 3, 5)),
+        ("2024/03/05 14:22", dt.datetime(2024, 3, 5, 14, 22)),
+        ("2024年3月5日", dt.datetime(2024, 3, 5)),
+        ("2024年3月5日 下午2点30分", dt.datetime(2024, 3, 5, 14, 30)),
+        ("2024/3/5 下午 02:22:01", dt.datetime(2024, 3, 5, 14, 22, 1)),
+        ("2024-03-05T10:22:01", dt.datetime(2024, 3, 5, 10, 22, 1)),
+        ("2024-03-05T02:22:01Z", dt.datetime(2024, 3, 5, 10, 22, 1)),
+        ("2024-03-05T10:22:01.123+08:00", dt.datetime(2024, 3, 5, 10, 22, 1, 123000)),
+        ("20240305", dt.datetime(2024, 3, 5)),
+        ("2024.03.05", dt.datetime(2024, 3, 5)),
+        ("25/03/2024", dt.datetime(2024, 3, 25)),
+        ("Mar 5, 2024", dt.datetime(2024, 3, 5)),
+        ("民國113年3月5日", dt.datetime(2024, 3, 5)),
+        ("2024-02-30", None),
+        ("not a date", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_datetime(raw, want):
+    assert parse_datetime(raw) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# addresses
+
+
+def test_address_full_prefix_numerals_and_parts():
+    a = parse_address(None, None, None, "上海市浦东新区张江镇科苑路八十八号3号楼501室")
+    assert (a.province, a.city, a.district) == ("上海市", "上海市", "浦东新区")
+    assert a.street == "张江镇科苑路88号3栋501室"
+    assert (a.road, a.number, a.building, a.room) == ("科苑路", "88号", "3栋", "501室")
+
+
+def test_address_columns_short_names_and_traditional():
+    a = parse_address("上海", "上海", "浦東", "張江高科技園區科苑路88號")
+    assert (a.province, a.city, a.district) == ("上海市", "上海市", "浦东新区")
+    assert (a.road, a.number) == ("科苑路", "88号")
+
+
+def test_address_province_filled_from_district():
+    a = parse_address(None, None, "徐汇区", "漕溪北路88号")
+    assert (a.province, a.city, a.district) == ("上海市", "上海市", "徐汇区")
+    b = parse_address(None, None, None, "天河区体育西路一百号")
+    assert (b.province, b.city, b.district, b.number) == ("广东省", "广州市", "天河区", "100号")
+
+
+def test_address_ambiguous_district_needs_a_city():
+    a = parse_address(None, None, "朝阳区", "建国路1号")
+    assert (a.province, a.city, a.district) == (None, None, "朝阳区")
+    b = parse_address(None, "北京", None, "朝阳区建国路1号")
+    assert (b.province, b.city, b.district, b.street) == ("北京市", "北京市", "朝阳区", "建国路1号")
+
+
+def test_address_roads_named_after_places_are_not_regions():
+    a = parse_address(None, None, None, "上海市南京西路1266号恒隆广场二座5楼")
+    assert (a.province, a.district, a.street) == ("上海市", None, "南京西路1266号恒隆广场2栋5层")
+    assert (a.road, a.number, a.building, a.room) == ("南京西路", "1266号", "2栋", "5层")
+    assert parse_address(None, None, None, "中山路1号").province is None
+
+
+def test_address_postcode_country_lane_and_bare_room():
+    a = parse_address(None, None, None, "中国 200120 上海市浦东新区世纪大道100弄5号 2栋3单元401")
+    assert a.district == "浦东新区"
+    assert (a.road, a.number, a.building, a.room) == ("世纪大道", "100弄5号", "2栋3单元", "401室")
+
+
+def test_address_town_level_city():
+    a = parse_address(None, None, None, "東莞市虎門鎮連升路1號")
+    assert (a.province, a.city, a.district, a.road) == ("广东省", "东莞市", "虎门镇", "连升路")
+
+
+def test_address_missing():
+    assert parse_address() == S.Address(None, None, None, None, None, None, None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# properties: never raise, idempotent
+
+_CJK_SAMPLE = "上海北京广东深圳浦东新区华联超市有限公司分店張偉王芳路号栋室转一二三十百零〇（）【】·，。"
+_FRAGMENTS = [
+    "上海", "上海市", "浦东新区", "浦東", "北京", "朝阳区", "广东省", "深圳", "南山区", "東莞", "虎门镇",
+    "华联", "華聯", "超市", "便利店", "有限公司", "有限责任公司", "股份", "集团", "(", ")", "（", "）",
+    "张江", "分店", "店", "分公司", "营业部", "第二", "二", "十二", "88", "号", "号楼", "栋", "室", "弄",
+    "科苑路", "南京西路", "大道", "Co., Ltd.", "Shanghai", "Hualian", " ", "-", "转", "ext", "+86",
+    "0086", "021", "138", "0013", "8000", "@", "qq.com", ".", "张", "伟", "欧阳", "经理", "/", "中国",
+]
+texts = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=_CJK_SAMPLE + "abc0123456789 +-()/@.", max_size=30),
+    st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join),
+)
+PROPS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPS
+@given(texts)
+def test_text_basic_idempotent(s):
+    t = text_basic(s)
+    assert text_basic(t) == t
+
+
+@PROPS
+@given(texts, st.one_of(st.none(), texts))
+def test_names_reparse_to_themselves(s, ctype):
+    c = company_name(s)
+    assert company_name(c.std) == c
+    p = person_name(s)
+    assert person_name(p.std) == p
+    n = customer_name(s, ctype)
+    assert customer_name(n.std, ctype) == n
+
+
+@PROPS
+@given(texts)
+def test_phone_email_ids_reparse_to_themselves(s):
+    p = parse_phone(s)
+    if p.e164:
+        again = parse_phone(p.e164 + (f" ext {p.ext}" if p.ext else ""))
+        assert again == p
+    e = parse_email(s)
+    assert parse_email(e.std).std == e.std
+    if e.std:
+        assert parse_email(e.std) == e
+    u = parse_uscc(s)
+    assert parse_uscc(u.std).std == u.std
+    i = parse_id_card(s)
+    assert parse_id_card(i.std).std == i.std
+    d = parse_datetime(s)
+    if d is not None:
+        assert parse_datetime(d.isoformat(sep=" ")) == d
+
+
+@PROPS
+@given(st.tuples(texts, texts, texts, texts))
+def test_address_reparses_to_itself(parts):
+    a = parse_address(*parts)
+    assert parse_address(a.province, a.city, a.district, a.street) == a
+
+
+@PROPS
+@given(st.one_of(texts, st.integers(), st.floats(), st.binary(max_size=10), st.lists(st.text())))
+def test_standardizers_never_raise(x):
+    for fn in (text_basic, company_name, person_name, customer_name, parse_phone, parse_email,
+               parse_uscc, parse_id_card, parse_datetime, parse_address):
+        fn(x)
+
+
+def test_phone_fast_path_agrees_with_phonenumbers():
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        d = rng.choice(["0", "1", "01", "02", "07", "13", "15", "18", "400", "95", ""]) + "".join(
+            rng.choice("0123456789") for _ in range(rng.randint(4, 11))
+        )
+        try:
+            num = phonenumbers.parse(d, "CN")
+        except phonenumbers.NumberParseException:
+            continue
+        valid = phonenumbers.is_valid_number(num)
+        got = S._check_number(d)
+        assert got[2] == valid, d
+        if valid:
+            nt = phonenumbers.number_type(num)
+            assert got[0] == phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+            assert (got[1] == "mobile") == (nt == phonenumbers.PhoneNumberType.MOBILE), d
+
+
+# ---------------------------------------------------------------------------------------------
+# the DuckDB twin
+
+SOURCE_COLS = list(S.SOURCE_COLUMNS)
+HAND_ROWS = [
+    ["1", "crm", "上海华联超市有限公司", "企业", "91310000132149237G", "张伟", "13800138000",
+     "021-12345678转801", "Zhang.Wei@QQ.com", "上海", "上海市", "浦东新区", "张江镇科苑路88号",
+     "11010519491231002X", "2024-03-05 10:22:01"],
+    ["2", "erp", "華聯超市（上海）有限公司", None, "91310000132149237X", "Zhang Wei",
+     "+86 138 0013 8000", None, "bad", None, None, None, "上海市浦东新区科苑路八十八号",
+     "110105194912310021", "2024/3/5"],
+    ["3", None, None, None, None, None, None, None, None, None, None, None, None, None, None],
+    ["4", "hk", "張偉", "个人", "无", "", "021 1234 5678", "13900139000", "", None, None, "徐汇区",
+     None, None, "junk"],
+    ["5", "ecom", "Shanghai Hualian Chaoshi Co., Ltd.", "企业", "N/A", "王经理", "1380013800",
+     "0755-87654321", "sales@hualian.com.cn", "广东", "深圳", None, "南山区科技南路100号", None,
+     "2024-03-05T10:22:01Z"],
+]
+
+
+def _sample_rows(n: int = 120) -> list[list]:
+    import random
+
+    rng = random.Random(11)
+    rows = [list(r) for r in HAND_ROWS]
+    for i in range(n):
+        row = [f"g{i}", rng.choice(["crm", "erp", None])]
+        for _ in SOURCE_COLS[2:]:
+            k = rng.randint(0, 6)
+            row.append(None if k == 0 else "".join(rng.choice(_FRAGMENTS) for _ in range(k)))
+        rows.append(row)
+    return rows
+
+
+def _table(con, rows, name="src"):
+    con.execute(f"CREATE TABLE {name} ({', '.join(c + ' VARCHAR' for c in SOURCE_COLS)})")
+    if rows:
+        marks = ", ".join("?" * len(SOURCE_COLS))
+        con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+
+def _expected(row: list) -> dict:
+    r = dict(zip(SOURCE_COLS, row))
+    n = customer_name(r["customer_name"], r["customer_type"])
+    c = person_name(r["contact_name"])
+    m, p = parse_phone(r["mobile"]), parse_phone(r["phone"])
+    e = parse_email(r["email"])
+    a = parse_address(r["province"], r["city"], r["district"], r["address"])
+    u, i = parse_uscc(r["uscc"]), parse_id_card(r["id_card"])
+    mobile_key = (m.e164 if m.valid and m.type == "mobile"
+                  else p.e164 if p.valid and p.type == "mobile" else None)
+    phone_key = p.e164 if p.valid else (m.e164 if m.valid and m.type == "fixed" else None)
+    return {
+        "name_std": n.std, "name_kind": n.kind, "name_core": n.core, "name_region": n.region,
+        "name_legal_form": n.legal_form, "name_branch": n.branch, "name_pinyin": n.pinyin,
+        "contact_std": c.std, "contact_pinyin": c.pinyin, "contact_surname": c.surname,
+        "mobile_e164": m.e164, "mobile_type": m.type, "mobile_valid": m.valid,
+        "phone_e164": p.e164, "phone_ext": p.ext, "phone_type": p.type, "phone_valid": p.valid,
+        "email_std": e.std, "email_valid": e.valid,
+        "province_std": a.province, "city_std": a.city, "district_std": a.district,
+        "address_std": a.street, "addr_road": a.road, "addr_number": a.number,
+        "addr_building": a.building, "addr_room": a.room,
+        "uscc_std": u.std, "uscc_valid": u.valid, "id_card_std": i.std, "id_card_valid": i.valid,
+        "birth_date": i.birth_date, "gender": i.gender,
+        "updated_at_ts": parse_datetime(r["updated_at"]),
+        "uscc_key": u.std if u.valid else None, "id_card_key": i.std if i.valid else None,
+        "mobile_key": mobile_key, "phone_key": phone_key, "email_key": e.std if e.valid else None,
+    }
+
+
+def _check_table(con, rows, target="out"):
+    got = con.execute(f"SELECT * FROM {target}").fetchall()
+    names = [d[0] for d in con.execute(f"SELECT * FROM {target} LIMIT 0").description]
+    assert len(got) == len(rows)
+    assert names == SOURCE_COLS + list(S.STD_COLUMNS)
+    for row, out in zip(rows, got):
+        out = dict(zip(names, out))
+        assert [out[c] for c in SOURCE_COLS] == row  # source columns unchanged, order kept
+        want = _expected(row)
+        assert {k: out[k] for k in want} == want, row
+
+
+def test_standardize_table_agrees_with_pure_functions():
+    con = duckdb.connect()
+    rows = _sample_rows()
+    _table(con, rows)
+    standardize_table(con, "src", "out")
+    _check_table(con, rows)
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE out)").fetchall())
+    assert {k: types[k] for k in S.STD_COLUMNS} == S.STD_COLUMNS
+
+
+def test_standardize_table_hand_rows():
+    con = duckdb.connect()
+    _table(con, HAND_ROWS)
+    standardize_table(con, "src", "out")
+    r = con.execute(
+        "SELECT name_core, name_pinyin, uscc_key, uscc_valid, mobile_key, phone_key, phone_ext, "
+        "district_std, id_card_key, birth_date, updated_at_ts FROM out ORDER BY record_id"
+    ).fetchall()
+    assert r[0] == ("华联超市", "hualianchaoshi", "91310000132149237G", True, "+8613800138000",
+                    "+862112345678", "801", "浦东新区", "11010519491231002X", dt.date(1949, 12, 31),
+                    dt.datetime(2024, 3, 5, 10, 22, 1))
+    assert r[1][:5] == ("华联超市", "hualianchaoshi", None, False, "+8613800138000")
+    assert r[2] == (None,) * 11  # an all-NULL row survives
+    assert r[3][4:6] == ("+8613900139000", "+8613900139000")  # mobile typed in the phone column
+    assert r[4][1] == "hualianchaoshi"
+
+
+def test_standardize_table_in_worker_processes(monkeypatch):
+    monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
+    monkeypatch.setattr(S, "_CHUNK", 16)
+    con = duckdb.connect()
+    rows = _sample_rows(60)
+    _table(con, rows)
+    standardize_table(con, "src", "out", workers=2)
+    _check_table(con, rows)
+
+
+def test_standardize_table_other_types_and_missing_columns():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE src AS SELECT * FROM (VALUES "
+        "(1, '上海华联超市有限公司', 13800138000, TIMESTAMP '2024-03-05 10:22:01'), "
+        "(2, NULL, NULL, NULL)) t(record_id, customer_name, mobile, updated_at)"
+    )
+    standardize_table(con, "src", "out")
+    r = con.execute(
+        "SELECT record_id, mobile, name_core, mobile_key, updated_at_ts, email_std FROM out"
+    ).fetchall()
+    assert r == [
+        (1, 13800138000, "华联超市", "+8613800138000", dt.datetime(2024, 3, 5, 10, 22, 1), None),
+        (2, None, None, None, None, None),
+    ]
+
+
+def test_standardize_table_empty_source():
+    con = duckdb.connect()
+    _table(con, [])
+    standardize_table(con, "src", "out")
+    assert con.execute("SELECT count(*) FROM out").fetchone() == (0,)
+
+
+def test_udfs_usable_in_sql():
+    con = duckdb.connect()
+    S.register_udfs(con)
+    S.register_udfs(con)  # registering twice is harmless
+    r = con.execute(
+        "SELECT std_text('華聯（上海）'), std_phone('021-12345678转8').ext, "
+        "std_company_name('上海华联超市有限公司').core, std_datetime('2024年3月5日')"
+    ).fetchone()
+    assert r == ("华联(上海)", "8", "华联超市", dt.datetime(2024, 3, 5))
