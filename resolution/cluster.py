@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import duckdb
 
 from resolution.config import ClusteringConfig
-from resolution.db import quote_ident, scalar
+from resolution.db import insert_rows, quote_ident, scalar
 
 CONSTRAINTS_DDL = """
 CREATE TABLE IF NOT EXISTS constraints (
@@ -318,11 +318,11 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
         splits.append((component_id, grps, len(members), "；".join(REASONS[r] for r in reasons)))
     if reassign:
         con.execute("CREATE OR REPLACE TEMP TABLE _reassign (record_id VARCHAR, grp VARCHAR)")
-        con.executemany("INSERT INTO _reassign VALUES (?, ?)", reassign)
+        insert_rows(con, "_reassign", ["record_id", "grp"], reassign)
         con.execute(
             "UPDATE _assign SET grp = r.grp FROM _reassign r WHERE _assign.record_id = r.record_id"
         )
-        con.executemany("INSERT INTO cluster_splits VALUES (?, ?, ?, ?)", splits)
+        insert_rows(con, "cluster_splits", ["component_entity_id", "entity_ids", "records", "reason"], splits)
         con.execute("DROP TABLE _reassign")
     con.execute("DROP TABLE _suspects")
     return len(splits)

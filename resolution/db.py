@@ -30,3 +30,21 @@ def quote_ident(name: str) -> str:
 
 def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, names: list[str], data: list[tuple]
+) -> None:
+    """Append Python rows to `table` in one vectorised insert (executemany is row by row)."""
+    if not data:
+        return
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pylist([dict(zip(names, row)) for row in data])
+    view = f"_insert_{table.replace('.', '_')}"
+    con.register(view, arrow)
+    try:
+        cols = ", ".join(quote_ident(n) for n in names)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
+    finally:
+        con.unregister(view)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import scalar
+from resolution.db import insert_rows, scalar
 from resolution.errors import ResolutionError
 
 SCHEMA = """
@@ -174,7 +174,7 @@ def assign_stable_ids(
             new_ids.append(fresh)
 
     work.execute("CREATE OR REPLACE TEMP TABLE _rename (tmp VARCHAR, entity_id VARCHAR)")
-    work.executemany("INSERT INTO _rename VALUES (?, ?)", list(rename.items()))
+    insert_rows(work, "_rename", ["tmp", "entity_id"], list(rename.items()))
     work.execute(
         "UPDATE clusters SET entity_id = r.entity_id FROM _rename r WHERE clusters.entity_id = r.tmp"
     )
@@ -189,11 +189,13 @@ def assign_stable_ids(
     )
     work.execute("CREATE OR REPLACE TABLE _registry_new (entity_id VARCHAR)")
     if new_ids:
-        work.executemany("INSERT INTO _registry_new VALUES (?)", [(i,) for i in new_ids])
+        insert_rows(work, "_registry_new", ["entity_id"], [(i,) for i in new_ids])
 
     events = _events(work, set(new_ids))
     if events:
-        work.executemany("INSERT INTO _events VALUES (?, ?, ?, ?)", events)
+        insert_rows(
+            work, "_events", ["event", "entity_id", "related_entity_ids", "record_ids"], events
+        )
     retired = len(old_ids - used_old)
     work.execute("DROP TABLE _old_created; DROP TABLE _rename")
     return IdMapping(kept=len(used_old), new=len(new_ids), retired=retired, events=len(events))
