@@ -74,7 +74,8 @@ class SourceConfig(_Strict):
 
 
 ComparisonKind = Literal[
-    "name", "person_name", "identifier", "phone", "email", "address", "branch", "exact", "date"
+    "name", "person_name", "identifier", "phone", "email", "address", "branch", "exact", "date",
+    "text", "code",
 ]
 
 
@@ -84,7 +85,8 @@ class ComparisonConfig(_Strict):
     Kinds (see `training.settings`): `name` (core name by characters and pinyin),
     `person_name`, `identifier` (valid-only keys: agree / disagree), `phone`, `email`,
     `address` (district / road / number), `branch` (designators that must agree),
-    `exact`, `date`.
+    `exact`, `date`; generic kinds for data outside the customer schema (e.g. public
+    benchmarks): `text` (Latin text by Jaro-Winkler), `code` (digits or dates with typos).
     """
 
     name: str

@@ -8,11 +8,11 @@ load it by alias through `mlflow.pyfunc`.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-
 from conftest import CONFIG, run_cli
 
 
@@ -73,7 +73,7 @@ def test_a_supervised_run_has_params_metrics_charts_and_a_calibrated_model(super
     local = mlflow.artifacts.download_artifacts(
         run_id=run.info.run_id, artifact_path="diagnostics/model_parameters.json"
     )
-    levels = json.load(open(local, encoding="utf-8"))["parameters"]
+    levels = json.loads(Path(local).read_text(encoding="utf-8"))["parameters"]
     assert {lv["comparison"] for lv in levels} >= {"customer_name", "mobile", "address"}
     assert all(0 <= lv["m_probability"] <= 1 and 0 <= lv["u_probability"] <= 1 for lv in levels)
     assert f"threshold: {metrics['recommended_threshold']:.4f} recommended" in supervised["output"]
@@ -91,7 +91,7 @@ def test_an_unsupervised_run_records_each_em_session(trained_model):
     local = mlflow.artifacts.download_artifacts(
         run_id=run.info.run_id, artifact_path="diagnostics/em_sessions.json"
     )
-    sessions = json.load(open(local, encoding="utf-8"))["em_sessions"]
+    sessions = json.loads(Path(local).read_text(encoding="utf-8"))["em_sessions"]
     assert len(sessions) == m["em_sessions"]
     assert all(s["iterations"] <= s["max_iterations"] for s in sessions)
     assert "calibration.json" not in _artifacts(client, run.info.run_id)

@@ -86,7 +86,7 @@ def fit(probabilities: Any, labels: Any, method: Method = "isotonic") -> Calibra
         raise ValueError("probabilities and labels must be 1-D arrays of the same length")
     if len(np.unique(y)) < 2:
         raise ValueError("calibration needs labelled matches and non-matches")
-    counts = {"n_pairs": int(len(y)), "n_matches": int(y.sum())}
+    counts = {"n_pairs": len(y), "n_matches": int(y.sum())}
     if method == "isotonic":
         from sklearn.isotonic import IsotonicRegression
 

@@ -9,7 +9,7 @@ Added to the main `er` app in `resolution.cli` with one `add_typer` line.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ def _user_errors(fn):
 @models_app.command("list")
 @_user_errors
 def list_cmd(
-    name: Annotated[Optional[str], typer.Argument(help="registered model name (all if unset)")] = None,
+    name: Annotated[str | None, typer.Argument(help="registered model name (all if unset)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ):
     """List registered model versions with their aliases and headline metrics.

@@ -8,7 +8,8 @@ text, where `levenshtein('张伟', '张玮')` is 3.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from splink import block_on
 
@@ -88,11 +89,39 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
 def _person_levels(cc: ComparisonConfig) -> list[dict]:
     c, p = cc.column, cc.pinyin_column or cc.column
     tf = c if cc.term_frequency else None
-    return [
+    levels = [
         _level(f"({_either_null(c)}) AND ({_either_null(p)})", "missing", null=True),
         _level(_eq(c), "exact", tf=tf),
-        _level(_eq(p), "same pinyin"),
+    ]
+    if p != c:  # without a pinyin column the level would repeat "exact" and never be reached
+        levels.append(_level(_eq(p), "same pinyin"))
+    levels += [
         _level(f"jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.9", "pinyin close"),
+        _level("ELSE", "different"),
+    ]
+    return levels
+
+
+def _text_levels(cc: ComparisonConfig) -> list[dict]:
+    """Latin-alphabet text (names, streets): exact, then Jaro-Winkler bands."""
+    c = cc.column
+    return [
+        _level(_either_null(c), "missing", null=True),
+        _level(_eq(c), "exact", tf=c if cc.term_frequency else None),
+        _level(f"jaro_winkler_similarity({_l(c)}, {_r(c)}) >= 0.92", "very close"),
+        _level(f"jaro_winkler_similarity({_l(c)}, {_r(c)}) >= 0.8", "close"),
+        _level("ELSE", "different"),
+    ]
+
+
+def _code_levels(cc: ComparisonConfig) -> list[dict]:
+    """Digit strings and dates typed by hand: exact, one or two edits (incl. swaps) apart."""
+    c = cc.column
+    return [
+        _level(_either_null(c), "missing", null=True),
+        _level(_eq(c), "exact", tf=c if cc.term_frequency else None),
+        _level(f"damerau_levenshtein({_l(c)}, {_r(c)}) <= 1", "one edit apart"),
+        _level(f"damerau_levenshtein({_l(c)}, {_r(c)}) <= 2", "two edits apart"),
         _level("ELSE", "different"),
     ]
 
@@ -185,6 +214,8 @@ _BUILDERS: dict[str, Callable[[ComparisonConfig], list[dict]]] = {
     "branch": _branch_levels,
     "exact": _exact_levels,
     "date": _exact_levels,
+    "text": _text_levels,
+    "code": _code_levels,
 }
 
 
