@@ -203,3 +203,19 @@ def test_training_and_registry_user_errors(mlflow_store, demo_files, tmp_path):
     assert res.output.startswith("error:") and "no version 1" in res.output
     res = run_cli("evaluate", "--truth", truth, expect=2)
     assert "error:" in res.output
+
+
+def test_evaluate_compares_finished_jobs_side_by_side(trained_model, demo_files, tmp_path):
+    import shutil
+
+    customers, truth = demo_files
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", customers,
+            "--out", tmp_path / "jobA")
+    shutil.copytree(tmp_path / "jobA", tmp_path / "jobB")
+    table = run_cli("evaluate", "--out", tmp_path / "jobA", "--out", tmp_path / "jobB",
+                    "--truth", truth, "--no-mlflow").output
+    assert "side by side" in table and "jobA" in table and "jobB" in table
+    rows = json.loads(run_cli("evaluate", "--out", tmp_path / "jobA", "--out", tmp_path / "jobB",
+                              "--truth", truth, "--json", "--no-mlflow").output)
+    assert [r["label"] for r in rows] == ["jobA", "jobB"]
+    assert rows[0]["pairwise_f1"] == rows[1]["pairwise_f1"] > 0.8
