@@ -197,7 +197,8 @@ def dedup(
     loaded = resolve_model(model)
     with _Stages("dedup") as stages:
         summary = run_dedup(
-            cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store
+            cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store,
+            calibrator=loaded.calibration,
         )
     print_summary(summary)
 

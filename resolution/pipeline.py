@@ -113,14 +113,23 @@ def resolve_records(
     say: Say,
     store_path: Path | None = None,
     job_id: str = "",
+    calibrator=None,
 ) -> dict[str, int]:
     """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`.
 
-    With a store, its steward constraints apply and entity IDs follow the store's."""
+    With a store, its steward constraints apply and entity IDs follow the store's. With a
+    calibrator (a model trained on labels), pair probabilities are calibrated before
+    clustering; the model's own score stays in `pairs.raw_match_probability`. A model
+    trained for `link_only` scores only pairs across source systems.
+    """
+    from training.calibration import Calibrator, apply_sql
+    from training.train import training_table
+
     _check_model_columns(con, settings)
     if store_path is not None:
         load_constraints(con, store_path)
-    settings = {**settings, "link_type": "dedupe_only"}
+    link_type = settings.get("link_type", "dedupe_only")
+    table = training_table(con, "records", link_type)
     with _timed(seconds, "predict", say):
         pr = predict_pairs(
             con,
@@ -128,7 +137,13 @@ def resolve_records(
             blocking_rules=config.model.blocking_rules,
             keep_threshold=config.thresholds.keep_pairs,
             max_comparisons=config.model.max_comparisons,
+            table=table,
+            across_sources_only=link_type == "link_only",
         )
+        if isinstance(calibrator, dict):
+            calibrator = Calibrator.from_dict(calibrator)
+        if calibrator is not None:
+            apply_sql(con, calibrator)
     with _timed(seconds, "cluster", say):
         clustered = cluster_records(con, config.thresholds.match, config.clustering)
         if store_path is not None:
@@ -194,6 +209,7 @@ def dedup(
     encoding: str | None = None,
     on_stage: Say | None = None,
     store_path: str | Path | None = None,
+    calibrator=None,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
     (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`)."""
@@ -208,7 +224,9 @@ def dedup(
     con = duckdb.connect(config={"temp_directory": str(tmp)})
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
-        counts = resolve_records(con, config, settings, seconds, say, store, job_id)
+        counts = resolve_records(
+            con, config, settings, seconds, say, store, job_id, calibrator=calibrator
+        )
         summary = JobSummary(
             job_id=job_id,
             out_dir=str(out),
@@ -261,7 +279,7 @@ def profile(
         con.close()
 
 
-def resolve_frame(frame, config: Config, settings: dict):
+def resolve_frame(frame, config: Config, settings: dict, calibrator=None):
     """Resolve a pandas DataFrame of records in memory; return the crosswalk as a DataFrame.
 
     The pyfunc model's `predict` calls this: same ingest rules, standardization and model
@@ -279,7 +297,9 @@ def resolve_frame(frame, config: Config, settings: dict):
         try:
             seconds: dict[str, float] = {}
             prepare_records(con, config, [path], None, seconds, lambda _s: None)
-            resolve_records(con, config, settings, seconds, lambda _s: None)
+            resolve_records(
+                con, config, settings, seconds, lambda _s: None, calibrator=calibrator
+            )
             return con.sql(
                 "SELECT c.record_id, c.entity_id, c.membership_confidence, c.cluster_confidence "
                 "FROM clusters c ORDER BY c.entity_id, c.record_id"

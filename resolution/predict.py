@@ -35,9 +35,13 @@ def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, 
 
 
 def count_candidate_pairs(
-    con: duckdb.DuckDBPyConnection, blocking_rules: list[list[str]], table: str = "records"
+    con: duckdb.DuckDBPyConnection,
+    blocking_rules: list[list[str]],
+    table: str = "records",
+    across_sources_only: bool = False,
 ) -> list[tuple[str, int]]:
-    """Pairs each blocking rule generates on its own: sum of C(n, 2) over its key groups.
+    """Pairs each blocking rule generates on its own: sum of C(n, 2) over its key groups
+    (for linking, only pairs across source systems: (n² - sum of n_source²) / 2).
 
     One GROUP BY per rule, so it is cheap enough to run before every prediction. Pairs
     found by several rules are counted once per rule, so the sum is an upper bound.
@@ -46,12 +50,20 @@ def count_candidate_pairs(
     for rule in blocking_rules:
         keys = ", ".join(rule)
         not_null = " AND ".join(f"({k}) IS NOT NULL" for k in rule)
-        n = scalar(
-            con,
-            f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM "
-            f"(SELECT count(*)::HUGEINT AS n FROM {table} WHERE {not_null} GROUP BY {keys})",
-        )
-        per_rule.append((" & ".join(rule), int(n)))
+        if across_sources_only:
+            aliased = ", ".join(f"{k} AS _k{i}" for i, k in enumerate(rule))
+            outer = ", ".join(f"_k{i}" for i in range(len(rule)))
+            sql = (
+                "SELECT coalesce(sum((n * n - s2) // 2), 0) FROM (SELECT sum(ns) AS n, "
+                f"sum(ns * ns) AS s2 FROM (SELECT {aliased}, count(*)::HUGEINT AS ns FROM {table} "
+                f"WHERE {not_null} GROUP BY {keys}, source_system) GROUP BY {outer})"
+            )
+        else:
+            sql = (
+                f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM "
+                f"(SELECT count(*)::HUGEINT AS n FROM {table} WHERE {not_null} GROUP BY {keys})"
+            )
+        per_rule.append((" & ".join(rule), int(scalar(con, sql))))
     return per_rule
 
 
@@ -62,11 +74,12 @@ def predict_pairs(
     keep_threshold: float,
     max_comparisons: float,
     table: str = "records",
+    across_sources_only: bool = False,
 ) -> PredictResult:
     """Score the pairs the job's blocking rules generate with the model's parameters."""
     from training.settings import blocking_rule_sql
 
-    per_rule = count_candidate_pairs(con, blocking_rules, table)
+    per_rule = count_candidate_pairs(con, blocking_rules, table, across_sources_only)
     total = sum(n for _, n in per_rule)
     if total > max_comparisons:
         worst = max(per_rule, key=lambda r: r[1])

@@ -172,3 +172,44 @@ def test_help_has_examples():
     for cmd in ("train", "dedup", "evaluate", "demo"):
         r = run_cli(cmd, "--help")
         assert "Example:" in r.output
+
+
+def test_calibrated_model_calibrates_job_pairs(tmp_path, demo_files, mlflow_store):
+    customers, truth = demo_files
+    small = tmp_path / "small.csv"
+    pd.read_csv(customers, dtype=str).head(700).to_csv(small, index=False)
+    res = run_cli("train", "--config", CONFIG, "--input", small, "--truth", truth,
+                  "--name", "calibrated", "--no-charts")
+    model = next(l for l in res.output.splitlines() if l.startswith("model:")).split()[-1]
+    out = tmp_path / "out"
+    run_cli("dedup", "--config", CONFIG, "--model", model, "--input", small, "--out", out)
+    con = _tables(out)
+    cols = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
+    assert "raw_match_probability" in cols
+    changed = con.execute(
+        "SELECT count(*) FROM pairs WHERE abs(match_probability - raw_match_probability) > 1e-9"
+    ).fetchall()[0][0]
+    assert changed > 0
+    lo, hi = con.execute("SELECT min(match_probability), max(match_probability) FROM pairs").fetchall()[0]
+    assert 0.0 <= lo <= hi <= 1.0
+
+
+def test_link_only_scores_only_pairs_across_sources(tmp_path, demo_files, mlflow_store):
+    customers, _ = demo_files
+    df = pd.read_csv(customers, dtype=str).head(800)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    df[df.source_system.isin(["CRM", "SHOP"])].assign(source_system="A").to_csv(a, index=False)
+    df[~df.source_system.isin(["CRM", "SHOP"])].assign(source_system="B").to_csv(b, index=False)
+    res = run_cli("train", "--config", CONFIG, "--input", a, "--input", b, "--link-type",
+                  "link_only", "--name", "linker", "--no-charts")
+    model = next(l for l in res.output.splitlines() if l.startswith("model:")).split()[-1]
+    out = tmp_path / "out"
+    run_cli("dedup", "--config", CONFIG, "--model", model, "--input", a, "--input", b, "--out", out)
+    con = _tables(out)
+    same_source = con.execute(
+        """SELECT count(*) FROM pairs p JOIN records l ON l.record_id = p.record_id_l
+           JOIN records r ON r.record_id = p.record_id_r WHERE l.source_system = r.source_system"""
+    ).fetchall()[0][0]
+    assert same_source == 0
+    assert con.execute("SELECT count(*) FROM pairs").fetchall()[0][0] > 0
+    assert con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0] == 800
