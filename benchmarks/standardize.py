@@ -13,6 +13,7 @@ addresses, phones and names are distinct values, as in real data. `--data demo` 
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import resource
 import sys
@@ -233,6 +234,25 @@ TRAD = str.maketrans(
     "华联东广门书长马陈刘杨黄赵吴孙郑谢韩冯邓许张伟丽强军艳杰涛红建辉鹏飞俊鑫波丹琳区号楼路",
     "華聯東廣門書長馬陳劉楊黃趙吳孫鄭謝韓馮鄧許張偉麗強軍艷傑濤紅建輝鵬飛俊鑫波丹琳區號樓路",
 )
+MOBILE_PREFIXES = [
+    str(p)
+    for p in (
+        *range(130, 140),
+        145,
+        147,
+        *range(150, 154),
+        *range(155, 160),
+        166,
+        173,
+        176,
+        177,
+        178,
+        *range(180, 190),
+        191,
+        198,
+        199,
+    )
+]
 CN_NUM = "零一二三四五六七八九"
 FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
@@ -316,7 +336,7 @@ def synthetic(n: int, seed: int = 7) -> pa.Table:
             ]
         )
         legal = rng.choice(LEGAL)
-        mobile = f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
+        mobile = f"{rng.choice(MOBILE_PREFIXES)}{rng.randint(0, 99999999):08d}"
         area = {
             "上海市": "021",
             "北京市": "010",
@@ -457,6 +477,7 @@ def main() -> None:
     ap.add_argument("--data", choices=["synthetic", "demo"], default="synthetic")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     t0 = time.perf_counter()
     table = synthetic(args.records) if args.data == "synthetic" else demo(args.records)
@@ -480,9 +501,10 @@ def main() -> None:
     out = con.execute("SELECT count(*) FROM std").fetchone()[0]
     assert out == n, (out, n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"standardized {n:,} records in {secs:.1f}s: {n / secs:,.0f} records/s; "
-        f"peak RSS {peak_mb:,.0f} MB"
+        f"peak RSS {peak_mb:,.0f} MB (largest worker process {child_mb:,.0f} MB)"
     )
     for col in ("name_core", "mobile_key", "email_key", "district_std", "updated_at_ts"):
         filled = con.execute(f"SELECT avg(({col} IS NOT NULL)::INT) FROM std").fetchone()[0]

@@ -25,9 +25,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import logging
 import math
 import os
 import re
+import time
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -35,6 +37,8 @@ from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
+
+_log = logging.getLogger(__name__)
 
 # precompiled patterns used inside the standardizers (the re module's cache lookup is slow)
 _RX_NOT_KEY = re.compile(r"[^a-z0-9]")
@@ -320,6 +324,7 @@ def _cn_to_digits(s: str) -> str | None:
 
 # numerals directly before an address or branch unit; road names like 五四路 are left alone
 _UNIT = r"(?:号楼|号院|号|支弄|弄|栋|幢|座|楼|层|室|单元|巷|排|组|期|段|门|户|分店|分公司|店|街坊|区(?=\d))"
+_RX_CN_NUM_CHAR = re.compile(f"[{_CN_NUM_CHARS}]")
 _CN_NUM_UNIT = re.compile(rf"第?([{_CN_NUM_CHARS}]{{1,8}})(?={_UNIT})")
 
 
@@ -358,6 +363,7 @@ _DIV_SUFFIX = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def _short_name(name: str) -> str:
     """Name without its level word and ethnic qualifiers: 黔南布依族苗族自治州 → 黔南."""
     if name in _PROVINCE_SHORT:
@@ -1207,20 +1213,25 @@ _LATIN_COMPANY_HINT = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _type_kind(customer_type: str | None) -> str | None:
+    ct = text_basic(customer_type)
+    if ct:
+        c = ct.replace(" ", "")
+        if c in _TYPE_COMPANY or ct in _TYPE_COMPANY:
+            return "company"
+        if c in _TYPE_PERSON or ct in _TYPE_PERSON:
+            return "person"
+    return None
+
+
 def name_kind(customer_type: object, name_text: str | None = None) -> str | None:
     """'company' or 'person' from the customer type, else inferred from the (basic) name text.
 
     A name carrying a legal form (有限公司, Co., Ltd.) is a company whatever the type says: reps
     pick the wrong type far more often than a person is called 某某有限公司.
     """
-    ct = text_basic(customer_type)
-    kind = None
-    if ct:
-        c = ct.replace(" ", "")
-        if c in _TYPE_COMPANY or ct in _TYPE_COMPANY:
-            kind = "company"
-        elif c in _TYPE_PERSON or ct in _TYPE_PERSON:
-            kind = "person"
+    kind = _type_kind(_as_text(customer_type))
     if name_text is None or is_placeholder(name_text):
         return kind
     t = name_text
@@ -1743,15 +1754,21 @@ _ADDR_PREFIX = re.compile(r"^(?:(?:中华人民共和国|中国大陆|中国|chi
 
 @lru_cache(maxsize=262144)
 def _norm_street(t: str) -> str:
+    # each rewrite is guarded by a cheap membership test: most addresses need few of them
     if _CJK.search(t):
         t = unicodedata.normalize("NFKC", _RX_SPACES.sub("", t))
-    t = _ADDR_NOTE.sub("", t)
-    t = _numerals_to_digits(t)
-    t = _RX_HASH_NUMBER.sub(r"\1号", t)
-    t = _RX_BUILDING_WORD.sub(r"\1栋", t)
-    t = _RX_FLOOR_WORD.sub(r"\1层", t)
-    t = _RX_ROOM_WORD.sub(r"\1室", t)
-    t = _RX_EMPTY_BRACKETS.sub("", t)
+    if "(" in t:
+        t = _RX_EMPTY_BRACKETS.sub("", _ADDR_NOTE.sub("", t))
+    if _RX_CN_NUM_CHAR.search(t):
+        t = _numerals_to_digits(t)
+    if "#" in t:
+        t = _RX_HASH_NUMBER.sub(r"\1号", t)
+    if "号楼" in t or "幢" in t or "座" in t:
+        t = _RX_BUILDING_WORD.sub(r"\1栋", t)
+    if "楼" in t or "f" in t:
+        t = _RX_FLOOR_WORD.sub(r"\1层", t)
+    if "房" in t:
+        t = _RX_ROOM_WORD.sub(r"\1室", t)
     return t.strip(_SEP + "~")
 
 
@@ -1916,29 +1933,34 @@ _UDFS: dict[str, tuple] = {
 }
 
 
+def _run(fn, nargs: int, fields, cols: list[list], cache: dict) -> pa.Array:
+    """Apply a standardizer to columns of Python values; the Arrow result a UDF returns."""
+    if len(cache) > 200_000:  # bounded: a per-call cache, not a second copy of the data
+        cache.clear()
+    get = cache.get
+    out = []
+    keys = cols[0] if nargs == 1 else zip(*cols)
+    for k in keys:
+        r = get(k, cache)  # the dict itself marks "missing": None is a real result
+        if r is cache:
+            r = fn(k) if nargs == 1 else fn(*k)
+            cache[k] = r
+        out.append(r)
+    if fields is None:
+        return pa.array(out, pa.string())
+    if fields == "TIMESTAMP":
+        return pa.array(out, pa.timestamp("us"))
+    arrays_out = [pa.array([r[i] for r in out], f[2]) for i, f in enumerate(fields)]
+    return pa.StructArray.from_arrays(arrays_out, names=[f[0] for f in fields])
+
+
 def _make_udf(fn, nargs: int, fields):
+    """The Arrow-vectorised twin of a standardizer, caching per distinct value."""
     cache: dict = {}
     fn = getattr(fn, "__wrapped__", fn)  # the UDF keeps its own cache; inputs are str or None
 
     def udf(*arrays):
-        cols = [a.to_pylist() for a in arrays]
-        if len(cache) > 1_000_000:
-            cache.clear()
-        get = cache.get
-        out = []
-        keys = cols[0] if nargs == 1 else zip(*cols)
-        for k in keys:
-            r = get(k, cache)  # the dict itself marks "missing": None is a real result
-            if r is cache:
-                r = fn(k) if nargs == 1 else fn(*k)
-                cache[k] = r
-            out.append(r)
-        if fields is None:
-            return pa.array(out, pa.string())
-        if fields == "TIMESTAMP":
-            return pa.array(out, pa.timestamp("us"))
-        arrays_out = [pa.array([r[i] for r in out], f[2]) for i, f in enumerate(fields)]
-        return pa.StructArray.from_arrays(arrays_out, names=[f[0] for f in fields])
+        return _run(fn, nargs, fields, [a.to_pylist() for a in arrays], cache)
 
     # DuckDB checks the Python signature against the declared parameters
     if nargs == 1:
@@ -2051,7 +2073,6 @@ _SQL_TS_FAST = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"
 # below this many distinct values in all, starting worker processes costs more than it saves
 PARALLEL_MIN_VALUES = 60_000
 _CHUNK = 8192
-_worker_udfs: dict[str, object] = {}
 
 
 def _worker_count(workers: int | None) -> int:
@@ -2063,55 +2084,74 @@ def _worker_count(workers: int | None) -> int:
         return os.cpu_count() or 1
 
 
-def _apply_chunk(udf_name: str, arrays: list[pa.Array]) -> pa.Array:
-    """Run one registered UDF's Python function on a chunk of Arrow arrays (in a worker)."""
-    f = _worker_udfs.get(udf_name)
-    if f is None:
-        fn, nargs, fields = _UDFS[udf_name]
-        f = _worker_udfs[udf_name] = _make_udf(fn, nargs, fields)
-    return f(*arrays)
+def _apply_chunk(udf_name: str, cols: list[list]) -> pa.Array:
+    """Run one UDF's Python function on a chunk of values (in a worker process)."""
+    fn, nargs, fields = _UDFS[udf_name]
+    return _run(getattr(fn, "__wrapped__", fn), nargs, fields, cols, {})
+
+
+def _warm() -> None:
+    """Load the dictionaries once, so forked workers start with them (copy-on-write)."""
+    customer_name("華聯超市（上海）有限公司", None)
+    customer_name("Shanghai Hualian Co., Ltd.", None)
+    person_name("張偉")
+    parse_phone("021-12345678")
+    parse_email("a@b.cn")
+    parse_address(None, None, None, "上海市浦东新区科苑路88号")
 
 
 def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["resolution.standardize"])
+    # fork, not spawn/forkserver: those re-run the caller's __main__ script in every worker,
+    # which breaks scripts without an `if __name__ == "__main__"` guard. The children only run
+    # the pure standardizers; they never touch DuckDB.
+    _warm()
+    ctx = multiprocessing.get_context("fork")
     tables = {key: con.sql(f"SELECT * FROM {tmp}_{key}_k").to_arrow_table() for key in lookups}
+    # chunks of the biggest lookups first, so the pool stays busy to the end
+    jobs = [
+        (key, i)
+        for key in sorted(lookups, key=lambda k: -tables[k].num_rows)
+        for i in range(0, tables[key].num_rows, _CHUNK)
+    ]
+    parts: dict[str, dict[int, pa.Array]] = {key: {} for key in lookups}
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-        futures = {}
-        # biggest lookups first so the pool stays busy to the end
-        for key in sorted(lookups, key=lambda k: -tables[k].num_rows):
-            t = tables[key].combine_chunks()
-            futures[key] = [
-                pool.submit(
-                    _apply_chunk,
-                    lookups[key][1],
-                    [
-                        c.chunk(0) if c.num_chunks else pa.array([], pa.string())
-                        for c in t.slice(i, _CHUNK).combine_chunks().columns
-                    ],
-                )
-                for i in range(0, t.num_rows, _CHUNK)
-            ]
-        for key, futs in futures.items():
-            parts = [f.result() for f in futs]
-            t = tables[key]
-            r = pa.chunked_array(parts, type=parts[0].type) if parts else None
-            if r is None:  # no values: let DuckDB type the empty column through the UDF
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {tmp}_{key} AS SELECT *, "
-                    f"{lookups[key][1]}({', '.join(f'k{i}' for i in range(t.num_columns))})"
-                    f" AS r FROM {tmp}_{key}_k"
-                )
-                continue
-            view = f"{tmp}_{key}_arrow"
-            con.register(view, t.append_column("r", r))
-            try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key} AS SELECT * FROM {view}")
-            finally:
-                con.unregister(view)
+        pending: dict = {}
+        todo = iter(jobs)
+        while True:
+            # a bounded window of chunks in flight keeps the parent's memory flat
+            while len(pending) < 4 * n_workers:
+                job = next(todo, None)
+                if job is None:
+                    break
+                key, i = job
+                cols = [c.to_pylist() for c in tables[key].slice(i, _CHUNK).columns]
+                pending[pool.submit(_apply_chunk, lookups[key][1], cols)] = job
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                key, i = pending.pop(fut)
+                parts[key][i] = fut.result()
+    for key in lookups:
+        t = tables[key]
+        chunks = [parts[key][i] for i in sorted(parts[key])]
+        if not chunks:  # no values: let DuckDB type the empty column through the UDF
+            args = ", ".join(f"k{i}" for i in range(t.num_columns))
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {tmp}_{key} AS "
+                f"SELECT *, {lookups[key][1]}({args}) AS r FROM {tmp}_{key}_k"
+            )
+            continue
+        view = f"{tmp}_{key}_arrow"
+        con.register(view, t.append_column("r", pa.chunked_array(chunks, type=chunks[0].type)))
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key} AS SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
+        del parts[key], tables[key]
 
 
 def _q(name: str) -> str:
@@ -2153,13 +2193,18 @@ def standardize_table(
         ),
     }
     created: list[str] = []
+    t0 = time.perf_counter()
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {tmp}_src AS "
-            f"SELECT *, row_number() OVER () AS __rn FROM {source}"
-        )
-        created.append(f"{tmp}_src")
-        src = f"{tmp}_src"
+        try:  # a base table keeps its order in rowid; anything else gets numbered
+            con.execute(f"SELECT rowid FROM {source} LIMIT 0").fetchall()
+            src, order = source, "s.rowid"
+        except duckdb.Error:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {tmp}_src AS "
+                f"SELECT *, row_number() OVER () AS __rn FROM {source}"
+            )
+            created.append(f"{tmp}_src")
+            src, order = f"{tmp}_src", "s.__rn"
         sizes = {}
         for key, (names, _udf, where) in lookups.items():
             if key == "tel":
@@ -2176,6 +2221,7 @@ def standardize_table(
             created.append(f"{tmp}_{key}_k")
             sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchall()[0][0]
         n_workers = _worker_count(workers)
+        _log.info("standardize: distinct values %s (%.1fs)", sizes, time.perf_counter() - t0)
         if n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES:
             _lookups_in_processes(con, tmp, lookups, n_workers)
         else:
@@ -2186,6 +2232,7 @@ def standardize_table(
                     f"SELECT *, {udf}({args}) AS r FROM {tmp}_{key}_k"
                 )
         created.extend(f"{tmp}_{key}" for key in lookups)
+        _log.info("standardize: standardized them (%.1fs)", time.perf_counter() - t0)
 
         def on(alias: str, names: list[str]) -> str:
             return " AND ".join(
@@ -2236,7 +2283,8 @@ def standardize_table(
             LEFT JOIN {tmp}_tel m ON {on("m", ["mobile"])}
             LEFT JOIN {tmp}_tel p ON {on("p", ["phone"])}
             LEFT JOIN {tmp}_ts t ON {ua} = t.k0
-            ORDER BY s.__rn""")
+            ORDER BY {order}""")
+        _log.info("standardize: joined into %s (%.1fs)", target, time.perf_counter() - t0)
     finally:
         for t in created:
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -224,7 +224,9 @@ def test_invalid_phones_are_flagged(raw):
 
 
 def test_missing_phone():
-    assert parse_phone(None) == parse_phone("") == parse_phone("无") == S.Phone(None, None, None, None)
+    assert (
+        parse_phone(None) == parse_phone("") == parse_phone("无") == S.Phone(None, None, None, None)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,22 +359,79 @@ def test_address_missing():
 # ---------------------------------------------------------------------------------------------
 # properties: never raise, idempotent
 
-_CJK_SAMPLE = "上海北京广东深圳浦东新区华联超市有限公司分店張偉王芳路号栋室转一二三十百零〇（）【】·，。"
+_CJK_SAMPLE = (
+    "上海北京广东深圳浦东新区华联超市有限公司分店張偉王芳路号栋室转一二三十百零〇（）【】·，。"
+)
 _FRAGMENTS = [
-    "上海", "上海市", "浦东新区", "浦東", "北京", "朝阳区", "广东省", "深圳", "南山区", "東莞", "虎门镇",
-    "华联", "華聯", "超市", "便利店", "有限公司", "有限责任公司", "股份", "集团", "(", ")", "（", "）",
-    "张江", "分店", "店", "分公司", "营业部", "第二", "二", "十二", "88", "号", "号楼", "栋", "室", "弄",
-    "科苑路", "南京西路", "大道", "Co., Ltd.", "Shanghai", "Hualian", " ", "-", "转", "ext", "+86",
-    "0086", "021", "138", "0013", "8000", "@", "qq.com", ".", "张", "伟", "欧阳", "经理", "/", "中国",
+    "上海",
+    "上海市",
+    "浦东新区",
+    "浦東",
+    "北京",
+    "朝阳区",
+    "广东省",
+    "深圳",
+    "南山区",
+    "東莞",
+    "虎门镇",
+    "华联",
+    "華聯",
+    "超市",
+    "便利店",
+    "有限公司",
+    "有限责任公司",
+    "股份",
+    "集团",
+    "(",
+    ")",
+    "（",
+    "）",
+    "张江",
+    "分店",
+    "店",
+    "分公司",
+    "营业部",
+    "第二",
+    "二",
+    "十二",
+    "88",
+    "号",
+    "号楼",
+    "栋",
+    "室",
+    "弄",
+    "科苑路",
+    "南京西路",
+    "大道",
+    "Co., Ltd.",
+    "Shanghai",
+    "Hualian",
+    " ",
+    "-",
+    "转",
+    "ext",
+    "+86",
+    "0086",
+    "021",
+    "138",
+    "0013",
+    "8000",
+    "@",
+    "qq.com",
+    ".",
+    "张",
+    "伟",
+    "欧阳",
+    "经理",
+    "/",
+    "中国",
 ]
 texts = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=_CJK_SAMPLE + "abc0123456789 +-()/@.", max_size=30),
     st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join),
 )
-PROPS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS
@@ -423,8 +482,18 @@ def test_address_reparses_to_itself(parts):
 @PROPS
 @given(st.one_of(texts, st.integers(), st.floats(), st.binary(max_size=10), st.lists(st.text())))
 def test_standardizers_never_raise(x):
-    for fn in (text_basic, company_name, person_name, customer_name, parse_phone, parse_email,
-               parse_uscc, parse_id_card, parse_datetime, parse_address):
+    for fn in (
+        text_basic,
+        company_name,
+        person_name,
+        customer_name,
+        parse_phone,
+        parse_email,
+        parse_uscc,
+        parse_id_card,
+        parse_datetime,
+        parse_address,
+    ):
         fn(x)
 
 
@@ -456,18 +525,75 @@ def test_phone_fast_path_agrees_with_phonenumbers():
 
 SOURCE_COLS = list(S.SOURCE_COLUMNS)
 HAND_ROWS = [
-    ["1", "crm", "上海华联超市有限公司", "企业", "91310000132149237G", "张伟", "13800138000",
-     "021-12345678转801", "Zhang.Wei@QQ.com", "上海", "上海市", "浦东新区", "张江镇科苑路88号",
-     "11010519491231002X", "2024-03-05 10:22:01"],
-    ["2", "erp", "華聯超市（上海）有限公司", None, "91310000132149237X", "Zhang Wei",
-     "+86 138 0013 8000", None, "bad", None, None, None, "上海市浦东新区科苑路八十八号",
-     "110105194912310021", "2024/3/5"],
+    [
+        "1",
+        "crm",
+        "上海华联超市有限公司",
+        "企业",
+        "91310000132149237G",
+        "张伟",
+        "13800138000",
+        "021-12345678转801",
+        "Zhang.Wei@QQ.com",
+        "上海",
+        "上海市",
+        "浦东新区",
+        "张江镇科苑路88号",
+        "11010519491231002X",
+        "2024-03-05 10:22:01",
+    ],
+    [
+        "2",
+        "erp",
+        "華聯超市（上海）有限公司",
+        None,
+        "91310000132149237X",
+        "Zhang Wei",
+        "+86 138 0013 8000",
+        None,
+        "bad",
+        None,
+        None,
+        None,
+        "上海市浦东新区科苑路八十八号",
+        "110105194912310021",
+        "2024/3/5",
+    ],
     ["3", None, None, None, None, None, None, None, None, None, None, None, None, None, None],
-    ["4", "hk", "張偉", "个人", "无", "", "021 1234 5678", "13900139000", "", None, None, "徐汇区",
-     None, None, "junk"],
-    ["5", "ecom", "Shanghai Hualian Chaoshi Co., Ltd.", "企业", "N/A", "王经理", "1380013800",
-     "0755-87654321", "sales@hualian.com.cn", "广东", "深圳", None, "南山区科技南路100号", None,
-     "2024-03-05T10:22:01Z"],
+    [
+        "4",
+        "hk",
+        "張偉",
+        "个人",
+        "无",
+        "",
+        "021 1234 5678",
+        "13900139000",
+        "",
+        None,
+        None,
+        "徐汇区",
+        None,
+        None,
+        "junk",
+    ],
+    [
+        "5",
+        "ecom",
+        "Shanghai Hualian Chaoshi Co., Ltd.",
+        "企业",
+        "N/A",
+        "王经理",
+        "1380013800",
+        "0755-87654321",
+        "sales@hualian.com.cn",
+        "广东",
+        "深圳",
+        None,
+        "南山区科技南路100号",
+        None,
+        "2024-03-05T10:22:01Z",
+    ],
 ]
 
 
@@ -500,24 +626,54 @@ def _expected(row: list) -> dict:
     e = parse_email(r["email"])
     a = parse_address(r["province"], r["city"], r["district"], r["address"])
     u, i = parse_uscc(r["uscc"]), parse_id_card(r["id_card"])
-    mobile_key = (m.e164 if m.valid and m.type == "mobile"
-                  else p.e164 if p.valid and p.type == "mobile" else None)
+    mobile_key = (
+        m.e164
+        if m.valid and m.type == "mobile"
+        else p.e164
+        if p.valid and p.type == "mobile"
+        else None
+    )
     phone_key = p.e164 if p.valid else (m.e164 if m.valid and m.type == "fixed" else None)
     return {
-        "name_std": n.std, "name_kind": n.kind, "name_core": n.core, "name_region": n.region,
-        "name_legal_form": n.legal_form, "name_branch": n.branch, "name_pinyin": n.pinyin,
-        "contact_std": c.std, "contact_pinyin": c.pinyin, "contact_surname": c.surname,
-        "mobile_e164": m.e164, "mobile_type": m.type, "mobile_valid": m.valid,
-        "phone_e164": p.e164, "phone_ext": p.ext, "phone_type": p.type, "phone_valid": p.valid,
-        "email_std": e.std, "email_valid": e.valid,
-        "province_std": a.province, "city_std": a.city, "district_std": a.district,
-        "address_std": a.street, "addr_road": a.road, "addr_number": a.number,
-        "addr_building": a.building, "addr_room": a.room,
-        "uscc_std": u.std, "uscc_valid": u.valid, "id_card_std": i.std, "id_card_valid": i.valid,
-        "birth_date": i.birth_date, "gender": i.gender,
+        "name_std": n.std,
+        "name_kind": n.kind,
+        "name_core": n.core,
+        "name_region": n.region,
+        "name_legal_form": n.legal_form,
+        "name_branch": n.branch,
+        "name_pinyin": n.pinyin,
+        "contact_std": c.std,
+        "contact_pinyin": c.pinyin,
+        "contact_surname": c.surname,
+        "mobile_e164": m.e164,
+        "mobile_type": m.type,
+        "mobile_valid": m.valid,
+        "phone_e164": p.e164,
+        "phone_ext": p.ext,
+        "phone_type": p.type,
+        "phone_valid": p.valid,
+        "email_std": e.std,
+        "email_valid": e.valid,
+        "province_std": a.province,
+        "city_std": a.city,
+        "district_std": a.district,
+        "address_std": a.street,
+        "addr_road": a.road,
+        "addr_number": a.number,
+        "addr_building": a.building,
+        "addr_room": a.room,
+        "uscc_std": u.std,
+        "uscc_valid": u.valid,
+        "id_card_std": i.std,
+        "id_card_valid": i.valid,
+        "birth_date": i.birth_date,
+        "gender": i.gender,
         "updated_at_ts": parse_datetime(r["updated_at"]),
-        "uscc_key": u.std if u.valid else None, "id_card_key": i.std if i.valid else None,
-        "mobile_key": mobile_key, "phone_key": phone_key, "email_key": e.std if e.valid else None,
+        "uscc_key": u.std if u.valid else None,
+        "id_card_key": i.std if i.valid else None,
+        "mobile_key": mobile_key,
+        "phone_key": phone_key,
+        "email_key": e.std if e.valid else None,
     }
 
 
@@ -551,9 +707,19 @@ def test_standardize_table_hand_rows():
         "SELECT name_core, name_pinyin, uscc_key, uscc_valid, mobile_key, phone_key, phone_ext, "
         "district_std, id_card_key, birth_date, updated_at_ts FROM out ORDER BY record_id"
     ).fetchall()
-    assert r[0] == ("华联超市", "hualianchaoshi", "91310000132149237G", True, "+8613800138000",
-                    "+862112345678", "801", "浦东新区", "11010519491231002X", dt.date(1949, 12, 31),
-                    dt.datetime(2024, 3, 5, 10, 22, 1))
+    assert r[0] == (
+        "华联超市",
+        "hualianchaoshi",
+        "91310000132149237G",
+        True,
+        "+8613800138000",
+        "+862112345678",
+        "801",
+        "浦东新区",
+        "11010519491231002X",
+        dt.date(1949, 12, 31),
+        dt.datetime(2024, 3, 5, 10, 22, 1),
+    )
     assert r[1][:5] == ("华联超市", "hualianchaoshi", None, False, "+8613800138000")
     assert r[2] == (None,) * 11  # an all-NULL row survives
     assert r[3][4:6] == ("+8613900139000", "+8613900139000")  # mobile typed in the phone column
