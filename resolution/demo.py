@@ -42,7 +42,8 @@ def run_demo(
     text = Path(config_path).read_text(encoding="utf-8")
     trained = train(config, text, [customers], model_name, on_stage=say)
     summary = dedup(
-        config, trained.settings, [customers], out / "job", trained.model_uri, on_stage=say
+        config, trained.settings, [customers], out / "job", trained.model_uri, on_stage=say,
+        store_path=out / "store.duckdb",
     )
     say("evaluate")
     metrics = evaluate_job(out / "job", truth)

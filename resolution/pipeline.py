@@ -247,6 +247,7 @@ def dedup(
             commit_job(
                 con, store, job_id,
                 {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
+                settings=settings,
             )
         if config.quality.track_in_mlflow:
             summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")

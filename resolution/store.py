@@ -12,7 +12,9 @@ records had before, by overlap:
   records keeps the ID and the other parts get new IDs;
 - a cluster that overlaps no old entity gets a new ID derived from its member record IDs
   (never from row order), so a first job is reproducible too.
-Every change is written to `entity_events`: create, merge, split, retire, records_removed.
+Every change is written to `entity_events`: create, merge, split, retire, records_added,
+records_removed. `jobs.settings` keeps the Splink model each job scored with, so the
+per-comparison contributions of any stored pair (`pairs.gamma_*`) can be explained later.
 
 A batch `er dedup` resolves its whole input: afterwards the store's crosswalk holds that
 input's records. Records that were in the store but are not in the input leave their
@@ -40,7 +42,8 @@ from resolution.errors import ResolutionError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id VARCHAR PRIMARY KEY, kind VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
-    model VARCHAR, inputs VARCHAR, records BIGINT, entities BIGINT, summary JSON
+    model VARCHAR, inputs VARCHAR, records BIGINT, entities BIGINT, summary JSON,
+    settings JSON
 );
 CREATE TABLE IF NOT EXISTS entity_registry (
     entity_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, created_job VARCHAR,
@@ -62,7 +65,7 @@ CREATE TABLE IF NOT EXISTS constraints (
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
-JOB_TABLES = ("records", "crosswalk", "entities", "review_queue", "cluster_splits")
+JOB_TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits")
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ def commit_job(
     job_id: str,
     summary: dict,
     kind: str = "dedup",
+    settings: dict | None = None,
 ) -> None:
     """Write the job's tables, events and registry changes to the store in one transaction."""
     store = open_store(store_path)
@@ -276,12 +280,13 @@ def commit_job(
                 WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
         )
         work.execute(
-            "INSERT INTO st.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO st.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 job_id, kind, summary.get("started_at"), now, summary.get("model"),
                 json.dumps(summary.get("inputs", []), ensure_ascii=False),
                 summary.get("accepted"), summary.get("entities"),
                 json.dumps(summary, ensure_ascii=False, default=str),
+                json.dumps(settings, ensure_ascii=False) if settings else None,
             ],
         )
         work.execute("COMMIT")
