@@ -1041,7 +1041,8 @@ def _company_latin(t: str) -> CompanyName:
             loc, tokens = body[cut + 1 :], body[: cut + 1]
         else:
             loc, tokens = body[-1:], body[:-1]
-        branch = branch or ("".join(loc) + _LATIN_BRANCH[marker])
+        place = "".join(loc)
+        branch = branch or ((_region_pinyin().get(place) or place) + _LATIN_BRANCH[marker])
     changed = True
     while changed and tokens:
         changed = False
@@ -1462,6 +1463,7 @@ class Email(NamedTuple):
     valid: bool | None
 
 
+_RX_EMAIL_TOKEN = re.compile(r"[^\s@;,/|<>()\"'\[\]]+@[^\s@;,/|<>()\"'\[\]]+")
 _DOT_ATOM = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
@@ -1497,9 +1499,9 @@ def parse_email(s: object) -> Email:
     if t is None:
         return Email(None, None)
     t = t.replace("mailto:", "").replace("(at)", "@").replace("[at]", "@")
-    parts = [p for p in _RX_EMAIL_SEP.split(t) if "@" in p]
-    if parts:
-        t = parts[0]
+    m = _RX_EMAIL_TOKEN.search(t)
+    if m:  # the first address in the field: "zhangwei@qq.com(私人)", "a@b.cn; c@d.cn"
+        t = m.group(0)
     t = t.strip("<>\"'()., ")
     t = _RX_SPACES.sub("", t).replace("。", ".").replace("，", ".").rstrip(".")
     t = unicodedata.normalize("NFKC", t)  # removed spaces can let combining marks compose
@@ -1628,6 +1630,11 @@ _DT_EN = re.compile(
     r"^(?:(\d{1,2})\s+([a-z]{3})[a-z]*\.?,?\s+(\d{4})|([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?"
     r"\s+(\d{4}))(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\s*(am|pm)?)?$"
 )
+# Java's Date.toString(), common in exports from Chinese systems: CST is China Standard Time
+_DT_JAVA = re.compile(
+    r"^(?:[a-z]{3},?\s+)?([a-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+"
+    r"(?:cst|ct|gmt\+0?8:?00|utc\+0?8:?00|china standard time)\s+(\d{4})$"
+)
 _CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -1702,6 +1709,9 @@ def _parse_datetime_text(t: str | None) -> dt.datetime | None:
         a, b = int(m.group(1)), int(m.group(2))
         d, mo = (b, a) if b > 12 and a <= 12 else (a, b)
         return _mk(m.group(3), mo, d, m.group(4), m.group(5), m.group(6), None, m.group(7))
+    m = _DT_JAVA.match(t)
+    if m and m.group(1) in _MONTHS:
+        return _mk(m.group(6), _MONTHS[m.group(1)], m.group(2), m.group(3), m.group(4), m.group(5))
     m = _DT_EN.match(t)
     if m:
         if m.group(1):
@@ -2221,6 +2231,7 @@ def standardize_table(
             created.append(f"{tmp}_{key}_k")
             sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchall()[0][0]
         n_workers = _worker_count(workers)
+        created.extend(f"{tmp}_{key}" for key in lookups)
         _log.info("standardize: distinct values %s (%.1fs)", sizes, time.perf_counter() - t0)
         if n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES:
             _lookups_in_processes(con, tmp, lookups, n_workers)
@@ -2231,7 +2242,8 @@ def standardize_table(
                     f"CREATE OR REPLACE TEMP TABLE {tmp}_{key} AS "
                     f"SELECT *, {udf}({args}) AS r FROM {tmp}_{key}_k"
                 )
-        created.extend(f"{tmp}_{key}" for key in lookups)
+        for key in lookups:  # free the key lists before the big join
+            con.execute(f"DROP TABLE IF EXISTS {tmp}_{key}_k")
         _log.info("standardize: standardized them (%.1fs)", time.perf_counter() - t0)
 
         def on(alias: str, names: list[str]) -> str:

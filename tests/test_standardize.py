@@ -85,6 +85,8 @@ def test_company_variants_share_core_region_form_and_pinyin(raw):
         ("张三五金经营部", "张三五金经营部", None),
         ("中国工商银行股份有限公司", "中国工商银行", "股份有限公司"),
         ("Walmart (China) Investment Co., Ltd.", "walmart investment", "有限公司"),
+        ("北京物美商业集团股份有限公司", "物美商业", "集团股份有限公司"),
+        ("家乐福(中国)管理咨询服务有限公司", "家乐福管理咨询服务", "有限公司"),
     ],
 )
 def test_company_core_and_legal_form(raw, core, form):
@@ -115,12 +117,15 @@ def test_company_region_prefix_and_bracketed_region_agree():
         ("中国工商银行股份有限公司上海市分行", "上海分行"),
         ("华联超市有限公司徐汇营业部", "徐汇营业部"),
         ("永辉超市福州五四路店", "五四路店"),
+        ("华联超市有限公司第一分公司", "1分公司"),
+        ("华联超市(北京路店)", "北京路店"),
+        ("Hualian Chaoshi Co., Ltd. Shanghai Branch", "上海分公司"),
     ],
 )
 def test_company_branch(raw, branch):
     c = company_name(raw)
     assert c.branch == branch
-    assert c.core in ("华联超市", "中国工商银行", "永辉超市")
+    assert c.core in ("华联超市", "中国工商银行", "永辉超市", "hualian chaoshi")
 
 
 def test_company_without_branch_keeps_store_word():
@@ -240,6 +245,8 @@ def test_missing_phone():
         ("zhangwei＠163。com", "zhangwei@163.com", True),
         ("mailto:sales@hualian.com.cn", "sales@hualian.com.cn", True),
         ("a@b.cn; c@d.cn", "a@b.cn", True),
+        ("zhangwei@qq.com(私人)", "zhangwei@qq.com", True),
+        ("邮箱：<Sales@Hualian.com.cn>", "sales@hualian.com.cn", True),
         ("zhangwei", "zhangwei", False),
         ("a..b@qq.com", "a..b@qq.com", False),
         ("a@b", "a@b", False),
@@ -292,6 +299,7 @@ def test_id_card():
         ("2024.03.05", dt.datetime(2024, 3, 5)),
         ("25/03/2024", dt.datetime(2024, 3, 25)),
         ("Mar 5, 2024", dt.datetime(2024, 3, 5)),
+        ("Tue Mar 05 10:22:01 CST 2024", dt.datetime(2024, 3, 5, 10, 22, 1)),
         ("民國113年3月5日", dt.datetime(2024, 3, 5)),
         ("2024-02-30", None),
         ("not a date", None),
