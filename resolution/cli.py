@@ -205,6 +205,41 @@ def dedup(
 
 @app.command()
 @user_errors
+def match(
+    config: ConfigOpt,
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION, run ID or .json")],
+    input: InputOpt,
+    store: Annotated[Path, typer.Option(help="the store a batch job created, e.g. out/store.duckdb")],
+    encoding: EncodingOpt = None,
+):
+    """Match new records against the store: attach them to existing entities or create
+    new ones, without re-running the whole batch.
+
+    Example: er match --config configs/customer_zh.yaml --model models:/customer_zh/1
+    --input new.csv --store out/store.duckdb
+    """
+    from resolution.incremental import match as run_match
+    from training.registry import resolve_model
+
+    cfg, _ = _load(config)
+    loaded = resolve_model(model)
+    with _Stages("match") as stages:
+        s = run_match(cfg, loaded.settings, input, store, encoding, stages, loaded.calibration)
+    t = Table(title=f"match {s.job_id}", show_header=False)
+    for label, value in (
+        ("records in", s.records_in), ("rejected", s.rejected), ("new records", s.new_records),
+        ("updated records", s.updated_records), ("attached to existing entities", s.attached_to_existing),
+        ("new entities", s.new_entities), ("entities merged away", s.merged_entities),
+        ("entities touched", s.entities_touched), ("pairs scored", s.pairs_scored),
+    ):
+        t.add_row(label, f"{value:,}")
+    for stage, sec in s.seconds.items():
+        t.add_row(f"time: {stage}", f"{sec:.1f}s")
+    out.print(t)
+
+
+@app.command()
+@user_errors
 def profile(
     config: ConfigOpt,
     input: InputOpt,

@@ -133,17 +133,23 @@ def _old_state(work: duckdb.DuckDBPyConnection, store_path: Path) -> bool:
 
 
 def assign_stable_ids(
-    work: duckdb.DuckDBPyConnection, store_path: Path, job_id: str
+    work: duckdb.DuckDBPyConnection, store_path: Path, job_id: str, scope: str | None = None
 ) -> IdMapping:
     """Rename `clusters.entity_id` (and `cluster_splits`) to the store's stable IDs and
-    create `_events` (the job's entity events) and `_registry_new` (new IDs)."""
+    create `_events` (the job's entity events) and `_registry_new` (new IDs).
+
+    `scope` names a table of record_ids: only their old entities are compared (an
+    incremental match re-clusters just the neighbourhood of the new records)."""
     work.execute(
         "CREATE OR REPLACE TABLE _events (event VARCHAR, entity_id VARCHAR, "
         "related_entity_ids VARCHAR[], record_ids VARCHAR[])"
     )
     attached = _old_state(work, store_path)
     if attached:
-        work.execute("CREATE OR REPLACE TABLE _old AS SELECT record_id, entity_id FROM st.crosswalk")
+        where = f" WHERE record_id IN (SELECT record_id FROM {scope})" if scope else ""
+        work.execute(
+            f"CREATE OR REPLACE TABLE _old AS SELECT record_id, entity_id FROM st.crosswalk{where}"
+        )
         work.execute(
             "CREATE OR REPLACE TABLE _old_created AS SELECT entity_id, created_at FROM st.entity_registry"
         )

@@ -257,3 +257,58 @@ def test_constraint_on_unknown_record_is_a_clear_error(tmp_path, demo_files, tra
             "--input", small, "--out", tmp_path / "o")
     r = run_cli("store", "must-link", "--store", store, "NOPE-1", "NOPE-2", expect=2)
     assert "not in the store" in r.output
+
+
+# --- incremental matching ------------------------------------------------------------
+
+def test_incremental_match_agrees_with_batch(tmp_path, demo_files, trained_model):
+    from training.evaluate import metrics_from_tables
+
+    customers, _ = demo_files
+    df = pd.read_csv(customers, dtype=str).sample(frac=1.0, random_state=3)
+    first, rest = tmp_path / "first.csv", tmp_path / "rest.csv"
+    df.iloc[:1200].to_csv(first, index=False)
+    df.iloc[1200:].to_csv(rest, index=False)
+    base = ["--config", CONFIG, "--model", trained_model]
+    run_cli("dedup", *base, "--input", customers, "--out", tmp_path / "b", "--store", tmp_path / "batch.duckdb")
+    run_cli("dedup", *base, "--input", first, "--out", tmp_path / "i", "--store", tmp_path / "inc.duckdb")
+    r = run_cli("match", *base, "--input", rest, "--store", tmp_path / "inc.duckdb")
+    assert "attached to existing entities" in r.output
+    con = duckdb.connect()
+    for name in ("batch", "inc"):
+        con.execute(f"ATTACH '{tmp_path / (name + '.duckdb')}' AS {name}_s (READ_ONLY)")
+    agree = metrics_from_tables(con, "inc_s.crosswalk", "batch_s.crosswalk")
+    assert agree.records == len(df)
+    assert agree.pairwise_f1 > 0.97
+    # every record once, golden records consistent with the crosswalk
+    assert con.execute("SELECT count(*), count(DISTINCT record_id) FROM inc_s.crosswalk").fetchall()[0] == (len(df), len(df))
+    bad = con.execute(
+        """SELECT count(*) FROM inc_s.entities e FULL JOIN
+           (SELECT entity_id, count(*) n FROM inc_s.crosswalk GROUP BY 1) c USING (entity_id)
+           WHERE e.record_count IS DISTINCT FROM c.n"""
+    ).fetchall()[0][0]
+    assert bad == 0
+
+
+def test_match_attaches_a_copy_to_its_entity(tmp_path, demo_files, trained_model):
+    customers, _ = demo_files
+    df = pd.read_csv(customers, dtype=str).head(400)
+    base = tmp_path / "base.csv"
+    df.to_csv(base, index=False)
+    store = tmp_path / "store.duckdb"
+    args = ["--config", CONFIG, "--model", trained_model]
+    run_cli("dedup", *args, "--input", base, "--out", tmp_path / "o", "--store", store)
+    con = duckdb.connect(str(store), read_only=True)
+    rid, eid = con.execute(
+        "SELECT c.record_id, c.entity_id FROM crosswalk c JOIN records r USING (record_id) "
+        "WHERE r.uscc_key IS NOT NULL ORDER BY 1 LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    copy = df[df.record_id == rid].copy()
+    copy["record_id"] = "NEW-1"
+    new = tmp_path / "new.csv"
+    copy.to_csv(new, index=False)
+    run_cli("match", *args, "--input", new, "--store", store)
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT entity_id FROM crosswalk WHERE record_id = 'NEW-1'").fetchall() == [(eid,)]
+    assert con.execute("SELECT count(*) FROM jobs WHERE kind = 'match'").fetchall()[0][0] == 1
