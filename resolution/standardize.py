@@ -977,14 +977,17 @@ def _split_tail_branch(w: str, after_legal: bool) -> tuple[str, str | None]:
         biz = bm
     if biz is not None and biz.end() < len(head) and len(head) - biz.end() <= 12:
         return head[: biz.end()], _normalize_branch(head[biz.end() :], marker)
-    if marker in _WEAK_MARKERS:
+    if marker in _WEAK_MARKERS and marker != "店":
         return w, None
-    # a division name ending the head is the branch's place: 华联浦东分公司
+    # a division name ending the head is the branch's place: 华联浦东分公司, 大润发杨浦店
+    dv = _divisions()
     for i in range(max(0, len(head) - 8), len(head) - 1):
         if len(head[:i]) >= 2:
             sub = head[i:]
-            if sub in _divisions().full or sub in _divisions().short:
+            if sub in dv.full or sub in dv.short:
                 return head[:i], _normalize_branch(sub, marker)
+    if marker == "店":
+        return w, None
     if len(head) >= 4:
         return head[:-2], _normalize_branch(head[-2:], marker)
     return w, None
@@ -1068,6 +1071,28 @@ def _company_latin(t: str) -> CompanyName:
     return CompanyName(t, core, region, legal, branch, key)
 
 
+_RX_LEGAL_PREFIX = re.compile(r"^(个体工商户|个体户)")
+_GENERIC_CORES = frozenset(
+    _words(
+        """银行 农商银行 商业银行 农村商业银行 大学 学院 中学 小学 医院 人民医院 中医院 超市 百货 商场 酒店 饭店 宾馆
+        书店 药房 大药房 药店 公司 集团 市场 电视台 日报 机场 海关 税务局 公安局 邮政 电信 移动 联通 供电局
+        自来水 燃气 烟草 图书馆 博物馆 体育馆 火车站 汽车站 客运站 港务局 建设 建工 城建 城投 交通 旅游 地铁
+        公交 百货大楼 商厦 大厦 宾馆 饭店 商场 广场 中心 医药 物资 粮油 食品 供销社 信用社"""
+    )
+)
+
+
+def _strip_trailing_region(w: str) -> tuple[str, str | None]:
+    """Split a city or province name off the end of w (沃尔玛深圳 → 沃尔玛, 深圳) when two
+    characters remain."""
+    dv = _divisions()
+    for k in (4, 3, 2):
+        sub = w[-k:]
+        if len(w) - k >= 2 and any(not e[2] for e in dv.full.get(sub, []) + dv.short.get(sub, [])):
+            return w[:-k], _region_short(sub) if sub in dv.full else sub
+    return w, None
+
+
 def _combine_legal(parts: list[str]) -> str:
     """集团 + 有限公司 → 集团有限公司; otherwise the outermost (last) form."""
     uniq = list(dict.fromkeys(parts))
@@ -1129,6 +1154,11 @@ def _company(t: str | None) -> CompanyName:
             branch = v
         work = before + "\x00" + after
     work = _RX_NOT_NAME_CHAR.sub("", work)
+    # a legal form written first: 个体户张三
+    m = _RX_LEGAL_PREFIX.match(work)
+    if m and len(work) - m.end() >= 2:
+        legal_parts.append(_LEGAL_CANON[m.group(1)])
+        work = work[m.end() :]
     # 2. the last strong legal form; what follows it is the branch (…有限公司浦东分公司)
     last = None
     for m in _LEGAL_ANY.finditer(work):
@@ -1144,7 +1174,8 @@ def _company(t: str | None) -> CompanyName:
         rest, b = _split_tail_branch(tail, after_legal=False)
         if b:
             branch = branch or b
-            work = rest
+            work, place = _strip_trailing_region(rest)  # 沃尔玛深圳 + 蛇口分店
+            region = region or place
     work = work.replace("\x00", "")
     # 3. legal forms at the end (possibly several: 集团 + 有限公司), then a branch before them
     while True:
@@ -1160,22 +1191,16 @@ def _company(t: str | None) -> CompanyName:
             rest, b = _split_tail_branch(work, after_legal=False)
             if b:
                 branch, work = b, rest
-    # 4. region prefix: 上海, 上海市, 广东省深圳市, 浦东新区
+    # 4. region prefix: 上海, 上海市, 广东省深圳市, 浦东新区 (not when only a generic word would
+    # be left: 上海银行 and 北京银行 are different banks, not one bank in two places)
     _st, end = _scan_admin(work, (None, None, None), "name")
-    if end:
+    if end and work[end:] not in _GENERIC_CORES:
         if region is None:
             region = _region_short(_first_mention(work[:end]))
         work = work[end:]
     # 5. region just before the legal form: 华联超市上海有限公司
     if legal and not region and len(work) >= 4:
-        dv = _divisions()
-        for k in (3, 2):
-            sub = work[-k:]
-            ents = dv.full.get(sub, []) + dv.short.get(sub, [])
-            if any(not e[2] for e in ents):
-                region = _region_short(sub) if sub in dv.full else sub
-                work = work[:-k]
-                break
+        work, region = _strip_trailing_region(work)
     core = work or None
     if core is None:
         return CompanyName(t, None, region, legal, branch, None)
@@ -1205,12 +1230,15 @@ _TYPE_PERSON = frozenset(
 _COMPANY_HINT = re.compile(
     r"(公司|集团|企业|合伙|有限|商行|商店|超市|商场|便利|店|厂|中心|部|社|馆|所|行|院|局|会|站|处|室|坊|城|园|"
     r"酒家|酒楼|餐厅|宾馆|药房|诊所|学校|大学|医院|银行|科技|贸易|商贸|实业|工贸|物流|传媒|文化|网络|电子|"
-    r"百货|食品|服装|五金|建材|家电|电器|批发|零售|连锁|工作室|合作社|个体|工程|设计|咨询|投资|控股|发展)"
+    r"百货|食品|服装|五金|建材|家电|电器|批发|零售|连锁|工作室|合作社|个体|工程|设计|咨询|投资|控股|发展|"
+    r"记|烧烤|烤|餐|饭|面馆|茶|酒|药|水果|生鲜|铺|吧|轩|阁|斋|堂|汽修|快递)"
 )
 _LATIN_COMPANY_HINT = re.compile(
     r"\b(co|ltd|limited|inc|corp|corporation|company|llc|plc|group|gmbh|trading|store|shop|"
     r"supermarket|market|mart|restaurant|hotel|cafe|bank|holdings|industries|technology|tech|"
-    r"international|services|logistics|pharmacy|branch|studio|center|centre|foods?)\b"
+    r"international|services|logistics|pharmacy|branch|studio|center|centre|foods?|coffee|"
+    r"kitchen|bakery|bar|pub|salon|clinic|hospital|school|university|college|factory|"
+    r"enterprises?|industrial|electronics|motors?|retail|wholesale|chain|mall|plaza|outlet)\b"
 )
 
 
@@ -1254,10 +1282,16 @@ def name_kind(customer_type: object, name_text: str | None = None) -> str | None
         return kind
     if _LATIN_COMPANY_HINT.search(_ascii_fold(t)):
         return "company"
+    # a Latin person name is pinyin: 2–4 syllables in 1–3 words, not led by a place name
     words = _RX_LATIN_WORD.findall(_ascii_fold(t))
-    if 1 <= len(words) <= 4 and not _RX_DIGIT.search(t):
-        return "person"
-    return "company" if words else None
+    if not words:
+        return None
+    if 1 <= len(words) <= 3 and not _RX_DIGIT.search(t) and words[0] not in _region_pinyin():
+        syl = [_segment(w) for w in words]
+        n = sum(len(x) for x in syl)
+        if all(len(x) > 1 or "".join(x) in _syllables()[0] for x in syl) and 2 <= n <= 4:
+            return "person"
+    return "company"
 
 
 @lru_cache(maxsize=1)

@@ -128,6 +128,23 @@ def test_company_branch(raw, branch):
     assert c.core in ("华联超市", "中国工商银行", "永辉超市", "hualian chaoshi")
 
 
+@pytest.mark.parametrize(
+    ("raw", "core", "region", "branch"),
+    [
+        ("沃尔玛深圳蛇口分店", "沃尔玛", "深圳", "蛇口店"),
+        ("美宜佳长安店", "美宜佳", None, "长安店"),
+        ("大润发(上海杨浦店)", "大润发", None, "杨浦店"),
+        ("上海大润发有限公司杨浦店", "大润发", "上海", "杨浦店"),
+        ("个体户张三", "张三", None, None),
+        ("上海银行", "上海银行", None, None),  # a generic word alone is not a core
+        ("北京银行股份有限公司", "北京银行", None, None),
+    ],
+)
+def test_company_real_patterns(raw, core, region, branch):
+    c = company_name(raw)
+    assert (c.core, c.region, c.branch) == (core, region, branch)
+
+
 def test_company_without_branch_keeps_store_word():
     assert company_name("全家便利店").branch is None
     assert company_name("全家便利店").core == "全家便利店"
@@ -164,6 +181,10 @@ def test_person_details():
         ("华联超市", None, "company"),
         ("Zhang Wei", None, "person"),
         ("Hualian Supermarket", None, "company"),
+        ("Guangzhou Haoyouduo Baihuo", None, "company"),
+        ("Starbucks Coffee (Guomao)", None, "company"),
+        ("Xiaoming Zhang", None, "person"),
+        ("王记烧烤", None, "company"),
         ("張偉", "junk", "person"),
         (None, "个人", "person"),
         (None, None, None),
