@@ -324,6 +324,7 @@ def _cn_to_digits(s: str) -> str | None:
 
 # numerals directly before an address or branch unit; road names like 五四路 are left alone
 _UNIT = r"(?:号楼|号院|号|支弄|弄|栋|幢|座|楼|层|室|单元|巷|排|组|期|段|门|户|分店|分公司|店|街坊|区(?=\d))"
+_RX_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 _RX_CN_NUM_CHAR = re.compile(f"[{_CN_NUM_CHARS}]")
 _CN_NUM_UNIT = re.compile(rf"第?([{_CN_NUM_CHARS}]{{1,8}})(?={_UNIT})")
 
@@ -468,9 +469,10 @@ def _divisions() -> _Divisions:
     return _Divisions()
 
 
+# what may follow a place name inside a street name: 南京西路, 中山三路, 上海大厦, 中山公园
 _ROADISH = re.compile(
-    r"[东西南北中]?[0-9一二三四五六七八九十]*(?:路|街|大道|道|巷|弄|胡同|桥|里|环|广场|公园|大厦|大楼|"
-    r"大学|学院|医院|中学|小学|站|港|机场|湾|湖|山|江|河|村|花园|小区|新村|商场|中心|酒店|宾馆|饭店|银行)"
+    r"[东西南北中]?[0-9一二三四五六七八九十]?(?:路|街|大道|道|巷|弄|胡同|桥|环|广场|公园|大厦|大楼|"
+    r"大学|学院|医院|中学|小学|站|机场|花园|小区|新村|商场|中心|酒店|宾馆|饭店|银行)"
 )
 _TOWN_SUFFIX = ("镇", "乡", "街道")
 _SEP = " ,.;:-/|()"
@@ -509,7 +511,7 @@ def _scan_admin(text: str, state: tuple, mode: str) -> tuple[tuple, int]:
                 if short:
                     cands = short
                     if mode != "column":
-                        if not rest or (mode == "address" and _ROADISH.match(rest)):
+                        if mode == "address" and rest and _ROADISH.match(rest):
                             cands = []
                         cands = [
                             e
@@ -1799,8 +1801,8 @@ _ADDR_PREFIX = re.compile(r"^(?:(?:中华人民共和国|中国大陆|中国|chi
 @lru_cache(maxsize=262144)
 def _norm_street(t: str) -> str:
     # each rewrite is guarded by a cheap membership test: most addresses need few of them
-    if _CJK.search(t):
-        t = unicodedata.normalize("NFKC", _RX_SPACES.sub("", t))
+    if _CJK.search(t):  # spaces go where Chinese text meets anything; 'soho t1 1501' keeps its
+        t = unicodedata.normalize("NFKC", _RX_CJK_SPACES.sub("", t))
     if "(" in t:
         t = _RX_EMPTY_BRACKETS.sub("", _ADDR_NOTE.sub("", t))
     if _RX_CN_NUM_CHAR.search(t):

@@ -381,6 +381,27 @@ def test_address_town_level_city():
     assert (a.province, a.city, a.district, a.road) == ("广东省", "东莞市", "虎门镇", "连升路")
 
 
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("福建福州鼓楼五四路", ("福建省", "福州市", "鼓楼区", "五四路")),
+        ("深圳南山", ("广东省", "深圳市", "南山区", None)),
+        ("內蒙古呼和浩特市新城區", ("内蒙古自治区", "呼和浩特市", "新城区", None)),
+        ("云南省西双版纳傣族自治州景洪市", ("云南省", "西双版纳傣族自治州", "景洪市", None)),
+        ("北京朝阳区望京SOHO T1 1501", ("北京市", "北京市", "朝阳区", "望京soho t1 1501")),
+        ("江苏苏州工业园区星湖街328号", ("江苏省", "苏州市", None, "工业园区星湖街328号")),
+    ],
+)
+def test_address_real_patterns(raw, want):
+    a = parse_address(None, None, None, raw)
+    assert (a.province, a.city, a.district, a.street) == want
+
+
+def test_address_municipality_placeholder_city():
+    a = parse_address("上海市", "市辖区", "黄浦区", "南京东路1号")
+    assert (a.province, a.city, a.district, a.road) == ("上海市", "上海市", "黄浦区", "南京东路")
+
+
 def test_address_missing():
     assert parse_address() == S.Address(None, None, None, None, None, None, None, None)
 
