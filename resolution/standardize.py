@@ -1556,23 +1556,18 @@ class Uscc(NamedTuple):
     valid: bool | None
 
 
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_W = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
 def _uscc_valid(c: str) -> bool:
-    if len(c) != 18 or not c[:8].isdigit() or any(ch not in _USCC_ALPHABET for ch in c):
-        return False
-    total = sum(_USCC_ALPHABET.index(ch) * w for ch, w in zip(c, _USCC_W))
-    return c[-1] == _USCC_ALPHABET[(31 - total) % 31]
+    from stdnum.cn import uscc
+
+    return uscc.is_valid(c)
 
 
 @_cached(65536)
 def parse_uscc(s: object) -> Uscc:
     """Unified social credit code (GB 32100-2015): cleaned and checksum-validated.
 
-    Mirrors ``stdnum.cn.uscc.is_valid``; O/I typed for 0/1 are repaired only when that makes
-    the checksum right.
+    Validity is ``stdnum.cn.uscc.is_valid``; O/I typed for 0/1 are repaired only when that
+    makes the checksum right.
     """
     t = _clean(s)
     if t is None:
@@ -1604,11 +1599,12 @@ _ID_PROVINCES = frozenset(
         "71 81 82 83"
     )
 )
-_ID_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def _id_check(first17: str) -> str:
-    return "10X98765432"[sum(int(a) * w for a, w in zip(first17, _ID_W)) % 11]
+    from stdnum.cn import ric
+
+    return ric.calc_check_digit(first17 + "0")
 
 
 def _id_birth(c: str) -> dt.date | None:
