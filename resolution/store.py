@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS constraints (
     record_id_l VARCHAR, record_id_r VARCHAR, kind VARCHAR, decision_id VARCHAR,
     active BOOLEAN DEFAULT true
 );
+CREATE TABLE IF NOT EXISTS job_configs (job_id VARCHAR, config JSON);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
@@ -74,6 +75,61 @@ class IdMapping:
     new: int
     retired: int
     events: int
+
+
+# How long a job or the review app waits for the other to release the store file.
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _locked(exc: Exception) -> bool:
+    return "lock" in str(exc).lower() or "in use" in str(exc).lower()
+
+
+def connect_store(
+    path: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """`open_store`, retrying for up to `wait` seconds while another process holds the file.
+
+    DuckDB lets one process write a file at a time. The batch job holds the store only
+    while it reads the constraints and while it commits (one transaction); the review
+    app holds it only for one request. Each side waits briefly for the other instead of
+    failing.
+    """
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            return open_store(path, read_only)
+        except ResolutionError as exc:
+            if not _locked(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def attach_store(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    alias: str = "st",
+    read_only: bool = False,
+    wait: float = LOCK_WAIT_SECONDS,
+) -> None:
+    """ATTACH the store as `alias`, retrying while another process holds the file."""
+    mode = " (READ_ONLY)" if read_only else ""
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            con.execute(f"ATTACH '{path}' AS {alias}{mode}")
+            return
+        except duckdb.IOException as exc:
+            if not _locked(exc) or time.monotonic() >= deadline:
+                raise ResolutionError(
+                    f"store {path} is in use by another process (a job or the review app) "
+                    f"for more than {wait:.0f}s; try again when it finishes"
+                ) from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -100,7 +156,7 @@ def load_constraints(work: duckdb.DuckDBPyConnection, store_path: Path) -> int:
     )
     if not store_path.exists():
         return 0
-    work.execute(f"ATTACH '{store_path}' AS st (READ_ONLY)")
+    attach_store(work, store_path, read_only=True)
     try:
         has = scalar(
             work,
@@ -121,7 +177,7 @@ def _old_state(work: duckdb.DuckDBPyConnection, store_path: Path) -> bool:
     """Attach the store read-only as `st` when it has a crosswalk; return whether it does."""
     if not store_path.exists():
         return False
-    work.execute(f"ATTACH '{store_path}' AS st (READ_ONLY)")
+    attach_store(work, store_path, read_only=True)
     has = scalar(
         work,
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'st' "
@@ -260,11 +316,15 @@ def commit_job(
     summary: dict,
     kind: str = "dedup",
     settings: dict | None = None,
+    config: dict | None = None,
 ) -> None:
-    """Write the job's tables, events and registry changes to the store in one transaction."""
-    store = open_store(store_path)
+    """Write the job's tables, events and registry changes to the store in one transaction.
+
+    `config` (the job's config as a dict) is kept in `job_configs`, so the review app
+    recomputes golden records with the job's own survivorship rules."""
+    store = connect_store(store_path)
     store.close()
-    work.execute(f"ATTACH '{store_path}' AS st")
+    attach_store(work, store_path)
     try:
         work.execute("BEGIN TRANSACTION")
         for t in JOB_TABLES:
@@ -295,6 +355,11 @@ def commit_job(
                 json.dumps(settings, ensure_ascii=False) if settings else None,
             ],
         )
+        if config is not None:
+            work.execute(
+                "INSERT INTO st.job_configs VALUES (?, ?)",
+                [job_id, json.dumps(config, ensure_ascii=False, default=str)],
+            )
         work.execute("COMMIT")
     except Exception:
         work.execute("ROLLBACK")
@@ -383,3 +448,46 @@ def _require_records(con: duckdb.DuckDBPyConnection, record_ids: list[str]) -> N
     for rid in record_ids:
         if not scalar(con, "SELECT count(*) FROM crosswalk WHERE record_id = ?", [rid]):
             raise ResolutionError(f"record {rid} is not in the store")
+
+
+def job_config(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The config (as a dict) of the latest job that stored one, else None."""
+    found = scalar(
+        con,
+        "SELECT c.config FROM job_configs c JOIN jobs j USING (job_id) "
+        "ORDER BY j.finished_at DESC LIMIT 1",
+    )
+    return json.loads(found) if found else None
+
+
+def labelled_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Steward decisions as labelled pairs: each pair's active constraint (the latest
+    decision on it; undone decisions are inactive), must_link = 1, cannot_link = 0."""
+    return [
+        (a, b, int(m))
+        for a, b, m in con.execute(
+            """SELECT least(record_id_l, record_id_r) AS l, greatest(record_id_l, record_id_r) AS r,
+                      arg_max(kind = 'must_link', d.decided_at) AS is_match
+               FROM constraints k LEFT JOIN decisions d USING (decision_id)
+               WHERE k.active GROUP BY 1, 2 ORDER BY 1, 2"""
+        ).fetchall()
+    ]
+
+
+def export_labels(store_path: str | Path, out: str | Path) -> int:
+    """Write `labelled_pairs` as CSV (record_id_l,record_id_r,is_match), the format
+    `er train --labels-pairs` reads; return the number of pairs."""
+    import csv
+
+    con = connect_store(store_path)
+    try:
+        pairs = labelled_pairs(con)
+    finally:
+        con.close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["record_id_l", "record_id_r", "is_match"])
+        w.writerows(pairs)
+    return len(pairs)

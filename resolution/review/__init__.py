@@ -1,0 +1,14 @@
+"""Steward review: a local web app for the entities the job was unsure about.
+
+- `store_access` — how the app shares `store.duckdb` with batch jobs (short connections,
+  a wait for the file lock, one writer at a time, a version per entity).
+- `auth` — users, roles (viewer, steward, admin), salted password hashes, the refusal log.
+- `actions` — steward decisions (confirm, split, move, merge, mark different, comment,
+  undo): each updates the crosswalk and golden records at once, writes entity events and
+  the constraints the next `er dedup` honours, and is one append-only `decisions` row.
+- `views` — what the pages read: the queue, an entity with lineage and the model's
+  per-comparison explanation of its pairs, history, the audit log.
+- `mask` — personal data masked for viewers; `i18n` — Chinese interface, English switch.
+- `app` — the FastAPI app (server-rendered Jinja2 templates, no build step, no CDN).
+- `cli` — `er review …` and `er users …`.
+"""

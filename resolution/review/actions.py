@@ -1,0 +1,661 @@
+"""Steward decisions, applied to the store at once.
+
+Every action is one transaction that
+- checks that each entity it touches is still at the version the steward's page showed
+  (`entity_version`); otherwise it is refused with `StaleEntity`, so two stewards never
+  lose or double-apply a decision;
+- appends one `decisions` row (who, when, action, records, before, after, comment);
+- writes the constraints that make the next `er dedup` agree (resolution/cluster.py):
+  confirm → must-link among the members and cannot-link to the near misses shown;
+  split → cannot-link between the parts, must-link inside the new part;
+  move → must-link to the target's members, cannot-link to the old mates;
+  merge → must-link across the two entities; different → cannot-link;
+  a constraint on a pair replaces the pair's earlier one (which undo restores);
+- updates the crosswalk, recomputes membership confidence (cluster.py's rule, with the
+  steward's cannot-links counting as "not a duplicate") and the golden records of the
+  entities involved with `resolution.survivorship.survive` and the job's own rules;
+- registers new entity IDs, retires emptied ones and writes `entity_events` (the same
+  vocabulary as a job's: create, split, merge, retire, …) with the decision ID as job ID;
+- takes the entities it decided out of `review_queue` (undo puts them back).
+
+New entity IDs follow the job's rule (derived from the member record IDs), so splitting
+the same records again after an undo brings back the same ID.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+import duckdb
+
+from resolution.config import Config, config_from_dict, load_config
+from resolution.db import insert_rows, quote_ident, scalar
+from resolution.errors import ResolutionError
+from resolution.store import _events, job_config
+
+# Confirming an entity larger than this must-links its members to one anchor record
+# instead of pairwise (the labels then hold the anchor's pairs only).
+PAIRWISE_CONFIRM_LIMIT = 60
+# Pairs leaving a confirmed entity at or above this probability are its near misses:
+# the page lists them, and confirming says they are different customers.
+NEAR_MISS = 0.5
+
+
+class StaleEntity(ResolutionError):
+    """The entity changed since the page was loaded."""
+
+
+class ActionRefused(ResolutionError):
+    """The action does not make sense on the current store (message says why)."""
+
+
+def load_review_config(con: duckdb.DuckDBPyConnection, fallback: str | Path | None) -> Config:
+    """The config the latest job stored in the store; else the `fallback` file."""
+    stored = job_config(con)
+    if stored is not None:
+        return config_from_dict(stored, origin="the store's job config")
+    if fallback is None:
+        raise ResolutionError("the store keeps no job config; pass --config")
+    return load_config(fallback)
+
+
+def new_decision_id() -> str:
+    return f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def entity_version(con: duckdb.DuckDBPyConnection, entity_id: str) -> str:
+    """A token that changes whenever the entity's members, golden record, member records
+    or decisions change (a batch job's commit included)."""
+    return scalar(
+        con,
+        """SELECT substr(md5(
+             coalesce((SELECT string_agg(record_id || '=' || round(membership_confidence, 9), ','
+                                         ORDER BY record_id)
+                       FROM crosswalk WHERE entity_id = $e), '-')
+             || '|' || coalesce((SELECT CAST(e AS VARCHAR) FROM entities e WHERE entity_id = $e), '-')
+             || '|' || coalesce((SELECT CAST(version AS VARCHAR) FROM entity_versions
+                                 WHERE entity_id = $e), '0')
+             || '|' || coalesce((SELECT string_agg(CAST(r AS VARCHAR), ',' ORDER BY r.record_id)
+                                 FROM records r JOIN crosswalk c USING (record_id)
+                                 WHERE c.entity_id = $e), '-')), 1, 16)""",
+        {"e": entity_id},
+    )
+
+
+def check_versions(con: duckdb.DuckDBPyConnection, expected: dict[str, str]) -> None:
+    for entity_id, version in expected.items():
+        if entity_version(con, entity_id) != version:
+            raise StaleEntity(
+                f"实体 {entity_id} 在您打开页面后已被修改（其他管理员的决定或批处理作业），"
+                f"本次操作未执行，请刷新后重试。(Entity {entity_id} changed since you opened "
+                "the page — another steward's decision or a batch job. Nothing was applied; "
+                "reload and try again.)"
+            )
+
+
+def members(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE entity_id = ? ORDER BY record_id", [entity_id]
+    ).fetchall()]
+
+
+def _entity_of(con: duckdb.DuckDBPyConnection, record_id: str) -> str:
+    found = scalar(con, "SELECT entity_id FROM crosswalk WHERE record_id = ?", [record_id])
+    if found is None:
+        raise ActionRefused(f"记录 {record_id} 不存在 (record {record_id} is not in the store)")
+    return found
+
+
+def _require_entity(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
+    found = members(con, entity_id)
+    if not found:
+        raise ActionRefused(
+            f"实体 {entity_id} 不存在或已被合并/拆分 (entity {entity_id} no longer exists)"
+        )
+    return found
+
+
+def _pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
+    return [tuple(sorted((x, y))) for x in a for y in b if x != y]
+
+
+def _within(records: list[str]) -> list[tuple[str, str]]:
+    records = sorted(records)
+    if len(records) <= PAIRWISE_CONFIRM_LIMIT:
+        return list(combinations(records, 2))
+    return [(records[0], r) for r in records[1:]]
+
+
+@dataclass
+class _Change:
+    action: str
+    who: str
+    entity_id: str | None
+    target_entity_id: str | None = None
+    record_ids: list[str] = field(default_factory=list)
+    comment: str | None = None
+    new_map: dict[str, str] = field(default_factory=dict)  # record -> entity, after
+    new_ids: set[str] = field(default_factory=set)  # entity IDs created or brought back
+    constraints: list[tuple[str, str, str]] = field(default_factory=list)  # (l, r, kind)
+    reviewed: set[str] = field(default_factory=set)  # entities taken out of the queue
+    undoes: dict | None = None  # the decision row an undo reverts
+
+
+def _fresh_id(con: duckdb.DuckDBPyConnection, records: list[str], decision_id: str) -> str:
+    from resolution.cluster import _members_id
+
+    eid = _members_id(records)
+    if scalar(con, "SELECT count(*) FROM crosswalk WHERE entity_id = ?", [eid]):
+        eid = f"{eid}-{decision_id[-8:]}"
+    return eid
+
+
+def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id: str) -> str:
+    """Write one decision and its effects in one transaction."""
+    records = sorted(ch.new_map)
+    old_rows = con.execute(
+        "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)", [records]
+    ).fetchall()
+    old_map = dict(old_rows)
+    old_entities = sorted(set(old_map.values()))
+    new_entities = sorted(set(ch.new_map.values()))
+    if old_entities:
+        outside = scalar(
+            con,
+            "SELECT count(*) FROM crosswalk WHERE list_contains(?, entity_id) "
+            "AND NOT list_contains(?, record_id)",
+            [old_entities, records],
+        )
+        assert not outside, "a change must cover every member of the entities it touches"
+    touched = sorted(set(old_entities) | set(new_entities) | {ch.entity_id} - {None}
+                     | ({ch.target_entity_id} - {None}))
+    queue_cols = [r[0] for r in con.execute("DESCRIBE review_queue").fetchall()]
+    queue_before = [
+        dict(zip(queue_cols, row))
+        for row in con.execute(
+            "SELECT * FROM review_queue WHERE list_contains(?, entity_id)", [touched]
+        ).fetchall()
+    ]
+
+    # constraints: the new ones, and the active ones they replace
+    seen: dict[tuple[str, str], str] = {}
+    for a, b, kind in ch.constraints:
+        seen[tuple(sorted((a, b)))] = kind
+    con.execute("CREATE OR REPLACE TEMP TABLE _newk (a VARCHAR, b VARCHAR, kind VARCHAR)")
+    insert_rows(con, "_newk", ["a", "b", "kind"], [(a, b, k) for (a, b), k in sorted(seen.items())])
+    superseded = con.execute(
+        """SELECT k.record_id_l, k.record_id_r, k.kind, k.decision_id FROM constraints k
+           JOIN _newk n ON least(k.record_id_l, k.record_id_r) = n.a
+                       AND greatest(k.record_id_l, k.record_id_r) = n.b
+           WHERE k.active"""
+    ).fetchall()
+
+    # entity events: the store's own diff of old and new membership
+    con.execute("CREATE OR REPLACE TEMP TABLE _old (record_id VARCHAR, entity_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE clusters (record_id VARCHAR, entity_id VARCHAR)")
+    insert_rows(con, "_old", ["record_id", "entity_id"], sorted(old_map.items()))
+    insert_rows(con, "clusters", ["record_id", "entity_id"], sorted(ch.new_map.items()))
+    events = _events(con, set(ch.new_ids)) if ch.new_map else []
+    retired = sorted(set(old_entities) - set(new_entities))
+
+    before = {
+        "membership": old_map,
+        "review_queue": queue_before,
+        "superseded_constraints": [list(r) for r in superseded],
+    }
+    after = {
+        "membership": dict(ch.new_map),
+        "new_entities": sorted(ch.new_ids),
+        "retired_entities": retired,
+        "constraints": [[a, b, k] for (a, b), k in sorted(seen.items())],
+    }
+    if ch.undoes is not None:
+        after["undoes"] = ch.undoes["decision_id"]
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [decision_id, ch.who, ch.action, ch.record_ids, ch.entity_id, ch.target_entity_id,
+             json.dumps(before, ensure_ascii=False, default=str),
+             json.dumps(after, ensure_ascii=False, default=str), ch.comment],
+        )
+        if ch.undoes is not None:
+            _revert_constraints(con, ch.undoes, decision_id)
+        if seen:
+            con.execute(
+                """UPDATE constraints SET active = false FROM _newk n
+                   WHERE least(constraints.record_id_l, constraints.record_id_r) = n.a
+                     AND greatest(constraints.record_id_l, constraints.record_id_r) = n.b
+                     AND constraints.active"""
+            )
+            con.execute(f"INSERT INTO constraints SELECT a, b, kind, '{decision_id}', true FROM _newk")
+        if ch.new_map:
+            con.execute(
+                "UPDATE crosswalk SET entity_id = c.entity_id FROM clusters c "
+                "WHERE crosswalk.record_id = c.record_id"
+            )
+            _recompute_confidence(con, new_entities)
+        con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
+                    [sorted(set(retired) | ch.reviewed)])
+        golden = set(new_entities) | (ch.reviewed - set(retired))
+        if ch.undoes is not None:
+            golden |= set(_restore_queue(con, ch.undoes))
+        if golden or retired:
+            _survive(con, cfg, sorted(golden), retired)
+        _registry(con, decision_id, ch.new_ids, retired)
+        if events:
+            insert_rows(
+                con, "entity_events",
+                ["event_id", "job_id", "happened_at", "event", "entity_id",
+                 "related_entity_ids", "record_ids"],
+                [(f"{decision_id}-{i + 1}", decision_id, None, e, eid, rel, recs)
+                 for i, (e, eid, rel, recs) in enumerate(events)],
+            )
+            con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?",
+                        [decision_id])
+        if ch.action != "comment":
+            for eid in touched:
+                con.execute(
+                    """INSERT INTO entity_versions VALUES (?, 1, ?)
+                       ON CONFLICT (entity_id) DO UPDATE
+                       SET version = entity_versions.version + 1, decision_id = excluded.decision_id""",
+                    [eid, decision_id],
+                )
+        if ch.undoes is not None:
+            con.execute("UPDATE decisions SET undone_by = ? WHERE decision_id = ?",
+                        [decision_id, ch.undoes["decision_id"]])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _newk; DROP TABLE IF EXISTS _old; "
+                    "DROP TABLE IF EXISTS clusters")
+    return decision_id
+
+
+def _revert_constraints(con: duckdb.DuckDBPyConnection, undone: dict, decision_id: str) -> None:
+    """Deactivate the undone decision's constraints and bring back the ones it replaced
+    (unless a later decision has put its own on the pair)."""
+    con.execute("UPDATE constraints SET active = false WHERE decision_id = ?",
+                [undone["decision_id"]])
+    before = json.loads(undone["before"] or "{}")
+    for l, r, kind, did in before.get("superseded_constraints", []):
+        busy = scalar(
+            con,
+            "SELECT count(*) FROM constraints WHERE active AND least(record_id_l, record_id_r) = "
+            "least(?, ?) AND greatest(record_id_l, record_id_r) = greatest(?, ?)",
+            [l, r, l, r],
+        )
+        if not busy:
+            con.execute(
+                "UPDATE constraints SET active = true WHERE record_id_l = ? AND record_id_r = ? "
+                "AND kind = ? AND decision_id = ?",
+                [l, r, kind, did],
+            )
+
+
+def _restore_queue(con: duckdb.DuckDBPyConnection, undone: dict) -> list[str]:
+    """Put back the queue rows the undone decision removed (for entities that exist)."""
+    before = json.loads(undone["before"] or "{}")
+    alive = {r[0] for r in con.execute(
+        "SELECT DISTINCT entity_id FROM crosswalk WHERE list_contains(?, entity_id)",
+        [[q["entity_id"] for q in before.get("review_queue", [])]],
+    ).fetchall()}
+    rows = [q for q in before.get("review_queue", []) if q["entity_id"] in alive]
+    if rows:
+        cols = list(rows[0])
+        con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
+                    [[q["entity_id"] for q in rows]])
+        insert_rows(con, "review_queue", cols, [tuple(q[c] for c in cols) for q in rows])
+    return sorted(alive)
+
+
+def _recompute_confidence(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> None:
+    """cluster.py's membership confidence for the members of `entity_ids`: the strongest
+    link inside the entity (1.0 for a must-link), or for a record alone one minus its
+    strongest link to any record — where a steward's cannot-link means no link."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _conf AS
+        WITH m AS (
+            SELECT record_id, entity_id, count(*) OVER (PARTITION BY entity_id) AS n
+            FROM crosswalk WHERE list_contains($ids, entity_id)
+        ),
+        k AS (
+            SELECT least(record_id_l, record_id_r) AS a, greatest(record_id_l, record_id_r) AS b, kind
+            FROM constraints WHERE active
+        ),
+        e AS (
+            SELECT record_id_l AS a, record_id_r AS b, match_probability AS p FROM pairs
+            WHERE record_id_l IN (SELECT record_id FROM m) OR record_id_r IN (SELECT record_id FROM m)
+            UNION ALL
+            SELECT a, b, 1.0 FROM k WHERE kind = 'must_link'
+              AND (a IN (SELECT record_id FROM m) OR b IN (SELECT record_id FROM m))
+        ),
+        kept AS (
+            SELECT e.* FROM e WHERE NOT EXISTS (
+                SELECT 1 FROM k WHERE k.kind = 'cannot_link'
+                AND k.a = least(e.a, e.b) AND k.b = greatest(e.a, e.b))
+        ),
+        x AS (SELECT a AS rid, b AS other, p FROM kept UNION ALL SELECT b, a, p FROM kept)
+        SELECT m.record_id,
+               CASE WHEN m.n > 1 THEN coalesce(max(x.p) FILTER (WHERE o.entity_id = m.entity_id), 0)
+                    ELSE 1 - coalesce(max(x.p), 0) END AS membership_confidence
+        FROM m LEFT JOIN x ON x.rid = m.record_id LEFT JOIN crosswalk o ON o.record_id = x.other
+        GROUP BY m.record_id, m.entity_id, m.n
+        """,
+        {"ids": entity_ids},
+    )
+    con.execute(
+        "UPDATE crosswalk SET membership_confidence = c.membership_confidence FROM _conf c "
+        "WHERE crosswalk.record_id = c.record_id"
+    )
+    con.execute("DROP TABLE _conf")
+
+
+def _survive(
+    con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[str], gone: list[str]
+) -> None:
+    """Recompute the golden records of `entity_ids` with the job's survivorship rules and
+    drop those of the `gone` entities."""
+    from resolution.survivorship import survive
+
+    con.execute("DELETE FROM entities WHERE list_contains(?, entity_id)",
+                [sorted(set(entity_ids) | set(gone))])
+    if not entity_ids:
+        return
+    recs = con.sql(
+        "SELECT r.* FROM records r JOIN crosswalk c USING (record_id) "
+        "WHERE list_contains($ids, c.entity_id)", params={"ids": entity_ids},
+    ).to_arrow_table()
+    clus = con.sql(
+        "SELECT record_id, entity_id, min(membership_confidence) OVER (PARTITION BY entity_id) "
+        "AS cluster_confidence FROM crosswalk WHERE list_contains($ids, entity_id)",
+        params={"ids": entity_ids},
+    ).to_arrow_table()
+    queue = con.sql(
+        "SELECT * FROM review_queue WHERE list_contains($ids, entity_id)",
+        params={"ids": entity_ids},
+    ).to_arrow_table()
+    mem = duckdb.connect()
+    try:
+        for name, table in (("records", recs), ("clusters", clus), ("review_queue", queue)):
+            mem.register(f"_{name}", table)
+            mem.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
+            mem.unregister(f"_{name}")
+        survive(mem, cfg.survivorship)
+        golden = mem.sql("SELECT * FROM entities").to_arrow_table()
+    finally:
+        mem.close()
+    con.register("_golden", golden)
+    try:
+        con.execute("INSERT INTO entities BY NAME SELECT * FROM _golden")
+    finally:
+        con.unregister("_golden")
+
+
+def _registry(
+    con: duckdb.DuckDBPyConnection, decision_id: str, new_ids: set[str], retired: list[str]
+) -> None:
+    for eid in sorted(new_ids):
+        if scalar(con, "SELECT count(*) FROM entity_registry WHERE entity_id = ?", [eid]):
+            con.execute("UPDATE entity_registry SET retired_at = NULL, retired_job = NULL "
+                        "WHERE entity_id = ?", [eid])
+        else:
+            con.execute("INSERT INTO entity_registry VALUES (?, now(), ?, NULL, NULL)",
+                        [eid, decision_id])
+    if retired:
+        con.execute(
+            "UPDATE entity_registry SET retired_at = now(), retired_job = ? "
+            "WHERE list_contains(?, entity_id)",
+            [decision_id, retired],
+        )
+
+
+# --- the actions -------------------------------------------------------------------
+
+
+def confirm(con, cfg: Config, who: str, entity_id: str, version: str,
+            comment: str | None = None) -> str:
+    """The entity is right as it is: its members are one customer, and the near misses
+    listed on its page are other customers."""
+    check_versions(con, {entity_id: version})
+    recs = _require_entity(con, entity_id)
+    near = con.execute(
+        """SELECT p.record_id_l, p.record_id_r FROM pairs p
+           JOIN crosswalk a ON a.record_id = p.record_id_l
+           JOIN crosswalk b ON b.record_id = p.record_id_r
+           WHERE (a.entity_id = $e) <> (b.entity_id = $e) AND p.match_probability >= $p""",
+        {"e": entity_id, "p": NEAR_MISS},
+    ).fetchall()
+    ch = _Change(
+        "confirm", who, entity_id, record_ids=recs, comment=comment,
+        new_map={r: entity_id for r in recs},
+        constraints=[(a, b, "must_link") for a, b in _within(recs)]
+        + [(a, b, "cannot_link") for a, b in near],
+        reviewed={entity_id},
+    )
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: list[str],
+          comment: str | None = None) -> str:
+    """The chosen records are another customer: they become a new entity."""
+    check_versions(con, {entity_id: version})
+    recs = _require_entity(con, entity_id)
+    chosen = sorted(set(record_ids))
+    if not chosen or not set(chosen) <= set(recs):
+        raise ActionRefused("请选择本实体中的记录 (choose records of this entity)")
+    rest = [r for r in recs if r not in set(chosen)]
+    if not rest:
+        raise ActionRefused("不能拆出全部记录 (a split must leave at least one record)")
+    decision_id = new_decision_id()
+    new_id = _fresh_id(con, chosen, decision_id)
+    new_map = {r: entity_id for r in rest} | {r: new_id for r in chosen}
+    ch = _Change(
+        "split", who, entity_id, new_id, chosen, comment, new_map, {new_id},
+        [(a, b, "cannot_link") for a, b in _pairs(chosen, rest)]
+        + [(a, b, "must_link") for a, b in _within(chosen)],
+        reviewed={entity_id, new_id},
+    )
+    return _apply(con, cfg, ch, decision_id)
+
+
+def move(con, cfg: Config, who: str, entity_id: str, version: str, record_id: str,
+         target_entity_id: str, comment: str | None = None) -> str:
+    """A record of this entity belongs to another entity."""
+    check_versions(con, {entity_id: version})
+    recs = _require_entity(con, entity_id)
+    if record_id not in recs:
+        raise ActionRefused(f"记录 {record_id} 不属于本实体 (record {record_id} is not in this entity)")
+    if target_entity_id == entity_id:
+        raise ActionRefused("目标实体与当前实体相同 (the target is this entity)")
+    target = _require_entity(con, target_entity_id)
+    mates = [r for r in recs if r != record_id]
+    new_map = {r: entity_id for r in mates} | {r: target_entity_id for r in target}
+    new_map[record_id] = target_entity_id
+    ch = _Change(
+        "move", who, entity_id, target_entity_id, [record_id], comment, new_map, set(),
+        [(a, b, "must_link") for a, b in _pairs([record_id], target)]
+        + [(a, b, "cannot_link") for a, b in _pairs([record_id], mates)],
+        reviewed={entity_id, target_entity_id},
+    )
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def merge(con, cfg: Config, who: str, entity_id: str, version: str, other_entity_id: str,
+          comment: str | None = None) -> str:
+    """Two entities are one customer. The surviving ID is the store's choice for a merge:
+    the entity with more records, then the older one, then the smaller ID."""
+    check_versions(con, {entity_id: version})
+    if other_entity_id == entity_id:
+        raise ActionRefused("不能与自身合并 (an entity cannot merge with itself)")
+    a = _require_entity(con, entity_id)
+    b = _require_entity(con, other_entity_id)
+    created = dict(con.execute(
+        "SELECT entity_id, created_at FROM entity_registry WHERE list_contains(?, entity_id)",
+        [[entity_id, other_entity_id]],
+    ).fetchall())
+    import datetime as _dt
+
+    far = _dt.datetime(9999, 1, 1)
+    survivor = min(
+        (entity_id, other_entity_id),
+        key=lambda e: (-len(a if e == entity_id else b), created.get(e) or far, e),
+    )
+    ch = _Change(
+        "merge", who, entity_id, other_entity_id, sorted(b if survivor == entity_id else a),
+        comment, {r: survivor for r in a + b}, set(),
+        [(x, y, "must_link") for x, y in _pairs(a, b)],
+        reviewed={survivor},
+    )
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def different(con, cfg: Config, who: str, entity_id: str, version: str, record_a: str,
+              record_b: str, comment: str | None = None) -> str:
+    """Two records are different customers. In one entity, the entity is re-clustered the
+    way the job's guard would with this cannot-link (cluster.py), so they part."""
+    from resolution.cluster import _split_component
+
+    check_versions(con, {entity_id: version})
+    _require_entity(con, entity_id)
+    if record_a == record_b:
+        raise ActionRefused("请选择两条不同的记录 (choose two different records)")
+    ea, eb = _entity_of(con, record_a), _entity_of(con, record_b)
+    if entity_id not in (ea, eb):
+        raise ActionRefused("至少一条记录须属于本实体 (one of the records must be in this entity)")
+    decision_id = new_decision_id()
+    pair = [(record_a, record_b, "cannot_link")]
+    if ea != eb:
+        ch = _Change("different", who, entity_id, eb if ea == entity_id else ea,
+                     sorted((record_a, record_b)), comment, {}, set(), pair, {entity_id})
+        return _apply(con, cfg, ch, decision_id)
+
+    recs = members(con, entity_id)
+    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    cols = [c for c in cfg.clustering.conflict_columns if c in have]
+    col_sql = "".join(f", {quote_ident(c)}" for c in cols)
+    nodes = {
+        row[0]: dict(zip(cols, row[1:]))
+        for row in con.execute(
+            f"SELECT record_id{col_sql} FROM records WHERE list_contains(?, record_id)", [recs]
+        ).fetchall()
+    }
+    edges = [
+        (l, r, float(p)) for l, r, p in con.execute(
+            "SELECT record_id_l, record_id_r, match_probability FROM pairs "
+            "WHERE list_contains($m, record_id_l) AND list_contains($m, record_id_r) "
+            "AND match_probability >= $t",
+            {"m": recs, "t": cfg.thresholds.match},
+        ).fetchall()
+    ]
+    active = con.execute(
+        "SELECT record_id_l, record_id_r, kind FROM constraints WHERE active "
+        "AND list_contains($m, record_id_l) AND list_contains($m, record_id_r)",
+        {"m": recs},
+    ).fetchall()
+    target = frozenset((record_a, record_b))
+    must = {frozenset((l, r)) for l, r, k in active if k == "must_link" and {l, r} != target}
+    cannot = {frozenset((l, r)) for l, r, k in active if k == "cannot_link"} | {target}
+    edges = [e for e in edges if frozenset(e[:2]) not in cannot]
+    parts, _ = _split_component(nodes, edges, must, cannot, cfg.clustering.bridge_threshold)
+    where = {r: i for i, part in enumerate(parts) for r in part}
+    if where[record_a] == where[record_b]:
+        raise ActionRefused(
+            "这两条记录被之前的“同一客户”决定连在一起，请先撤销或拆分 (earlier must-link decisions "
+            "tie these records together; undo them or split first)"
+        )
+    parts.sort(key=lambda p: (-len(p), min(p)))
+    new_map: dict[str, str] = {}
+    new_ids: set[str] = set()
+    for i, part in enumerate(parts):
+        eid = entity_id if i == 0 else _fresh_id(con, sorted(part), decision_id)
+        if i:
+            new_ids.add(eid)
+        new_map.update({r: eid for r in part})
+    ch = _Change("different", who, entity_id, new_map[record_b] if new_map[record_b] != entity_id
+                 else new_map[record_a], sorted((record_a, record_b)), comment, new_map, new_ids,
+                 pair, set(new_map.values()))
+    return _apply(con, cfg, ch, decision_id)
+
+
+def comment(con, cfg: Config, who: str, entity_id: str, text: str) -> str:
+    """A note on the entity; changes nothing else."""
+    _require_entity(con, entity_id)
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused("备注不能为空 (the comment is empty)")
+    ch = _Change("comment", who, entity_id, comment=text[:2000])
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def last_undoable(con: duckdb.DuckDBPyConnection, entity_id: str) -> dict | None:
+    """The latest decision on this entity that is not undone and is not itself an undo."""
+    found = con.execute(
+        """SELECT * FROM decisions
+           WHERE undone_by IS NULL AND action <> 'undo'
+             AND (entity_id = $e OR target_entity_id = $e
+                  OR list_contains(json_extract_string(after, '$.membership.*'), $e))
+           ORDER BY decided_at DESC, decision_id DESC LIMIT 1""",
+        {"e": entity_id},
+    )
+    cols = [d[0] for d in found.description]
+    rows = found.fetchall()
+    return dict(zip(cols, rows[0])) if rows else None
+
+
+def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: str,
+         comment: str | None = None) -> str:
+    """Revert a decision: membership, golden records, queue and constraints go back to
+    what they were before it. Refused when a later decision changed the same entities."""
+    check_versions(con, {entity_id: version})
+    found = con.execute("SELECT * FROM decisions WHERE decision_id = ?", [decision_id])
+    cols = [d[0] for d in found.description]
+    rows = found.fetchall()
+    if not rows:
+        raise ActionRefused(f"没有编号为 {decision_id} 的决定 (no decision {decision_id})")
+    d = dict(zip(cols, rows[0]))
+    if d["undone_by"]:
+        raise ActionRefused(f"决定 {decision_id} 已被撤销 (decision {decision_id} is already undone "
+                            f"by {d['undone_by']})")
+    if d["action"] == "undo":
+        raise ActionRefused("撤销操作本身不能再撤销，请重新执行原操作 (an undo cannot be undone; "
+                            "repeat the original action instead)")
+    before = json.loads(d["before"] or "{}").get("membership") or {}
+    after = json.loads(d["after"] or "{}").get("membership") or {}
+    if after:
+        now = dict(con.execute(
+            "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)",
+            [sorted(after)],
+        ).fetchall())
+        extra = scalar(
+            con,
+            "SELECT count(*) FROM crosswalk WHERE list_contains(?, entity_id) "
+            "AND NOT list_contains(?, record_id)",
+            [sorted(set(after.values())), sorted(after)],
+        )
+        if now != after or extra:
+            raise ActionRefused(
+                f"决定 {decision_id} 之后这些实体又有变动，请先撤销后来的决定 (the entities changed "
+                f"after decision {decision_id}; undo the later decisions first)"
+            )
+    active = {r[0] for r in con.execute(
+        "SELECT DISTINCT entity_id FROM crosswalk WHERE list_contains(?, entity_id)",
+        [sorted(set(before.values()))],
+    ).fetchall()}
+    revived = set(before.values()) - active
+    # no `reviewed`: the queue rows the decision removed come back from its `before`
+    ch = _Change(
+        "undo", who, d["entity_id"], d["target_entity_id"], list(d["record_ids"] or []),
+        comment or f"撤销 {decision_id} (undo {decision_id})", dict(before), revived, [],
+        undoes=d,
+    )
+    return _apply(con, cfg, ch, new_decision_id())
