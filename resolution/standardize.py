@@ -31,6 +31,7 @@ import os
 import re
 import time
 import unicodedata
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
@@ -613,7 +614,7 @@ def _char_pinyin(ch: str) -> str:
     return lazy_pinyin(ch, style=Style.NORMAL, errors="default")[0]
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _phrase_pinyin(s: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
 
@@ -1514,7 +1515,7 @@ def _domain_ok(domain: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _email_valid(e: str) -> bool:
     local, _, domain = e.rpartition("@")
     if local and local.isascii() and len(local) <= 64 and len(e) <= 254:
@@ -1794,7 +1795,7 @@ _ADDR_NOTE = re.compile(
 _ADDR_PREFIX = re.compile(r"^(?:(?:中华人民共和国|中国大陆|中国|china|prc|\d{6}(?!\d))[\s,]*)+")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _norm_street(t: str) -> str:
     # each rewrite is guarded by a cheap membership test: most addresses need few of them
     if _CJK.search(t):  # spaces go where Chinese text meets anything; 'soho t1 1501' keeps its
@@ -1820,7 +1821,7 @@ _ROAD = re.compile(
 _ROAD_TRIM = re.compile(r"^.*(?:园区|开发区|工业区|新区|社区|小区|街道|镇|乡|村|园|城)(?=.{2})")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _address_parts(street: str) -> tuple[str | None, str | None, str | None, str | None]:
     rest = _RX_TOWN_PREFIX.sub("", street)
     road = None
@@ -2265,9 +2266,15 @@ def standardize_table(
         n_workers = _worker_count(workers)
         created.extend(f"{tmp}_{key}" for key in lookups)
         _log.info("standardize: distinct values %s (%.1fs)", sizes, time.perf_counter() - t0)
-        if n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES:
-            _lookups_in_processes(con, tmp, lookups, n_workers)
-        else:
+        parallel = n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES
+        if parallel:
+            try:
+                _lookups_in_processes(con, tmp, lookups, n_workers)
+            except (OSError, ValueError, AssertionError, BrokenProcessPool) as exc:
+                # no fork here (Windows, macOS), or a daemon process that may not have children
+                _log.warning("standardize: worker processes unavailable (%s); using one", exc)
+                parallel = False
+        if not parallel:
             for key, (names, udf, _where) in lookups.items():
                 args = ", ".join(f"k{i}" for i in range(1 if key == "tel" else len(names)))
                 con.execute(

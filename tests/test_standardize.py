@@ -786,6 +786,19 @@ def test_standardize_table_in_worker_processes(monkeypatch):
     _check_table(con, rows)
 
 
+def test_standardize_table_falls_back_without_worker_processes(monkeypatch):
+    def no_fork(*_args):
+        raise OSError("no fork here")
+
+    monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
+    monkeypatch.setattr(S, "_lookups_in_processes", no_fork)
+    con = duckdb.connect()
+    rows = _sample_rows(20)
+    _table(con, rows)
+    standardize_table(con, "src", "out", workers=2)
+    _check_table(con, rows)
+
+
 def test_standardize_table_other_types_and_missing_columns():
     con = duckdb.connect()
     con.execute(
