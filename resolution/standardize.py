@@ -740,7 +740,11 @@ def _person(t: str | None) -> PersonName:
             sp = _SURNAME_PINYIN.get(surname) or "".join(_char_pinyin(c) for c in surname)
             parts = [sp, "".join(_char_pinyin(c) for c in (given or ""))]
         return PersonName(name, surname, given, _person_key(parts))
-    tokens = [w for w in _RX_ALNUM_RUN.findall(_ascii_fold(t)) if w not in _LATIN_TITLES]
+    tokens = [
+        w
+        for w in _RX_ALNUM_RUN.findall(_ascii_fold(t))
+        if w not in _LATIN_TITLES and not w.isdigit()  # "Zhang Wei 13800138000"
+    ]
     if not tokens or not any(w.isalpha() for w in tokens) or is_placeholder(" ".join(tokens)):
         return none
     return PersonName(" ".join(tokens), None, None, _person_key(tokens))
@@ -1669,6 +1673,7 @@ _DT_JAVA = re.compile(
     r"(?:cst|ct|gmt\+0?8:?00|utc\+0?8:?00|china standard time)\s+(\d{4})$"
 )
 _CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+_RX_WEEKDAY = re.compile(r"\(?(?:星期|周|週)[一二三四五六日天]\)?")
 
 
 def _mk(y, mo, d, h=0, mi=0, sec=0, frac=None, ampm=None, tz=None) -> dt.datetime | None:
@@ -1714,6 +1719,8 @@ def _parse_datetime_text(t: str | None) -> dt.datetime | None:
     if t is None:
         return None
     t = unicodedata.normalize("NFKC", t).strip().lower().replace("時", "时").replace("點", "点")
+    if "星期" in t or "周" in t or "週" in t:  # 2024/03/05 星期二, 2024-03-05(周二)
+        t = _RX_WEEKDAY.sub(" ", t).strip()
     if not t:
         return None
     m = _DT_YMD.match(t)

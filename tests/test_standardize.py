@@ -167,6 +167,8 @@ def test_person_details():
     assert person_name("张小明").pinyin == person_name("Xiaoming Zhang").pinyin
     assert person_name("张伟/李娜").std == "张伟"
     assert person_name("Zhang, Wei").pinyin == "weizhang"
+    assert person_name("Zhang Wei 13800138000").std == "zhang wei"
+    assert person_name("张伟（采购） 13800138000").std == "张伟"
     assert person_name("无").std is None
 
 
@@ -321,6 +323,9 @@ def test_id_card():
         ("25/03/2024", dt.datetime(2024, 3, 25)),
         ("Mar 5, 2024", dt.datetime(2024, 3, 5)),
         ("Tue Mar 05 10:22:01 CST 2024", dt.datetime(2024, 3, 5, 10, 22, 1)),
+        ("2024/03/05 星期二 10:22", dt.datetime(2024, 3, 5, 10, 22)),
+        ("2024年03月05日10时22分01秒", dt.datetime(2024, 3, 5, 10, 22, 1)),
+        ("2024-03-05 10:22:01.0", dt.datetime(2024, 3, 5, 10, 22, 1)),
         ("民國113年3月5日", dt.datetime(2024, 3, 5)),
         ("2024-02-30", None),
         ("not a date", None),
