@@ -1394,12 +1394,13 @@ def _cn_type(nsn: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _check_number(candidate: str) -> tuple[str, str | None, bool] | None:
-    """(e164, type, valid) for a digit string ('+…' for international), via phonenumbers."""
-    if candidate.isdigit():  # CN fast path: only trusted when it finds a valid number
+    """(e164, type, valid) for a national digit string, or '+…'/'00…' international ones."""
+    if candidate.isdigit() and not candidate.startswith("00"):
+        # a Chinese national number: phonenumbers' own patterns, without its parser, which
+        # would also guess at country codes inside the digits ('86…') and break idempotence
         nsn = candidate[1:] if candidate.startswith("0") and candidate[1:2] != "0" else candidate
         kind = _cn_type(nsn)
-        if kind is not None:
-            return "+86" + nsn, kind, True
+        return ("+86" + nsn, kind, True) if kind else ("+86" + nsn, None, False)
     import phonenumbers
 
     try:
