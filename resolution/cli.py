@@ -30,6 +30,15 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console(stderr=True)
+
+
+@app.callback()
+def _private_files() -> None:
+    """Files the engine writes hold customers' personal data: create them owner-only."""
+    import os
+
+    os.umask(0o077)
+
 out = Console()
 
 ConfigOpt = Annotated[
@@ -424,6 +433,76 @@ def move(store: StoreOpt, record_id: str,
     from resolution.store import move_record
 
     out.print(move_record(store, record_id, to, who, comment))
+
+
+# `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py
+check_app = typer.Typer(
+    help="Is this customer already in the store? The duplicate check a CRM form calls.\n\n"
+    "Example: er check --store demo/store.duckdb --model models:/customer_zh_demo/1 "
+    "--config configs/customer_zh.yaml --record '{\"customer_name\": \"旺拓食品\", "
+    "\"mobile\": \"13766700872\"}'",
+)
+app.add_typer(check_app, name="check")
+CheckStoreOpt = Annotated[Optional[Path], typer.Option("--store", help="the store to check against")]
+CheckModelOpt = Annotated[
+    Optional[str], typer.Option("--model", help="models:/NAME@ALIAS, models:/NAME/VERSION, run ID or .json")
+]
+CheckConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="job config YAML")]
+
+
+@check_app.callback(invoke_without_command=True)
+@user_errors
+def check(
+    ctx: typer.Context,
+    store: CheckStoreOpt = None,
+    model: CheckModelOpt = None,
+    config: CheckConfigOpt = None,
+    record: Annotated[Optional[str], typer.Option(help="one record as a JSON object")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", help="a small file of records")] = None,
+    encoding: EncodingOpt = None,
+    top_k: Annotated[int, typer.Option(help="candidate entities to show", min=1, max=20)] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+):
+    """Check records against the store: the entities they most likely belong to, with
+    match probabilities and the fields that matched. `er check serve` answers over HTTP."""
+    from resolution.check import check_command, render_text
+    from resolution.errors import InputError
+
+    if ctx.invoked_subcommand:
+        return
+    if not (store and model and config):
+        raise InputError("er check needs --store, --model and --config")
+    results = check_command(store, model, config, record, input, encoding, top_k)
+    if as_json:
+        docs = [{"record": r, **res.model_dump(mode="json")} for r, res in results]
+        out.print_json(json.dumps(docs[0] if record else docs, ensure_ascii=False))
+    else:
+        out.print("\n\n".join(render_text(res, r) for r, res in results), highlight=False)
+
+
+@check_app.command("serve")
+@user_errors
+def check_serve(
+    store: CheckStoreOpt = None,
+    model: CheckModelOpt = None,
+    config: CheckConfigOpt = None,
+    port: Annotated[int, typer.Option(help="port")] = 8001,
+    host: Annotated[str, typer.Option(help="address to bind; 0.0.0.0 exposes it")] = "127.0.0.1",
+):
+    """Serve POST /check (one record as JSON) for a CRM form; POST /reload after a job.
+
+    Example: er check serve --store demo/store.duckdb --model models:/customer_zh_demo/1
+    --config configs/customer_zh.yaml --port 8001
+    """
+    from resolution.check import load_checker, serve
+    from resolution.errors import InputError
+
+    if not (store and model and config):
+        raise InputError("er check serve needs --store, --model and --config")
+    checker = load_checker(store, model, config)
+    console.print(f"checking against {checker.snapshot_info()['records']:,} records; "
+                  f"POST http://{host}:{port}/check")
+    serve(checker, host, port)
 
 
 def print_metrics(m) -> None:

@@ -195,6 +195,7 @@ def _write_outputs(
         )
         names = [f"{t}.parquet" for t in PARQUET_TABLES] + ["quality.json", "quality.html"]
         for name in names + ["job.duckdb", "summary.json"]:
+            os.chmod(staging / name, 0o600)  # personal data: owner only
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

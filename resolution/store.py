@@ -28,6 +28,7 @@ Steward constraints (must-link, cannot-link; a move is stored as both) live in
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import defaultdict
@@ -132,6 +133,13 @@ def attach_store(
         delay = min(delay * 2, 0.5)
 
 
+def _owner_only(path: Path) -> None:
+    """The store holds personal data: readable and writable by its owner only."""
+    for f in (path, path.with_name(path.name + ".wal")):
+        if f.exists():
+            os.chmod(f, 0o600)
+
+
 def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     p = Path(path)
     if read_only and not p.exists():
@@ -145,6 +153,7 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         )
     if not read_only:
         con.execute(SCHEMA)
+        _owner_only(p)
     return con
 
 

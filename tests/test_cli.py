@@ -213,3 +213,17 @@ def test_link_only_scores_only_pairs_across_sources(tmp_path, demo_files, mlflow
     assert same_source == 0
     assert con.execute("SELECT count(*) FROM pairs").fetchall()[0][0] > 0
     assert con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0] == 800
+
+
+def test_outputs_with_personal_data_are_owner_only(tmp_path, demo_files, trained_model):
+    import stat
+
+    customers, _ = demo_files
+    small = tmp_path / "s.csv"
+    pd.read_csv(customers, dtype=str).head(100).to_csv(small, index=False)
+    out = tmp_path / "out"
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", small, "--out", out)
+    for name in ("job.duckdb", "store.duckdb", "crosswalk.parquet", "entities.parquet",
+                 "review_queue.parquet", "quality.json"):
+        mode = stat.S_IMODE((out / name).stat().st_mode)
+        assert mode & 0o077 == 0, f"{name} is readable by others: {oct(mode)}"
