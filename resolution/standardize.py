@@ -1547,6 +1547,9 @@ def parse_email(s: object) -> Email:
     t = t.strip("<>\"'()., ")
     t = _RX_SPACES.sub("", t).replace("。", ".").replace("，", ".").rstrip(".")
     t = unicodedata.normalize("NFKC", t)  # removed spaces can let combining marks compose
+    m = _RX_EMAIL_TOKEN.search(t)
+    if m:  # again, now that spaces are gone: "0@ 0;" → "0@0"
+        t = m.group(0).rstrip(".")
     if is_placeholder(t or None):
         return Email(None, None)
     return Email(t, "@" in t and _email_valid(t))

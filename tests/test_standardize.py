@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 import pytest
@@ -486,7 +487,14 @@ texts = st.one_of(
     st.text(alphabet=_CJK_SAMPLE + "abc0123456789 +-()/@.", max_size=30),
     st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join),
 )
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI runs a fixed set of examples (deterministic); STD_PROPERTY_EXAMPLES=5000 explores anew
+_EXPLORE = os.environ.get("STD_PROPERTY_EXAMPLES")
+PROPS = settings(
+    max_examples=int(_EXPLORE or 150),
+    derandomize=not _EXPLORE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @PROPS
