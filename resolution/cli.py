@@ -391,6 +391,10 @@ app.add_typer(store_app, name="store")
 from training.cli import models_app  # noqa: E402 - `er models …` lives with the registry
 
 app.add_typer(models_app, name="models")
+from resolution.review.cli import review_app, users_app  # noqa: E402 - steward review app
+
+app.add_typer(review_app, name="review")
+app.add_typer(users_app, name="users")
 StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. out/store.duckdb")]
 WhoOpt = Annotated[str, typer.Option("--who", help="who decides (recorded in the audit)")]
 

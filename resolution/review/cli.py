@@ -1,0 +1,189 @@
+"""`er review …` (the web app, label export) and `er users …` (accounts and roles)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from resolution.errors import ResolutionError
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. demo/store.duckdb")]
+
+review_app = typer.Typer(
+    help="Steward review: the web page for low-confidence entities, and its decisions as "
+    "training labels.\n\nExample: er review serve --store demo/store.duckdb",
+    no_args_is_help=True,
+)
+users_app = typer.Typer(
+    help="Review users and roles (viewer, steward, admin).\n\n"
+    "Example: er users add wang --role steward --store demo/store.duckdb",
+    no_args_is_help=True,
+)
+
+
+def _errors(fn):
+    """Like `resolution.cli.user_errors` (not imported: that module imports this one)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ResolutionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+@review_app.command("serve")
+@_errors
+def serve(
+    store: StoreOpt,
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="address to bind; the default serves this machine only")
+    ] = "127.0.0.1",
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", help="config for survivorship when the store keeps "
+                     "none (stores written before jobs kept their config)"),
+    ] = None,
+):
+    """Start the review web app (Chinese, with an English switch).
+
+    Example: er review serve --store demo/store.duckdb --port 8000
+    """
+    import uvicorn
+
+    from resolution.demo import DEFAULT_CONFIG
+    from resolution.review.app import create_app
+
+    app = create_app(store, config or DEFAULT_CONFIG)
+    with app.state.store.connect() as con:
+        users = con.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchall()[0][0]
+    if not users:
+        typer.echo(f"no users yet: add one with `er users add NAME --role admin --store {store}`",
+                   err=True)
+    typer.echo(f"review app on http://{host}:{port}/  (store {store}; Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@review_app.command("export-labels")
+@_errors
+def export_labels(
+    store: StoreOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write")],
+):
+    """Write steward decisions as labelled pairs (record_id_l, record_id_r, is_match) for
+    `er train --labels-pairs`.
+
+    Example: er review export-labels --store demo/store.duckdb --out pairs.csv
+    """
+    from resolution.store import export_labels as run
+
+    n = run(store, out)
+    typer.echo(f"{n} labelled pairs -> {out}")
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+    else:
+        pw = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if not pw:
+        raise ResolutionError("empty password")
+    return pw
+
+
+def _users(store: Path):
+    from resolution.review.store_access import StoreAccess
+
+    return StoreAccess(store).connect()
+
+
+@users_app.command("add")
+@_errors
+def add(
+    name: str,
+    store: StoreOpt,
+    role: Annotated[str, typer.Option(help="viewer, steward or admin")] = "viewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+):
+    """Add a user; the password is asked for (or read from stdin), never an argument.
+
+    Example: er users add wang --role steward --store demo/store.duckdb
+    """
+    from resolution.review import auth
+
+    auth.check_role(role)
+    pw = _password(password_stdin)
+    with _users(store) as con:
+        auth.add_user(con, name, role, pw)
+    typer.echo(f"user {name} ({role}) added")
+
+
+@users_app.command("list")
+@_errors
+def list_(store: StoreOpt):
+    """List users and roles.
+
+    Example: er users list --store demo/store.duckdb
+    """
+    from resolution.review import auth
+
+    with _users(store) as con:
+        for name, role, created, disabled in auth.list_users(con):
+            typer.echo(f"{name}\t{role}\t{str(created)[:19]}\t{'disabled' if disabled else ''}")
+
+
+@users_app.command("set-role")
+@_errors
+def set_role(name: str, role: str, store: StoreOpt):
+    """Change a user's role.
+
+    Example: er users set-role wang admin --store demo/store.duckdb
+    """
+    from resolution.review import auth
+
+    with _users(store) as con:
+        auth.set_role(con, name, role)
+    typer.echo(f"user {name} is now {role}")
+
+
+@users_app.command("set-password")
+@_errors
+def set_password(
+    name: str,
+    store: StoreOpt,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+):
+    """Set a user's password (asked for, or read from stdin).
+
+    Example: er users set-password wang --store demo/store.duckdb
+    """
+    from resolution.review import auth
+
+    pw = _password(password_stdin)
+    with _users(store) as con:
+        auth.set_password(con, name, pw)
+    typer.echo(f"password of {name} changed")
+
+
+@users_app.command("disable")
+@_errors
+def disable(name: str, store: StoreOpt):
+    """Disable a user (sessions stop working at once).
+
+    Example: er users disable wang --store demo/store.duckdb
+    """
+    from resolution.review import auth
+
+    with _users(store) as con:
+        auth.set_disabled(con, name, True)
+    typer.echo(f"user {name} disabled")

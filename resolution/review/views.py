@@ -1,0 +1,378 @@
+"""What the review pages read from the store.
+
+- `queue`: entities awaiting review, most important first (lowest confidence, then most
+  records, then most source systems), with filters and the counts of what is left.
+- `entity`: the golden record with each field's lineage, the member records side by side
+  (values that differ from the golden record marked), the uncertain pairs explained by
+  the model the job scored with, near misses in other entities, the history.
+- `explain_pair`: Splink's per-comparison match weights for one pair (the waterfall):
+  the comparison level each pair of values reached (stored `gamma_*` columns when the
+  job kept them, else evaluated from the records with the model's own SQL conditions),
+  weight log2(m/u) for that level, the prior, and what is left of the stored match weight
+  (term-frequency adjustments, calibration).
+- `audit`: decisions with filters, for the page and the CSV export.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import duckdb
+
+from resolution.db import quote_ident, scalar
+from resolution.review.actions import NEAR_MISS, entity_version, last_undoable
+from resolution.review.i18n import REASONS
+from resolution.review.mask import mask_row, mask_value
+
+# The member-record columns shown side by side: (field, raw column, column to compare).
+MEMBER_FIELDS = [
+    ("customer_name", "customer_name", "name_std"),
+    ("customer_type", "customer_type", "name_kind"),
+    ("uscc", "uscc", "uscc_key"),
+    ("id_card", "id_card", "id_card_key"),
+    ("contact_name", "contact_name", "contact_std"),
+    ("mobile", "mobile", "mobile_key"),
+    ("phone", "phone", "phone_key"),
+    ("email", "email", "email_key"),
+    ("province", "province", "province_std"),
+    ("city", "city", "city_std"),
+    ("district", "district", "district_std"),
+    ("address", "address", "address_std"),
+    ("updated_at", "updated_at", "updated_at_ts"),
+]
+PAGE_SIZE = 50
+
+
+def _dicts(cur) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def _reason_sql(key: str) -> str:
+    return f"reason LIKE '%{REASONS[key][0]}%'"
+
+
+def queue(
+    con: duckdb.DuckDBPyConnection,
+    reason: str | None = None,
+    source: str | None = None,
+    conf_min: float | None = None,
+    conf_max: float | None = None,
+    page: int = 1,
+) -> dict[str, Any]:
+    where, params = ["true"], {}
+    if reason in REASONS:
+        where.append(_reason_sql(reason))
+    if source:
+        where.append("list_contains(e.source_systems, $source)")
+        params["source"] = source
+    if conf_min is not None:
+        where.append("q.cluster_confidence >= $cmin")
+        params["cmin"] = conf_min
+    if conf_max is not None:
+        where.append("q.cluster_confidence <= $cmax")
+        params["cmax"] = conf_max
+    cond = " AND ".join(where)
+    base = f"""FROM review_queue q JOIN entities e USING (entity_id) WHERE {cond}"""
+    shown = scalar(con, f"SELECT count(*) {base}", params)
+    page = max(1, page)
+    rows = _dicts(con.execute(
+        f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
+                   q.cluster_confidence, q.reason
+            {base}
+            ORDER BY q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC,
+                     q.entity_id
+            LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",
+        params,
+    ))
+    total = scalar(con, "SELECT count(*) FROM review_queue")
+    by_reason = {
+        key: scalar(con, f"SELECT count(*) FROM review_queue WHERE {_reason_sql(key)}")
+        for key in REASONS
+    }
+    by_source = dict(con.execute(
+        """SELECT s, count(*) FROM review_queue q JOIN entities e USING (entity_id),
+                  unnest(e.source_systems) AS u(s) GROUP BY s ORDER BY s"""
+    ).fetchall())
+    today = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= current_date")
+    return {
+        "rows": rows, "total": total, "shown": shown, "by_reason": by_reason,
+        "by_source": by_source, "decisions_today": today, "page": page,
+        "pages": max(1, math.ceil(shown / PAGE_SIZE)),
+    }
+
+
+def latest_settings(con: duckdb.DuckDBPyConnection) -> dict | None:
+    found = scalar(
+        con, "SELECT settings FROM jobs WHERE settings IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
+    )
+    return json.loads(found) if found else None
+
+
+def _weight(level: dict) -> float:
+    m, u = level.get("m_probability"), level.get("u_probability")
+    if level.get("is_null_level") or not m or not u:
+        return 0.0
+    return math.log2(m / u)
+
+
+def _levels_sql(comparisons: list[dict]) -> list[str]:
+    """One CASE per comparison giving the index of the first level whose condition holds."""
+    out = []
+    for comp in comparisons:
+        whens = []
+        for i, level in enumerate(comp["comparison_levels"]):
+            cond = level["sql_condition"].strip()
+            if cond.upper() == "ELSE":
+                whens.append(f"ELSE {i}")
+                break
+            whens.append(f"WHEN {cond} THEN {i}")
+        if not whens[-1].startswith("ELSE"):
+            whens.append("ELSE NULL")
+        out.append(f"CASE {' '.join(whens)} END")
+    return out
+
+
+def _compared_column(comp: dict, have: set[str]) -> str | None:
+    """The first record column a comparison's conditions read (shown beside its level)."""
+    for level in comp["comparison_levels"]:
+        for col in re.findall(r'"?([A-Za-z_]\w*)_l"?', level["sql_condition"]):
+            if col in have:
+                return col
+    return None
+
+
+def explain_pairs(
+    con: duckdb.DuckDBPyConnection, settings: dict | None, pairs: list[dict],
+    masked: bool = False,
+) -> list[dict]:
+    """Add `steps` (the waterfall) to each pair dict (record_id_l, record_id_r,
+    match_weight, match_probability)."""
+    if not settings or not pairs:
+        return pairs
+    comparisons = settings.get("comparisons", [])
+    lam = settings.get("probability_two_random_records_match") or 1e-4
+    prior = math.log2(lam / (1 - lam))
+    pair_cols = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
+    rec_cols = [r[0] for r in con.execute("DESCRIBE records").fetchall()]
+    side = ", ".join(
+        f"l.{quote_ident(c)} AS {quote_ident(c + '_l')}, r.{quote_ident(c)} AS {quote_ident(c + '_r')}"
+        for c in rec_cols
+    )
+    levels = _levels_sql(comparisons)
+    shown = [_compared_column(c, set(rec_cols)) for c in comparisons]
+    value_sql = "".join(
+        f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
+        for c in shown
+    )
+    n = len(comparisons)
+    for p in pairs:
+        try:
+            found = con.execute(
+                f"""SELECT {', '.join(levels)}{value_sql} FROM (
+                        SELECT {side} FROM records l, records r
+                        WHERE l.record_id = $l AND r.record_id = $r)""",
+                {"l": p["record_id_l"], "r": p["record_id_r"]},
+            ).fetchall()
+            row = list(found[0]) if found else [None] * (3 * n)
+        except duckdb.Error:
+            row = [None] * (3 * n)
+        idx, vals = row[:n], row[n:]
+        steps = []
+        for k, (comp, i) in enumerate(zip(comparisons, idx)):
+            name = comp["output_column_name"]
+            gamma_col = f"gamma_{name}"
+            if gamma_col in pair_cols and p.get(gamma_col) is not None:
+                i = _gamma_to_index(comp, p[gamma_col])
+            if i is None:
+                continue
+            level = comp["comparison_levels"][i]
+            values = None
+            if shown[k]:
+                values = [vals[2 * k], vals[2 * k + 1]]
+                if masked:
+                    values = [mask_value(shown[k], v) for v in values]
+            steps.append({
+                "comparison": name, "label": level.get("label_for_charts", ""),
+                "weight": _weight(level), "null": bool(level.get("is_null_level")),
+                "values": values,
+            })
+        total = prior + sum(s["weight"] for s in steps)
+        p["prior"] = prior
+        p["steps"] = steps
+        stored = p.get("match_weight")
+        p["other"] = (stored - total) if stored is not None else 0.0
+        p["max_abs"] = max([abs(prior)] + [abs(s["weight"]) for s in steps] + [abs(p["other"])])
+    return pairs
+
+
+def _gamma_to_index(comp: dict, gamma: int) -> int | None:
+    """Splink numbers a comparison's levels: the null level -1, the others from n-1 down
+    to 0 in order."""
+    levels = comp["comparison_levels"]
+    if gamma == -1:
+        return next((i for i, lv in enumerate(levels) if lv.get("is_null_level")), None)
+    non_null = [i for i, lv in enumerate(levels) if not lv.get("is_null_level")]
+    pos = len(non_null) - 1 - int(gamma)
+    return non_null[pos] if 0 <= pos < len(non_null) else None
+
+
+def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict | None:
+    found = _dicts(con.execute("SELECT * FROM entities WHERE entity_id = ?", [entity_id]))
+    if not found:
+        return None
+    golden = found[0]
+    lineage = golden.pop("lineage") or {}
+    meta = {k: golden.pop(k) for k in ("entity_id", "record_count", "source_systems",
+                                       "cluster_confidence", "needs_review")}
+    fields = [
+        {"field": f, "value": v, "from": (lineage.get(f) or {})}
+        for f, v in golden.items()
+    ]
+    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    shown = [(f, raw, cmp) for f, raw, cmp in MEMBER_FIELDS if raw in have]
+    cols = ", ".join(
+        f"r.{quote_ident(raw)} AS {quote_ident(f)}, "
+        f"r.{quote_ident(cmp if cmp in have else raw)} AS {quote_ident('_cmp_' + f)}"
+        for f, raw, cmp in shown
+    )
+    member_rows = _dicts(con.execute(
+        f"""SELECT r.record_id, r.source_system, c.membership_confidence,
+                   {cols}{', r.quality_score' if 'quality_score' in have else ''}
+            FROM crosswalk c JOIN records r USING (record_id)
+            WHERE c.entity_id = ? ORDER BY r.source_system, r.record_id""",
+        [entity_id],
+    ))
+    golden_cmp = {f: golden.get(f) for f, _, _ in shown}
+    for m in member_rows:
+        m["_diff"] = {}
+        for f, _, _ in shown:
+            mine, gold = m.pop("_cmp_" + f), golden_cmp.get(f)
+            m["_diff"][f] = mine is not None and gold is not None and str(mine) != str(gold)
+    varying = {
+        f for f, _, _ in shown
+        if len({str(m.get(f)) for m in member_rows if m.get(f) is not None}) > 1
+    }
+    inside = _dicts(con.execute(
+        """SELECT p.* FROM pairs p
+           JOIN crosswalk a ON a.record_id = p.record_id_l
+           JOIN crosswalk b ON b.record_id = p.record_id_r
+           WHERE a.entity_id = $e AND b.entity_id = $e
+           ORDER BY p.match_probability LIMIT 6""",
+        {"e": entity_id},
+    ))
+    near = _dicts(con.execute(
+        """SELECT p.*, CASE WHEN a.entity_id = $e THEN b.entity_id ELSE a.entity_id END AS other_entity,
+                  CASE WHEN a.entity_id = $e THEN p.record_id_r ELSE p.record_id_l END AS other_record,
+                  CASE WHEN a.entity_id = $e THEN p.record_id_l ELSE p.record_id_r END AS own_record,
+                  oe.customer_name AS other_name
+           FROM pairs p
+           JOIN crosswalk a ON a.record_id = p.record_id_l
+           JOIN crosswalk b ON b.record_id = p.record_id_r
+           LEFT JOIN entities oe ON oe.entity_id = CASE WHEN a.entity_id = $e THEN b.entity_id
+                                                        ELSE a.entity_id END
+           WHERE (a.entity_id = $e) <> (b.entity_id = $e) AND p.match_probability >= $p
+           ORDER BY p.match_probability DESC LIMIT 5""",
+        {"e": entity_id, "p": NEAR_MISS},
+    ))
+    settings = latest_settings(con)
+    explain_pairs(con, settings, inside, masked)
+    explain_pairs(con, settings, near, masked)
+    if masked:
+        golden_fields = []
+        for f in fields:
+            golden_fields.append({**f, "value": mask_row({f["field"]: f["value"]})[f["field"]]})
+        fields = golden_fields
+        member_rows = [mask_row(m) for m in member_rows]
+    queue_row = _dicts(con.execute("SELECT * FROM review_queue WHERE entity_id = ?", [entity_id]))
+    return {
+        **meta,
+        "golden": {f["field"]: f["value"] for f in fields},
+        "fields": fields,
+        "members": member_rows,
+        "member_fields": [f for f, _, _ in shown],
+        "varying": varying,
+        "inside_pairs": inside,
+        "near": near,
+        "queue": queue_row[0] if queue_row else None,
+        "history": history(con, entity_id, [m["record_id"] for m in member_rows]),
+        "version": entity_version(con, entity_id),
+        "undoable": last_undoable(con, entity_id),
+    }
+
+
+def history(con: duckdb.DuckDBPyConnection, entity_id: str, record_ids: list[str]) -> list[dict]:
+    """Entity events and steward decisions about this entity or its records, newest first."""
+    events = _dicts(con.execute(
+        """SELECT happened_at AS at_time, 'event' AS kind, event AS what, job_id AS ref,
+                  NULL AS who, related_entity_ids AS related, record_ids, NULL AS comment,
+                  NULL AS undone_by
+           FROM entity_events
+           WHERE entity_id = $e OR list_contains(related_entity_ids, $e)""",
+        {"e": entity_id},
+    ))
+    decisions = _dicts(con.execute(
+        """SELECT decided_at AS at_time, 'decision' AS kind, action AS what,
+                  decision_id AS ref, who, [entity_id, target_entity_id] AS related, record_ids,
+                  comment, undone_by
+           FROM decisions
+           WHERE entity_id = $e OR target_entity_id = $e
+              OR len(list_intersect(record_ids, $r)) > 0""",
+        {"e": entity_id, "r": record_ids},
+    ))
+    return sorted(events + decisions, key=lambda h: (h["at_time"], h["ref"]), reverse=True)
+
+
+def search_entities(con: duckdb.DuckDBPyConnection, q: str, exclude: str | None) -> list[dict]:
+    q = (q or "").strip()
+    if not q:
+        return []
+    return _dicts(con.execute(
+        """SELECT e.entity_id, e.customer_name, e.record_count, e.source_systems, e.city
+           FROM entities e
+           WHERE e.entity_id <> coalesce($x, '')
+             AND (e.entity_id ILIKE $p OR e.customer_name ILIKE $c
+                  OR e.entity_id IN (SELECT entity_id FROM crosswalk WHERE record_id ILIKE $p))
+           ORDER BY (e.customer_name = $q) DESC, e.record_count DESC, e.entity_id LIMIT 20""",
+        {"x": exclude, "p": q + "%", "c": f"%{q}%", "q": q},
+    ))
+
+
+AUDIT_COLUMNS = ["decision_id", "decided_at", "who", "action", "record_ids", "entity_id",
+                 "target_entity_id", "comment", "undone_by", "before", "after"]
+
+
+def audit(
+    con: duckdb.DuckDBPyConnection,
+    who: str | None = None,
+    action: str | None = None,
+    entity_id: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    limit: int | None = 200,
+) -> list[dict]:
+    where, params = ["true"], {}
+    if who:
+        where.append("who = $who")
+        params["who"] = who
+    if action:
+        where.append("action = $action")
+        params["action"] = action
+    if entity_id:
+        where.append("(entity_id = $e OR target_entity_id = $e)")
+        params["e"] = entity_id
+    if date_from:
+        where.append("decided_at >= CAST($df AS DATE)")
+        params["df"] = date_from
+    if date_to:
+        where.append("decided_at < CAST($dt AS DATE) + INTERVAL 1 DAY")
+        params["dt"] = date_to
+    lim = f"LIMIT {int(limit)}" if limit else ""
+    return _dicts(con.execute(
+        f"SELECT {', '.join(AUDIT_COLUMNS)} FROM decisions WHERE {' AND '.join(where)} "
+        f"ORDER BY decided_at DESC, decision_id DESC {lim}",
+        params,
+    ))
