@@ -200,7 +200,7 @@ def create_app(
     @app.post("/logout")
     async def logout(request: Request):
         user, role = who(request)
-        form, bad = await form_with_csrf(request, user, role)
+        _form, bad = await form_with_csrf(request, user, role)
         if bad:
             return bad
         request.session.clear()
@@ -225,7 +225,7 @@ def create_app(
         g = gate(request, "viewer")
         if isinstance(g, Response):
             return g
-        user, role = g
+        _user, role = g
         masked = not auth.allows(role, "steward")
         with store.connect() as con:
             e = views.entity(con, entity_id, masked)

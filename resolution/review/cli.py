@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -48,7 +48,7 @@ def serve(
         str, typer.Option(help="address to bind; the default serves this machine only")
     ] = "127.0.0.1",
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--config", "-c", help="config for survivorship when the store keeps "
                      "none (stores written before jobs kept their config)"),
     ] = None,

@@ -198,7 +198,7 @@ def explain_pairs(
             steps.append({
                 "comparison": name, "label": level.get("label_for_charts", ""),
                 "weight": _weight(level), "null": bool(level.get("is_null_level")),
-                "values": values,
+                "compared": values,
             })
         total = prior + sum(s["weight"] for s in steps)
         p["prior"] = prior

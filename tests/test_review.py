@@ -1,0 +1,415 @@
+"""Steward review: actions on a real store, the web app over HTTP, users, labels.
+
+A store comes from a real `er dedup` on the shared demo data (conftest); each test works
+on its own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import shutil
+import time
+import warnings
+
+import duckdb
+import pytest
+from conftest import CONFIG, run_cli
+
+pytest.importorskip("fastapi")
+with warnings.catch_warnings():  # Starlette suggests httpx2; httpx is what FastAPI documents
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from resolution.config import load_config
+from resolution.review import actions
+from resolution.review.app import create_app
+from resolution.review.store_access import StoreAccess
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(scope="session")
+def review_store_template(tmp_path_factory, demo_files, trained_model):
+    """A store after one dedup job, with a steward, a viewer and an admin."""
+    customers, _ = demo_files
+    out = tmp_path_factory.mktemp("review-job")
+    store = out / "store.duckdb"
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", customers,
+            "--out", out, "--store", store)
+    for name, role in (("wang", "steward"), ("li", "steward"), ("zhao", "viewer"),
+                       ("boss", "admin")):
+        add_user(store, name, role)
+    return store
+
+
+def add_user(store, name, role):
+    from typer.testing import CliRunner
+
+    from resolution.cli import app
+
+    r = CliRunner().invoke(app, ["users", "add", name, "--role", role, "--store", str(store),
+                                 "--password-stdin"], input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+
+
+@pytest.fixture
+def store(tmp_path, review_store_template):
+    path = tmp_path / "store.duckdb"
+    shutil.copy(review_store_template, path)
+    return path
+
+
+def q(store, sql, params=None):
+    con = duckdb.connect(str(store))
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def multi_record_entity(store, n=3):
+    """A queued entity with at least n records (else any entity with n records)."""
+    rows = q(store, f"""SELECT entity_id FROM review_queue WHERE record_count >= {n}
+                        ORDER BY cluster_confidence, entity_id LIMIT 1""")
+    rows = rows or q(store, f"SELECT entity_id FROM entities WHERE record_count >= {n} "
+                            "ORDER BY entity_id LIMIT 1")
+    return rows[0][0]
+
+
+def members(store, eid):
+    return [r[0] for r in q(store, "SELECT record_id FROM crosswalk WHERE entity_id = ? "
+                                   "ORDER BY record_id", [eid])]
+
+
+def login(client, name, password=PASSWORD):
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"csrf": token, "username": name, "password": password,
+                                       "next": "/queue"}, follow_redirects=False)
+
+
+def form_tokens(html):
+    return (re.search(r'name="csrf" value="([^"]+)"', html).group(1),
+            re.search(r'name="version" value="([^"]+)"', html).group(1))
+
+
+def client_for(store, user=None):
+    c = TestClient(create_app(store, CONFIG))
+    if user:
+        assert login(c, user).status_code == 303
+    return c
+
+
+# --- actions on the store -------------------------------------------------------------
+
+
+def test_split_move_merge_different_update_the_store_and_feed_the_next_run(
+    store, demo_files, trained_model, tmp_path
+):
+    cfg = load_config(CONFIG)
+    access = StoreAccess(store)
+    eid = multi_record_entity(store)
+    recs = members(store, eid)
+    with access.connect() as con:
+        v = actions.entity_version(con, eid)
+        d_split = actions.split(con, cfg, "wang", eid, v, [recs[0]], "不同门店")
+    new_id = q(store, "SELECT entity_id FROM crosswalk WHERE record_id = ?", [recs[0]])[0][0]
+    assert new_id != eid and members(store, eid) == recs[1:]
+    # golden records recomputed from the members; lineage points inside the entity
+    assert q(store, "SELECT record_count FROM entities WHERE entity_id = ?", [eid]) == [(len(recs) - 1,)]
+    assert q(store, "SELECT record_count, lineage.customer_name.record_id FROM entities "
+                    "WHERE entity_id = ?", [new_id]) in ([(1, recs[0])], [(1, None)])
+    assert q(store, "SELECT count(*) FROM review_queue WHERE entity_id IN (?, ?)", [eid, new_id]) == [(0,)]
+    ev = q(store, "SELECT event, entity_id, related_entity_ids, record_ids FROM entity_events "
+                  "WHERE job_id = ?", [d_split])
+    assert ("split", new_id, [eid], [recs[0]]) in ev
+    assert q(store, "SELECT count(*) FROM entity_registry WHERE entity_id = ? AND retired_at IS NULL",
+             [new_id]) == [(1,)]
+    # the decision row: who, action, records, before/after, comment; and its constraints
+    who, action, rids, before, after, note = q(
+        store, "SELECT who, action, record_ids, before, after, comment FROM decisions "
+               "WHERE decision_id = ?", [d_split])[0]
+    assert (who, action, rids, note) == ("wang", "split", [recs[0]], "不同门店")
+    assert json.loads(before)["membership"][recs[0]] == eid
+    assert json.loads(after)["membership"][recs[0]] == new_id
+    kinds = q(store, "SELECT kind, count(*) FROM constraints WHERE decision_id = ? AND active "
+                     "GROUP BY 1", [d_split])
+    assert kinds == [("cannot_link", len(recs) - 1)]
+
+    # merge two other entities; move a record; mark two records of one entity different
+    others = [r[0] for r in q(store, "SELECT entity_id FROM entities WHERE record_count = 1 "
+                                     "AND entity_id <> ? ORDER BY entity_id LIMIT 2", [new_id])]
+    with access.connect() as con:
+        a, b = others
+        d_merge = actions.merge(con, cfg, "li", a, actions.entity_version(con, a), b)
+    survivor = q(store, "SELECT DISTINCT entity_id FROM crosswalk WHERE record_id IN "
+                        "(SELECT unnest(record_ids) FROM decisions WHERE decision_id = ?)", [d_merge])
+    merged = set(members(store, a) + members(store, b))
+    assert len(merged) == 2 and len(survivor) == 1
+    assert q(store, "SELECT count(*) FROM entity_registry WHERE retired_job = ?", [d_merge]) == [(1,)]
+
+    with access.connect() as con:
+        v = actions.entity_version(con, eid)
+        actions.move(con, cfg, "wang", eid, v, recs[1], new_id)
+    assert set(members(store, new_id)) == {recs[0], recs[1]}
+
+    # the next batch run honours every decision (constraints)
+    customers, _ = demo_files
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", customers,
+            "--out", tmp_path / "rerun", "--store", store)
+    ent = dict(q(store, "SELECT record_id, entity_id FROM crosswalk"))
+    assert ent[recs[0]] == ent[recs[1]]
+    assert all(ent[r] != ent[recs[0]] for r in recs[2:])
+    pair = sorted(merged)
+    assert ent[pair[0]] == ent[pair[1]]
+
+
+def test_mark_different_inside_an_entity_separates_the_records(store):
+    cfg = load_config(CONFIG)
+    eid = multi_record_entity(store, 2)
+    recs = members(store, eid)
+    with StoreAccess(store).connect() as con:
+        actions.different(con, cfg, "wang", eid, actions.entity_version(con, eid), recs[0], recs[-1])
+    ent = dict(q(store, "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)",
+                 [recs]))
+    assert ent[recs[0]] != ent[recs[-1]]
+    assert q(store, "SELECT kind FROM constraints WHERE active AND record_id_l = ? AND record_id_r = ?",
+             sorted([recs[0], recs[-1]])) == [("cannot_link",)]
+    # every record still in exactly one entity, every entity has its golden record
+    assert q(store, "SELECT count(*) FROM crosswalk") == q(store, "SELECT count(DISTINCT record_id) FROM crosswalk")
+    assert q(store, "SELECT count(*) FROM (SELECT DISTINCT entity_id FROM crosswalk) c "
+                    "ANTI JOIN entities USING (entity_id)") == [(0,)]
+
+
+def test_confirm_then_undo_restores_queue_and_constraints(store):
+    cfg = load_config(CONFIG)
+    eid = multi_record_entity(store)
+    n = len(members(store, eid))
+    queued = q(store, "SELECT * FROM review_queue WHERE entity_id = ?", [eid])
+    with StoreAccess(store).connect() as con:
+        did = actions.confirm(con, cfg, "wang", eid, actions.entity_version(con, eid))
+        assert actions.last_undoable(con, eid)["decision_id"] == did
+        assert q_con(con, "SELECT needs_review, cluster_confidence FROM entities WHERE entity_id = ?",
+                     [eid]) == [(False, 1.0)]
+        assert q_con(con, "SELECT count(*) FROM constraints WHERE decision_id = ? AND kind = "
+                          "'must_link'", [did]) == [(n * (n - 1) // 2,)]
+        undo_id = actions.undo(con, cfg, "li", eid, actions.entity_version(con, eid), did)
+        assert q_con(con, "SELECT * FROM review_queue WHERE entity_id = ?", [eid]) == queued
+        assert q_con(con, "SELECT count(*) FROM constraints WHERE decision_id = ? AND active",
+                     [did]) == [(0,)]
+        assert q_con(con, "SELECT undone_by FROM decisions WHERE decision_id = ?", [did]) == [(undo_id,)]
+        with pytest.raises(actions.ActionRefused):
+            actions.undo(con, cfg, "li", eid, actions.entity_version(con, eid), did)
+
+
+def q_con(con, sql, params=None):
+    return con.execute(sql, params or []).fetchall()
+
+
+def test_export_labels_trains_with_labels_pairs(store, demo_files, tmp_path):
+    cfg = load_config(CONFIG)
+    eid = multi_record_entity(store)
+    recs = members(store, eid)
+    with StoreAccess(store).connect() as con:
+        actions.confirm(con, cfg, "wang", eid, actions.entity_version(con, eid))
+        other = multi_record_entity(store, 2) if multi_record_entity(store, 2) != eid else None
+        if other:
+            o = members(store, other)
+            actions.different(con, cfg, "wang", other, actions.entity_version(con, other), o[0], o[1])
+    out = tmp_path / "pairs.csv"
+    r = run_cli("review", "export-labels", "--store", store, "--out", out)
+    assert "labelled pairs" in r.output
+    import pandas as pd
+
+    labels = pd.read_csv(out, dtype=str)
+    assert list(labels.columns) == ["record_id_l", "record_id_r", "is_match"]
+    assert (labels.record_id_l < labels.record_id_r).all()
+    assert set(labels.is_match) <= {"0", "1"} and "1" in set(labels.is_match)
+    assert {tuple(sorted(recs[:2]))} <= set(zip(labels.record_id_l, labels.record_id_r))
+    customers, _ = demo_files
+    run_cli("train", "--config", CONFIG, "--input", customers, "--name", "review_labels",
+            "--labels-pairs", out, "--calibration", "none", "--no-charts")
+
+
+# --- the web app over HTTP ------------------------------------------------------------
+
+
+def test_login_sessions_csrf_and_refusals_are_logged(store):
+    c = client_for(store)
+    r = c.get("/queue", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    c.get("/login")
+    r = c.post("/login", data={"username": "wang", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 403  # no CSRF token
+    r = login(c, "wang", "wrong password")
+    assert r.status_code == 401
+    assert login(c, "wang").status_code == 303
+    page = c.get("/queue")
+    total = q(store, "SELECT count(*) FROM review_queue")[0][0]
+    assert page.status_code == 200 and f"<b>{total}</b>" in page.text
+    # filters by reason, source and confidence narrow the list
+    r = c.get("/queue", params={"reason": "near", "source": "CRM", "cmin": "0", "cmax": "0.5"})
+    assert r.status_code == 200
+    eid = multi_record_entity(store)
+    _csrf, version = form_tokens(c.get(f"/entity/{eid}").text)
+    r = c.post(f"/entity/{eid}/confirm", data={"csrf": "forged", "version": version},
+               follow_redirects=False)
+    assert r.status_code == 403
+    reasons = [r[0] for r in q(store, "SELECT reason FROM access_log ORDER BY happened_at")]
+    assert any("login failed" in x for x in reasons)
+    assert sum("csrf" in x for x in reasons) == 2
+    assert q(store, "SELECT count(*) FROM decisions") == [(0,)]
+    # the English switch
+    c.get("/lang/en?next=/queue")
+    assert "left to review" in c.get("/queue").text
+
+
+def test_viewer_sees_masked_data_and_cannot_act(store):
+    eid = q(store, """SELECT c.entity_id FROM crosswalk c JOIN records r USING (record_id)
+                      WHERE r.mobile_key IS NOT NULL GROUP BY 1 HAVING count(*) >= 2
+                      ORDER BY 1 LIMIT 1""")[0][0]
+    mobiles = [m for (m,) in q(store, "SELECT r.mobile FROM crosswalk c JOIN records r USING "
+                                      "(record_id) WHERE c.entity_id = ? AND r.mobile IS NOT NULL",
+                                      [eid])]
+    keys = [m for (m,) in q(store, "SELECT r.mobile_key FROM crosswalk c JOIN records r USING "
+                                   "(record_id) WHERE c.entity_id = ? AND r.mobile_key IS NOT NULL",
+                                   [eid])]
+    viewer = client_for(store, "zhao")
+    page = viewer.get(f"/entity/{eid}").text
+    assert re.search(r"1[3-9]\d\*{4}\d{4}", page)
+    for m in mobiles + keys:
+        assert m not in page
+    assert "/split" not in page and "/confirm" not in page
+    steward = client_for(store, "wang")
+    assert keys[0] in steward.get(f"/entity/{eid}").text
+
+    # acting anyway, with a valid session token and version, is refused and logged
+    _csrf, version = form_tokens(steward.get(f"/entity/{eid}").text)
+    viewer_csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    before = q(store, "SELECT entity_id FROM crosswalk ORDER BY record_id")
+    r = viewer.post(f"/entity/{eid}/split", data={"csrf": viewer_csrf, "version": version,
+                                                  "record_ids": members(store, eid)[:1]},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    assert viewer.get("/users").status_code == 403
+    assert q(store, "SELECT entity_id FROM crosswalk ORDER BY record_id") == before
+    log = q(store, "SELECT who, role, status, path FROM access_log WHERE who = 'zhao'")
+    assert ("zhao", "viewer", 403, f"/entity/{eid}/split") in log and len(log) == 2
+
+
+def test_steward_splits_sees_audit_and_csv_then_undoes(store):
+    c = client_for(store, "wang")
+    eid = multi_record_entity(store)
+    recs = members(store, eid)
+    queued = q(store, "SELECT * FROM review_queue WHERE entity_id = ?", [eid])
+    golden = q(store, "SELECT * EXCLUDE (needs_review) FROM entities WHERE entity_id = ?", [eid])
+    csrf, version = form_tokens(c.get(f"/entity/{eid}").text)
+    r = c.post(f"/entity/{eid}/split", data={"csrf": csrf, "version": version,
+                                             "record_ids": [recs[0]], "comment": "两个客户"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    page = c.get(f"/entity/{eid}").text
+    assert "已完成" in page and f"<b>{len(recs) - 1}</b>" in page
+    audit = c.get("/audit", params={"who": "wang", "action": "split"}).text
+    assert "两个客户" in audit and recs[0] in audit
+    csv_text = c.get("/audit.csv").text
+    assert csv_text.startswith("\ufeffdecision_id,decided_at,who,action")
+    assert "wang,split," + recs[0] in csv_text
+    csrf, version = form_tokens(page)
+    undo_id = re.search(r'name="decision_id" value="([^"]+)"', page).group(1)
+    r = c.post(f"/entity/{eid}/undo", data={"csrf": csrf, "version": version,
+                                            "decision_id": undo_id}, follow_redirects=False)
+    assert r.status_code == 303
+    assert members(store, eid) == recs
+    assert q(store, "SELECT * FROM review_queue WHERE entity_id = ?", [eid]) == queued
+    assert q(store, "SELECT * EXCLUDE (needs_review) FROM entities WHERE entity_id = ?",
+             [eid]) == golden
+
+
+def test_stale_page_is_refused_and_nothing_is_applied(store):
+    wang, li = client_for(store, "wang"), client_for(store, "li")
+    eid = multi_record_entity(store)
+    recs = members(store, eid)
+    w_csrf, w_version = form_tokens(wang.get(f"/entity/{eid}").text)
+    l_csrf, l_version = form_tokens(li.get(f"/entity/{eid}").text)
+    assert wang.post(f"/entity/{eid}/split", data={"csrf": w_csrf, "version": w_version,
+                                                   "record_ids": [recs[0]]},
+                     follow_redirects=False).status_code == 303
+    n = q(store, "SELECT count(*) FROM decisions")
+    r = li.post(f"/entity/{eid}/split", data={"csrf": l_csrf, "version": l_version,
+                                              "record_ids": [recs[1]]}, follow_redirects=False)
+    assert r.status_code == 409 and "请刷新后重试" in r.text and "reload" in r.text
+    # the same request twice (a double click) is refused the same way
+    r = wang.post(f"/entity/{eid}/split", data={"csrf": w_csrf, "version": w_version,
+                                                "record_ids": [recs[0]]}, follow_redirects=False)
+    assert r.status_code == 409
+    assert q(store, "SELECT count(*) FROM decisions") == n
+    assert q(store, "SELECT count(*) FROM access_log WHERE status = 409") == [(2,)]
+
+
+def test_admin_manages_users_from_the_page(store):
+    c = client_for(store, "boss")
+    page = c.get("/users")
+    assert page.status_code == 200 and "wang" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = c.post("/users", data={"csrf": csrf, "op": "add", "name": "sun", "password": "long enough 1",
+                               "role": "steward"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert login(client_for(store), "sun", "long enough 1").status_code == 303
+    c.post("/users", data={"csrf": csrf, "op": "disable", "name": "wang"})
+    assert login(client_for(store), "wang").status_code == 401
+    assert client_for(store, "li").get("/users").status_code == 403
+
+
+def _hold(path, seconds, ready):
+    con = duckdb.connect(str(path))
+    ready.set()
+    time.sleep(seconds)
+    con.close()
+
+
+def test_app_waits_for_a_job_holding_the_store_then_says_busy(store):
+    c = TestClient(create_app(store, CONFIG, wait=0.3))
+    assert login(c, "wang").status_code == 303
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(store, 1.5, ready))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        r = c.get("/queue")
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert "busy" in r.text
+    finally:
+        holder.join()
+    assert c.get("/queue").status_code == 200
+    # and the other way round: a job's store connection waits for the app's request
+    from resolution.store import connect_store
+
+    ready2 = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(store, 1.0, ready2))
+    holder.start()
+    assert ready2.wait(20)
+    t0 = time.monotonic()
+    con = connect_store(store, wait=20)
+    con.close()
+    holder.join()
+    assert time.monotonic() - t0 < 15
+
+
+def test_users_cli_hashes_passwords_and_never_takes_one_as_argument(tmp_path, review_store_template):
+    store = tmp_path / "s.duckdb"
+    shutil.copy(review_store_template, store)
+    r = run_cli("users", "add", "x", "--role", "steward", "--store", store, "--password", "pw123456",
+                expect=2)
+    assert "No such option" in r.output or "no such option" in r.output.lower()
+    add_user(store, "qian", "admin")
+    salt, digest = q(store, "SELECT salt, password_hash FROM users WHERE name = 'qian'")[0]
+    assert PASSWORD not in (salt + digest) and len(salt) == 32 and len(digest) == 64
+    r = run_cli("users", "add", "qian", "--role", "viewer", "--store", store, "--password-stdin",
+                expect=2)
+    r = run_cli("users", "add", "zz", "--role", "boss", "--store", store, expect=2)
+    assert "unknown role" in r.output
+    assert "qian\tadmin" in run_cli("users", "list", "--store", store).output
