@@ -447,9 +447,10 @@ check_app = typer.Typer(
     "\"mobile\": \"13766700872\"}'",
 )
 app.add_typer(check_app, name="check")
-CheckStoreOpt = Annotated[Optional[Path], typer.Option("--store", help="the store to check against")]
+CheckStoreOpt = Annotated[Optional[Path], typer.Option("--store", help="the store to check")]
 CheckModelOpt = Annotated[
-    Optional[str], typer.Option("--model", help="models:/NAME@ALIAS, models:/NAME/VERSION, run ID or .json")
+    Optional[str],
+    typer.Option("--model", help="models:/NAME@ALIAS, models:/NAME/VERSION, run ID or .json"),
 ]
 CheckConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="job config YAML")]
 
@@ -462,7 +463,9 @@ def check(
     model: CheckModelOpt = None,
     config: CheckConfigOpt = None,
     record: Annotated[Optional[str], typer.Option(help="one record as a JSON object")] = None,
-    input: Annotated[Optional[Path], typer.Option("--input", "-i", help="a small file of records")] = None,
+    input: Annotated[
+        Optional[Path], typer.Option("--input", "-i", help="a small file of records")
+    ] = None,
     encoding: EncodingOpt = None,
     top_k: Annotated[int, typer.Option(help="candidate entities to show", min=1, max=20)] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,

@@ -1,0 +1,291 @@
+"""Latency and recall of the data-entry duplicate check (`er check`) against a store.
+
+    python benchmarks/check_latency.py --records 100000 [--checks 1000] [--http 500]
+
+Builds (or reuses) a store of N demo records in WORKDIR (default .bench/check-N): the
+demo generator writes N + H records, H of them (--holdout) are kept out of the store;
+the rest are trained on (a sample of at most --train-records) and deduplicated with the
+store. Then it checks held-out records, both true duplicates of stored customers (their
+entity has other records in the store) and new customers (it has none), and prints:
+
+- start-up: time to load the store snapshot, and the process's memory;
+- latency in-process (Checker.check) and over HTTP (`er check serve` in its own process,
+  loopback, one request at a time): p50 / p95 / p99;
+- recall@1 and @3 of duplicates (the store entity holding most of the true customer's
+  records is among the top candidates), how many duplicates are flagged as likely
+  duplicates, and how many new customers are wrongly flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CONFIG = ROOT / "configs" / "customer_zh.yaml"
+
+
+def _say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def build(workdir: Path, n: int, holdout: int, train_records: int, seed: int) -> None:
+    """Generate, split, train and deduplicate into workdir/store.duckdb (once)."""
+    import duckdb
+
+    from resolution.config import load_config
+    from resolution.demo_data import write_demo
+    from resolution.pipeline import dedup
+    from training.train import train
+
+    if (workdir / "model.json").exists() and (workdir / "store.duckdb").exists():
+        _say(f"reusing the store in {workdir}")
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")
+    t0 = time.perf_counter()
+    customers, _truth = write_demo(workdir / "data", n_records=n + holdout, seed=seed)
+    _say(f"generated {n + holdout:,} records ({time.perf_counter() - t0:.0f}s)")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv('{customers}', all_varchar=true)")
+    con.execute(
+        f"CREATE TABLE held AS SELECT record_id FROM c ORDER BY hash(record_id, {seed}) "
+        f"LIMIT {holdout}"
+    )
+    for name, where in [("store_input", "NOT IN"), ("holdout", "IN")]:
+        con.execute(
+            f"COPY (SELECT * FROM c WHERE record_id {where} (SELECT record_id FROM held) "
+            f"ORDER BY record_id) TO '{workdir / (name + '.csv')}' (HEADER)"
+        )
+    con.execute(
+        f"COPY (SELECT * FROM c WHERE record_id NOT IN (SELECT record_id FROM held) "
+        f"ORDER BY hash(record_id, 1) LIMIT {train_records}) TO '{workdir / 'train.csv'}' (HEADER)"
+    )
+    con.close()
+    config = load_config(CONFIG)
+    # one job's quality report is enough; keep MLflow out of the timing
+    config = config.model_copy(
+        update={"quality": config.quality.model_copy(update={"track_in_mlflow": False})}
+    )
+    t0 = time.perf_counter()
+    trained = train(
+        config,
+        CONFIG.read_text("utf-8"),
+        [workdir / "train.csv"],
+        "check_bench",
+        charts=False,
+    )
+    (workdir / "model.json").write_text(json.dumps(trained.settings, ensure_ascii=False), "utf-8")
+    _say(f"trained on {min(train_records, n):,} records ({time.perf_counter() - t0:.0f}s)")
+    t0 = time.perf_counter()
+    summary = dedup(
+        config,
+        trained.settings,
+        [workdir / "store_input.csv"],
+        workdir / "job",
+        trained.model_uri,
+        store_path=workdir / "store.duckdb",
+        on_stage=lambda s: _say(f"  dedup: {s}"),
+    )
+    _say(
+        f"deduplicated {summary.accepted:,} records into {summary.entities:,} entities "
+        f"({time.perf_counter() - t0:.0f}s)"
+    )
+
+
+def held_out(workdir: Path, k: int, seed: int) -> list[tuple[dict, str | None]]:
+    """Up to k held-out records, each with the store entity it should find (None: new)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{workdir / 'store.duckdb'}' AS st (READ_ONLY)")
+        con.execute(
+            f"CREATE TABLE truth AS SELECT * FROM read_csv('{workdir / 'data' / 'truth.csv'}', "
+            "all_varchar=true)"
+        )
+        # the store entity holding most of each true customer's stored records
+        con.execute(
+            """CREATE TABLE expect AS
+               SELECT t.entity_id AS true_id, arg_max(x.entity_id, n) AS store_entity
+               FROM (SELECT t.entity_id, x.entity_id AS e, count(*) AS n
+                     FROM truth t JOIN st.crosswalk x USING (record_id) GROUP BY ALL) s
+               JOIN truth t ON t.entity_id = s.entity_id
+               JOIN st.crosswalk x ON x.entity_id = s.e
+               GROUP BY t.entity_id"""
+        )
+        cur = con.execute(
+            f"""SELECT h.*, e.store_entity
+                FROM read_csv('{workdir / "holdout.csv"}', all_varchar=true) h
+                JOIN truth t USING (record_id)
+                LEFT JOIN expect e ON e.true_id = t.entity_id
+                ORDER BY hash(h.record_id, {seed}) LIMIT {k}"""
+        )
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(names, row))
+            expected = rec.pop("store_entity")
+            # a form has no record ID or source system yet
+            rec.pop("record_id", None)
+            rec.pop("source_system", None)
+            out.append((rec, expected))
+        return out
+    finally:
+        con.close()
+
+
+def _percentiles(ms: list[float]) -> str:
+    import numpy as np
+
+    a = np.asarray(ms)
+    return (
+        f"p50 {np.percentile(a, 50):6.2f} ms  p95 {np.percentile(a, 95):6.2f} ms  "
+        f"p99 {np.percentile(a, 99):6.2f} ms  max {a.max():6.2f} ms  (n={len(a)})"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_latency(workdir: Path, samples: list[dict], n: int) -> list[float]:
+    """Start `er check serve` in its own process; time n sequential POST /check calls."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "resolution.cli",
+            "check",
+            "serve",
+            "--store",
+            str(workdir / "store.duckdb"),
+            "--model",
+            str(workdir / "model.json"),
+            "--config",
+            str(CONFIG),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 900
+        with httpx.Client(timeout=30) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+                try:
+                    if client.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.5)
+            for rec in samples[:20]:  # warm the connection and the server
+                client.post(f"{url}/check", json=rec)
+            times = []
+            for rec in (samples * (n // max(len(samples), 1) + 1))[:n]:
+                t0 = time.perf_counter()
+                r = client.post(f"{url}/check", json=rec)
+                times.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+            return times
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=100_000, help="records in the store")
+    ap.add_argument("--holdout", type=int, default=2000, help="records kept out of the store")
+    ap.add_argument("--checks", type=int, default=1000, help="in-process checks to time")
+    ap.add_argument("--http", type=int, default=500, help="HTTP requests to time (0: skip)")
+    ap.add_argument("--train-records", type=int, default=100_000, help="training sample")
+    ap.add_argument("--workdir", type=Path, default=None, help="default .bench/check-N")
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+    workdir = args.workdir or Path(".bench") / f"check-{args.records}"
+
+    build(workdir, args.records, args.holdout, args.train_records, args.seed)
+
+    from resolution.check import Checker
+    from resolution.config import load_config
+
+    config = load_config(CONFIG)
+    settings = json.loads((workdir / "model.json").read_text("utf-8"))
+    t0 = time.perf_counter()
+    checker = Checker(workdir / "store.duckdb", settings, config, model_reference="model.json")
+    load_s = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    info = checker.snapshot_info()
+
+    samples = held_out(workdir, args.checks, args.seed)
+    times, hits1, hits3, flagged_dup, flagged_new, n_dup, n_new = [], 0, 0, 0, 0, 0, 0
+    scored = []
+    for rec, expected in samples:
+        t0 = time.perf_counter()
+        res = checker.check(rec, top_k=3, min_probability=0.0)
+        times.append((time.perf_counter() - t0) * 1000)
+        scored.append(res.candidates_scored)
+        top = [c.entity_id for c in res.candidates]
+        if expected is None:
+            n_new += 1
+            flagged_new += res.likely_duplicate
+        else:
+            n_dup += 1
+            hits1 += expected in top[:1]
+            hits3 += expected in top[:3]
+            flagged_dup += (
+                bool(res.candidates) and res.candidates[0].likely_duplicate and (top[0] == expected)
+            )
+
+    print()
+    print(f"store: {info['records']:,} records, {info['entities']:,} entities ({workdir})")
+    print(
+        f"start-up: snapshot loaded in {load_s:.1f} s; process max RSS {rss_mb:,.0f} MB; "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"checks: {len(samples)} held-out records: {n_dup} duplicates of stored customers, "
+        f"{n_new} new customers; store records scored per check: median "
+        f"{sorted(scored)[len(scored) // 2]}, max {max(scored)}"
+    )
+    print(f"in-process latency: {_percentiles(times)}")
+    if args.http:
+        http = http_latency(workdir, [r for r, _ in samples], args.http)
+        print(f"HTTP latency:       {_percentiles(http)}")
+    if n_dup:
+        print(
+            f"duplicates: recall@1 {hits1 / n_dup:.3f}  recall@3 {hits3 / n_dup:.3f}  "
+            f"flagged as likely duplicate of the right entity {flagged_dup / n_dup:.3f}"
+        )
+    if n_new:
+        print(
+            f"new customers: wrongly flagged as likely duplicates {flagged_new / n_new:.3f} "
+            f"({flagged_new} of {n_new})"
+        )
+    print(f"(likely duplicate = match probability >= thresholds.match {config.thresholds.match})")
+
+
+if __name__ == "__main__":
+    main()
