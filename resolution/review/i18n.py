@@ -102,7 +102,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "merge_this": ("合并该实体", "Merge that entity"),
     "version": ("版本", "Version"),
     "empty_queue": ("队列中没有符合条件的实体。", "No entity in the queue matches."),
-    "missing": ("空", "empty"),
+    "missing": ("未比较（至少一方为空）", "Not compared (empty on one side)"),
     "quality": ("质量分", "Quality"),
     "updated": ("更新时间", "Updated"),
     "lang_switch": ("English", "中文"),
@@ -249,8 +249,9 @@ def translator(lang: str):
         if not text:
             return ""
         parts = []
-        for part in text.split("；"):
-            zh = part.split(" (")[0]
+        # reasons are joined with '；' (a guard split's own reasons may hold one too)
+        for part in re.split(r"；(?=实体过大|系统已拆分|成员间|最弱关联|存在可能重复)", text):
+            zh = re.sub(r" \([^()]*\)", "", part)
             en = ", ".join(reversed(re.findall(r"\(([^()]*)\)", part)))
             nums = re.findall(r"\d+\.\d+", zh)
             if en and nums:
