@@ -413,3 +413,12 @@ def test_users_cli_hashes_passwords_and_never_takes_one_as_argument(tmp_path, re
     r = run_cli("users", "add", "zz", "--role", "boss", "--store", store, expect=2)
     assert "unknown role" in r.output
     assert "qian\tadmin" in run_cli("users", "list", "--store", store).output
+    # without --password-stdin the password is asked for twice, hidden
+    from typer.testing import CliRunner
+
+    from resolution.cli import app
+
+    r = CliRunner().invoke(app, ["users", "add", "sun", "--store", str(store)],
+                           input="a long password\na long password\n")
+    assert r.exit_code == 0 and "a long password" not in r.output
+    assert login(client_for(store), "sun", "a long password").status_code == 303
