@@ -422,3 +422,39 @@ def test_users_cli_hashes_passwords_and_never_takes_one_as_argument(tmp_path, re
                            input="a long password\na long password\n")
     assert r.exit_code == 0 and "a long password" not in r.output
     assert login(client_for(store), "sun", "a long password").status_code == 303
+
+
+def test_move_and_merge_through_search_refuse_a_target_that_changed(store):
+    wang, li = client_for(store, "wang"), client_for(store, "li")
+    a = multi_record_entity(store)
+    recs = members(store, a)
+    b = q(store, "SELECT entity_id FROM entities WHERE entity_id <> ? AND record_count = 1 "
+                 "ORDER BY entity_id LIMIT 1", [a])[0][0]
+    page = wang.get(f"/entity/{a}", params={"q": b}).text
+    csrf, version = form_tokens(page)
+    target = re.search(rf'name="target" value="({b}:[0-9a-f]+)"', page).group(1)
+    # another steward confirms the target meanwhile: its version changes
+    l_csrf, l_version = form_tokens(li.get(f"/entity/{b}").text)
+    assert li.post(f"/entity/{b}/confirm", data={"csrf": l_csrf, "version": l_version},
+                   follow_redirects=False).status_code == 303
+    r = wang.post(f"/entity/{a}/merge", data={"csrf": csrf, "version": version, "target": target},
+                  follow_redirects=False)
+    assert r.status_code == 409 and b in r.text
+    # reloaded, the move goes through
+    page = wang.get(f"/entity/{a}", params={"q": b}).text
+    csrf, version = form_tokens(page)
+    target = re.search(rf'name="target" value="({b}:[0-9a-f]+)"', page).group(1)
+    r = wang.post(f"/entity/{a}/move", data={"csrf": csrf, "version": version, "target": target,
+                                             "record_id": recs[0]}, follow_redirects=False)
+    assert r.status_code == 303
+    assert set(members(store, b)) >= {recs[0]} and recs[0] not in members(store, a)
+    # and a merge of what is left into the target
+    page = wang.get(f"/entity/{a}", params={"q": b}).text
+    csrf, version = form_tokens(page)
+    target = re.search(rf'name="target" value="({b}:[0-9a-f]+)"', page).group(1)
+    r = wang.post(f"/entity/{a}/merge", data={"csrf": csrf, "version": version, "target": target},
+                  follow_redirects=False)
+    assert r.status_code == 303
+    survivor = q(store, "SELECT DISTINCT entity_id FROM crosswalk WHERE list_contains(?, record_id)",
+                 [recs])
+    assert len(survivor) == 1 and r.headers["location"] == f"/entity/{survivor[0][0]}"

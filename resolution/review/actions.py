@@ -120,6 +120,11 @@ def _require_entity(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]
     return found
 
 
+def _target(entity_id: str, version: str | None) -> dict[str, str]:
+    """The target entity's version as the page showed it, when the page sent one."""
+    return {entity_id: version} if version else {}
+
+
 def _pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
     return [tuple(sorted((x, y))) for x in a for y in b if x != y]
 
@@ -469,9 +474,10 @@ def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: 
 
 
 def move(con, cfg: Config, who: str, entity_id: str, version: str, record_id: str,
-         target_entity_id: str, comment: str | None = None) -> str:
+         target_entity_id: str, comment: str | None = None,
+         target_version: str | None = None) -> str:
     """A record of this entity belongs to another entity."""
-    check_versions(con, {entity_id: version})
+    check_versions(con, {entity_id: version} | _target(target_entity_id, target_version))
     recs = _require_entity(con, entity_id)
     if record_id not in recs:
         raise ActionRefused(f"记录 {record_id} 不属于本实体 (record {record_id} is not in this entity)")
@@ -491,10 +497,10 @@ def move(con, cfg: Config, who: str, entity_id: str, version: str, record_id: st
 
 
 def merge(con, cfg: Config, who: str, entity_id: str, version: str, other_entity_id: str,
-          comment: str | None = None) -> str:
+          comment: str | None = None, target_version: str | None = None) -> str:
     """Two entities are one customer. The surviving ID is the store's choice for a merge:
     the entity with more records, then the older one, then the smaller ID."""
-    check_versions(con, {entity_id: version})
+    check_versions(con, {entity_id: version} | _target(other_entity_id, target_version))
     if other_entity_id == entity_id:
         raise ActionRefused("不能与自身合并 (an entity cannot merge with itself)")
     a = _require_entity(con, entity_id)

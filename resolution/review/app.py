@@ -254,6 +254,8 @@ def create_app(
             return bad
         version = str(form.get("version", ""))
         note = (str(form.get("comment", "")).strip() or None)
+        # a target chosen on the page comes as "ENTITY_ID:VERSION" (its version as shown)
+        target, _, target_version = str(form.get("target", "")).strip().partition(":")
         t = translator(lang_of(request))
         goto = entity_id
         try:
@@ -266,11 +268,11 @@ def create_app(
                                         [str(x) for x in form.getlist("record_ids")], note)
                 elif kind == "move":
                     did = actions.move(con, cfg_now, user, entity_id, version,
-                                       str(form.get("record_id", "")),
-                                       str(form.get("target", "")).strip(), note)
+                                       str(form.get("record_id", "")), target, note,
+                                       target_version or None)
                 elif kind == "merge":
-                    did = actions.merge(con, cfg_now, user, entity_id, version,
-                                        str(form.get("target", "")).strip(), note)
+                    did = actions.merge(con, cfg_now, user, entity_id, version, target, note,
+                                        target_version or None)
                 elif kind == "different":
                     did = actions.different(con, cfg_now, user, entity_id, version,
                                             str(form.get("record_a", "")),

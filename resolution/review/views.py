@@ -278,6 +278,8 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
            ORDER BY p.match_probability DESC LIMIT 5""",
         {"e": entity_id, "p": NEAR_MISS},
     ))
+    for p in near:
+        p["other_version"] = entity_version(con, p["other_entity"])
     settings = latest_settings(con)
     explain_pairs(con, settings, inside, masked)
     explain_pairs(con, settings, near, masked)
@@ -327,10 +329,11 @@ def history(con: duckdb.DuckDBPyConnection, entity_id: str, record_ids: list[str
 
 
 def search_entities(con: duckdb.DuckDBPyConnection, q: str, exclude: str | None) -> list[dict]:
+    """Entities by ID or record ID prefix or a part of the golden name, with versions."""
     q = (q or "").strip()
     if not q:
         return []
-    return _dicts(con.execute(
+    found = _dicts(con.execute(
         """SELECT e.entity_id, e.customer_name, e.record_count, e.source_systems, e.city
            FROM entities e
            WHERE e.entity_id <> coalesce($x, '')
@@ -339,6 +342,9 @@ def search_entities(con: duckdb.DuckDBPyConnection, q: str, exclude: str | None)
            ORDER BY (e.customer_name = $q) DESC, e.record_count DESC, e.entity_id LIMIT 20""",
         {"x": exclude, "p": q + "%", "c": f"%{q}%", "q": q},
     ))
+    for f in found:
+        f["version"] = entity_version(con, f["entity_id"])
+    return found
 
 
 AUDIT_COLUMNS = ["decision_id", "decided_at", "who", "action", "record_ids", "entity_id",
