@@ -458,3 +458,12 @@ def test_move_and_merge_through_search_refuse_a_target_that_changed(store):
     survivor = q(store, "SELECT DISTINCT entity_id FROM crosswalk WHERE list_contains(?, record_id)",
                  [recs])
     assert len(survivor) == 1 and r.headers["location"] == f"/entity/{survivor[0][0]}"
+
+
+def test_queue_says_when_decisions_were_taken_while_the_last_job_ran(store):
+    c = client_for(store, "wang")
+    assert "批处理作业运行期间" not in c.get("/queue").text
+    q(store, """INSERT INTO decisions SELECT 'D-during', started_at + INTERVAL 1 SECOND, 'li',
+                'split', ['X'], 'E0', NULL, NULL, NULL, NULL, NULL FROM jobs""")
+    page = c.get("/queue").text
+    assert "批处理作业运行期间" in page and q(store, "SELECT job_id FROM jobs")[0][0] in page

@@ -108,6 +108,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "lang_switch": ("English", "中文"),
     "forbidden": ("您的角色不允许此操作", "Your role does not allow this"),
     "csrf_failed": ("表单已过期，请刷新页面后重试", "The form expired; reload the page and try again"),
+    "during_job": ("个决定是在批处理作业运行期间做出的：已保存为约束，下次运行时生效；当前显示的是该作业的结果。作业",
+                   "decision(s) were taken while the last batch job ran: they are kept as constraints and apply on the next run; the entities shown are that job's result. Job"),
     "busy": ("数据库忙，请稍后重试", "The store is busy; try again shortly"),
 }
 

@@ -99,10 +99,24 @@ def queue(
     ).fetchall())
     today = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= current_date")
     return {
+        "during_job": decisions_during_last_job(con),
         "rows": rows, "total": total, "shown": shown, "by_reason": by_reason,
         "by_source": by_source, "decisions_today": today, "page": page,
         "pages": max(1, math.ceil(shown / PAGE_SIZE)),
     }
+
+
+def decisions_during_last_job(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """Decisions taken while the latest job ran: kept as constraints for the next run, but
+    the job's commit replaced the entities with what it computed before them."""
+    found = con.execute(
+        """SELECT j.job_id, count(d.decision_id) FROM
+             (SELECT * FROM jobs ORDER BY finished_at DESC LIMIT 1) j
+           JOIN decisions d ON d.decided_at >= j.started_at AND d.decided_at <= j.finished_at
+                           AND d.action NOT IN ('comment')
+           GROUP BY j.job_id"""
+    ).fetchall()
+    return {"job_id": found[0][0], "n": found[0][1]} if found and found[0][1] else None
 
 
 def latest_settings(con: duckdb.DuckDBPyConnection) -> dict | None:
