@@ -37,61 +37,64 @@ def _say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def build(workdir: Path, n: int, holdout: int, train_records: int, seed: int) -> None:
-    """Generate, split, train and deduplicate into workdir/store.duckdb (once)."""
-    import duckdb
+def build(
+    workdir: Path,
+    n: int,
+    holdout: int,
+    train_records: int,
+    seed: int,
+    max_comparisons: float | None = None,
+) -> None:
+    """Generate, split, train and deduplicate into workdir/store.duckdb. Each step is
+    skipped when its output is already there, so a failed build resumes."""
 
     from resolution.config import load_config
     from resolution.demo_data import write_demo
     from resolution.pipeline import dedup
-    from training.train import train
 
     if (workdir / "model.json").exists() and (workdir / "store.duckdb").exists():
         _say(f"reusing the store in {workdir}")
         return
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")
-    t0 = time.perf_counter()
-    customers, _truth = write_demo(workdir / "data", n_records=n + holdout, seed=seed)
-    _say(f"generated {n + holdout:,} records ({time.perf_counter() - t0:.0f}s)")
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv('{customers}', all_varchar=true)")
-    con.execute(
-        f"CREATE TABLE held AS SELECT record_id FROM c ORDER BY hash(record_id, {seed}) "
-        f"LIMIT {holdout}"
-    )
-    for name, where in [("store_input", "NOT IN"), ("holdout", "IN")]:
-        con.execute(
-            f"COPY (SELECT * FROM c WHERE record_id {where} (SELECT record_id FROM held) "
-            f"ORDER BY record_id) TO '{workdir / (name + '.csv')}' (HEADER)"
-        )
-    con.execute(
-        f"COPY (SELECT * FROM c WHERE record_id NOT IN (SELECT record_id FROM held) "
-        f"ORDER BY hash(record_id, 1) LIMIT {train_records}) TO '{workdir / 'train.csv'}' (HEADER)"
-    )
-    con.close()
+    if not (workdir / "train.csv").exists():
+        t0 = time.perf_counter()
+        customers, _truth = write_demo(workdir / "data", n_records=n + holdout, seed=seed)
+        _say(f"generated {n + holdout:,} records ({time.perf_counter() - t0:.0f}s)")
+        _split(workdir, customers, holdout, train_records, seed)
     config = load_config(CONFIG)
-    # one job's quality report is enough; keep MLflow out of the timing
+    # one job's quality report is enough; keep MLflow out of the timing. A million demo
+    # records need more comparisons than the default limit (common person names).
+    model = config.model
+    if max_comparisons:
+        model = model.model_copy(update={"max_comparisons": max_comparisons})
     config = config.model_copy(
-        update={"quality": config.quality.model_copy(update={"track_in_mlflow": False})}
+        update={
+            "quality": config.quality.model_copy(update={"track_in_mlflow": False}),
+            "model": model,
+        }
     )
-    t0 = time.perf_counter()
-    trained = train(
-        config,
-        CONFIG.read_text("utf-8"),
-        [workdir / "train.csv"],
-        "check_bench",
-        charts=False,
-    )
-    (workdir / "model.json").write_text(json.dumps(trained.settings, ensure_ascii=False), "utf-8")
-    _say(f"trained on {min(train_records, n):,} records ({time.perf_counter() - t0:.0f}s)")
+    if not (workdir / "model.json").exists():
+        from training.train import train
+
+        t0 = time.perf_counter()
+        trained = train(
+            config,
+            CONFIG.read_text("utf-8"),
+            [workdir / "train.csv"],
+            "check_bench",
+            charts=False,
+        )
+        (workdir / "model.json").write_text(json.dumps(trained.settings), "utf-8")
+        _say(f"trained on {min(train_records, n):,} records ({time.perf_counter() - t0:.0f}s)")
+    settings = json.loads((workdir / "model.json").read_text("utf-8"))
     t0 = time.perf_counter()
     summary = dedup(
         config,
-        trained.settings,
+        settings,
         [workdir / "store_input.csv"],
         workdir / "job",
-        trained.model_uri,
+        "model.json",
         store_path=workdir / "store.duckdb",
         on_stage=lambda s: _say(f"  dedup: {s}"),
     )
@@ -99,6 +102,35 @@ def build(workdir: Path, n: int, holdout: int, train_records: int, seed: int) ->
         f"deduplicated {summary.accepted:,} records into {summary.entities:,} entities "
         f"({time.perf_counter() - t0:.0f}s)"
     )
+
+
+def _split(workdir: Path, customers: Path, holdout: int, train_records: int, seed: int) -> None:
+    """holdout.csv (records kept out of the store), store_input.csv, train.csv (a sample
+    of the store's records)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv('{customers}', all_varchar=true)")
+        con.execute(
+            f"CREATE TABLE held AS SELECT record_id FROM c ORDER BY hash(record_id, {seed}) "
+            f"LIMIT {holdout}"
+        )
+        con.execute("CREATE TABLE kept AS SELECT * FROM c ANTI JOIN held USING (record_id)")
+        con.execute(
+            f"COPY (SELECT * FROM c SEMI JOIN held USING (record_id) ORDER BY record_id) "
+            f"TO '{workdir / 'holdout.csv'}' (HEADER)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM kept ORDER BY record_id) TO '{workdir / 'store_input.csv'}' "
+            "(HEADER)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM kept ORDER BY hash(record_id, 1) LIMIT {train_records}) "
+            f"TO '{workdir / 'train.csv'}' (HEADER)"
+        )
+    finally:
+        con.close()
 
 
 def held_out(workdir: Path, k: int, seed: int) -> list[tuple[dict, str | None]]:
@@ -223,10 +255,16 @@ def main() -> None:
     ap.add_argument("--train-records", type=int, default=100_000, help="training sample")
     ap.add_argument("--workdir", type=Path, default=None, help="default .bench/check-N")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--max-comparisons",
+        type=float,
+        default=None,
+        help="raise the config's model.max_comparisons for the build (1M demo records: 1.5e8)",
+    )
     args = ap.parse_args()
     workdir = args.workdir or Path(".bench") / f"check-{args.records}"
 
-    build(workdir, args.records, args.holdout, args.train_records, args.seed)
+    build(workdir, args.records, args.holdout, args.train_records, args.seed, args.max_comparisons)
 
     from resolution.check import Checker
     from resolution.config import load_config

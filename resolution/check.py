@@ -3,30 +3,45 @@
 A CRM form sends one record as a sales rep types it; we answer in a few milliseconds with
 the store's entities it most likely belongs to, each with a match probability and the
 fields that matched. `er check` (one record or a small file) and `er check serve` (HTTP
-`POST /check`, FastAPI) call `Checker.check`.
+`POST /check`, FastAPI, bound to 127.0.0.1 unless `--host` says otherwise) call
+`Checker.check`:
+
+    curl -s localhost:8001/check -H 'content-type: application/json' \
+         -d '{"customer_name": "旺拓食品", "mobile": "137-6670-0872"}'
+    {"likely_duplicate": true, "candidates": [{"entity_id": "E7B2…", "match_probability":
+     0.98, "matched_fields": [{"comparison": "customer_name", "level": "exact",
+     "match_weight": 8.5}, {"comparison": "mobile", "level": "same number", …}],
+     "differing_fields": [], "entity": {golden record, ID card masked}}], …}
+
+A bad record is a 422 whose `error` names the field ("customer_nme: unknown field …",
+"nothing to match on: give at least one of customer_name, …").
 
 Splink costs about 100 ms a call even on a few thousand records, so the check does not
-call it per record. At start-up `Checker.load` reads a snapshot of the store into memory:
+call it per record. At start-up `Checker` reads a snapshot of the store into memory:
 
 - the standardized columns the model compares, each record's entity and its value
   frequencies (term frequencies, as Splink computes them over the same `records`);
-- one index per blocking rule of the config (`model.blocking_rules`): the DuckDB `hash()`
-  of the rule's key expressions for every record, sorted, beside the record's row. A
-  probe's keys are hashed by the same DuckDB expressions, so `substr(name_core, 1, 2)`
-  means exactly what it means in the batch job, and a lookup is a binary search;
+- one index per blocking rule of the config (`model.blocking_rules`): 64 bits of the md5
+  of the rule's key values for every record, sorted, beside the record's row. A probe's
+  plain-column keys are hashed in Python; other expressions (`substr(name_core, 1, 2)`)
+  are evaluated by DuckDB, so they mean what they mean in the batch job. A lookup is a
+  binary search;
 - the model's comparisons as Splink itself renders them: one `CASE` per comparison (the
   level conditions, in order) and each level's match weight and term-frequency terms.
 
 A check then standardizes the record with the pure standardizers (no DuckDB round trip),
-hashes its blocking keys, gathers the records sharing a key (rarer keys first, capped),
-evaluates the comparison levels on those few rows in one query on a small in-memory
-DuckDB connection, and adds up the match weights in Python the way Splink's predict SQL
-does (prior + level weights + term-frequency adjustments). A pair of stored records gets
-the batch job's match weight and probability (tests/test_check.py checks both ways).
-Candidates are grouped by entity; an entity's score is its best-matching record's.
+hashes its blocking keys, gathers the records sharing a key (rarer keys first, at most
+`max_candidates`; a key shared by more than `max_block` records is skipped), evaluates the
+comparison levels on those rows in one query on a small in-memory DuckDB connection, and
+adds up the match weights in Python the way Splink's predict SQL does (prior + level
+weights + term-frequency adjustments; then the model's calibrator, if it has one). A pair
+of stored records gets the batch job's match weight and probability (tests/test_check.py
+checks both ways). Candidates are grouped by entity; an entity scores as its best record.
+A `link_only` model is applied to every candidate, whatever its source system.
 
 The snapshot is read once and the store is closed again, so jobs can keep writing it;
-`Checker.reload()` (HTTP `POST /reload`) swaps in a fresh snapshot after a job.
+it does not see records entered since the last job. `Checker.reload()` (HTTP
+`POST /reload`) swaps in a fresh snapshot after a job.
 """
 
 from __future__ import annotations
@@ -45,7 +60,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import Query
+from fastapi import Query  # here, not in create_app: FastAPI resolves its annotations here
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from resolution.config import CANONICAL_FIELDS, Config
@@ -1071,4 +1086,7 @@ def check_command(
             except InputError as exc:
                 raise InputError(f"{input_path} record {i}: {exc}")
     checker = Checker.from_reference(store, model, config)
-    return [(r.model_dump(exclude_none=True), checker.check(r, top_k=top_k)) for r in records]
+    try:
+        return [(r.model_dump(exclude_none=True), checker.check(r, top_k=top_k)) for r in records]
+    finally:
+        checker.close()

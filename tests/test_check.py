@@ -251,3 +251,22 @@ def test_cli_check_record_input_and_errors(check_env):
         expect=2,
     )
     assert "store not found" in missing.output
+
+
+def test_a_calibrated_model_calibrates_the_check(check_env):
+    """With a calibrator, the check reports calibrated probabilities, as the batch job's
+    pairs do (here one that halves every probability)."""
+    from resolution.check import Checker
+
+    plain = check_env["checker"]
+    halving = {"method": "isotonic", "x": [0.0, 1.0], "y": [0.0, 0.5]}
+    calibrated = Checker(check_env["store"], plain._settings, plain.config, calibration=halving)
+    try:
+        row, _ = next((r, e) for r, e in check_env["cases"] if e is not None)
+        raw, cal = plain.score_records(_form(row)), calibrated.score_records(_form(row))
+        assert raw.keys() == cal.keys() and raw
+        for rid, s in raw.items():
+            assert cal[rid]["match_probability"] == pytest.approx(s["match_probability"] / 2)
+            assert cal[rid]["match_weight"] == pytest.approx(s["match_weight"])
+    finally:
+        calibrated.close()
