@@ -1139,7 +1139,7 @@ def _drop_brackets(t: str) -> str:
 
 def _strip_legal(t: str) -> str:
     """Legal forms off the end, Chinese (有限公司, typo'd ones too) and Latin (Co., Ltd.)."""
-    for _ in range(6):
+    for _ in range(len(t)):
         before = t
         t = t.rstrip(" .,;:-&")
         m = re.search(r"[a-z0-9]+$", t)
