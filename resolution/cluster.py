@@ -339,8 +339,15 @@ def _confidence(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TABLE _edges AS
-        SELECT record_id_l AS a, record_id_r AS b, match_probability AS p FROM pairs
-        UNION ALL SELECT record_id_r, record_id_l, match_probability FROM pairs
+        WITH scored AS (   -- a pair a steward marked as different is no evidence either way
+            SELECT record_id_l, record_id_r, match_probability FROM pairs p
+            WHERE NOT EXISTS (
+                SELECT 1 FROM constraints k WHERE k.kind = 'cannot_link'
+                AND least(k.record_id_l, k.record_id_r) = p.record_id_l
+                AND greatest(k.record_id_l, k.record_id_r) = p.record_id_r)
+        )
+        SELECT record_id_l AS a, record_id_r AS b, match_probability AS p FROM scored
+        UNION ALL SELECT record_id_r, record_id_l, match_probability FROM scored
         UNION ALL SELECT record_id_l, record_id_r, 1.0 FROM constraints WHERE kind = 'must_link'
         UNION ALL SELECT record_id_r, record_id_l, 1.0 FROM constraints WHERE kind = 'must_link'
         """
@@ -387,6 +394,7 @@ def build_review_queue(
     split it out of a larger component, when two of its members were compared and scored
     as probably different, or when it is unusually large.
     """
+    con.execute(CONSTRAINTS_DDL)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE review_queue AS
@@ -400,6 +408,10 @@ def build_review_queue(
             FROM pairs p
             JOIN clusters c ON c.record_id = p.record_id_l
             JOIN clusters d ON d.record_id = p.record_id_r
+            WHERE NOT EXISTS (
+                SELECT 1 FROM constraints k WHERE k.kind = 'cannot_link'
+                AND least(k.record_id_l, k.record_id_r) = p.record_id_l
+                AND greatest(k.record_id_l, k.record_id_r) = p.record_id_r)
         ),
         near_miss AS (   -- a possible duplicate that was not linked
             SELECT entity_id, max(p) AS p FROM (

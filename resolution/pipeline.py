@@ -249,6 +249,7 @@ def dedup(
                 con, store, job_id,
                 {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
                 settings=settings,
+                config=config.model_dump(mode="json"),
             )
         if config.quality.track_in_mlflow:
             summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
