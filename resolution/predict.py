@@ -93,13 +93,17 @@ def predict_pairs(
         "blocking_rules_to_generate_predictions": [
             {"blocking_rule": blocking_rule_sql(r)} for r in blocking_rules
         ],
+        # keep each comparison's level (gamma_*) and match weight (mw_*) so `pairs` can
+        # explain every score; Splink 5 emits them only with both flags on
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": True,
     }
     linker = make_linker(con, table, settings)
     df_pred = linker.inference.predict(threshold_match_probability=keep_threshold or None)
     gammas = [
         c
         for c in (r[0] for r in con.execute(f"DESCRIBE {df_pred.physical_name}").fetchall())
-        if c.startswith("gamma_")
+        if c.startswith(("gamma_", "mw_"))
     ]
     gamma_sql = "".join(f", {g}" for g in gammas)
     con.execute(
