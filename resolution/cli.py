@@ -439,6 +439,69 @@ def move(store: StoreOpt, record_id: str,
     out.print(move_record(store, record_id, to, who, comment))
 
 
+@store_app.command("verify")
+@user_errors
+def store_verify(store: StoreOpt):
+    """Check the store's invariants; print each breach in one line, exit 1 on any.
+
+    Example: er store verify --store out/store.duckdb
+    """
+    from resolution.store import verify_store
+
+    breaches, facts = verify_store(store)
+    for b in breaches:
+        out.print(f"breach: {b}", highlight=False, soft_wrap=True)
+    shown = ", ".join(f"{k} {v}" for k, v in facts.items() if v is not None)
+    out.print(f"{'FAILED' if breaches else 'ok'}: {len(breaches)} breach(es); {shown}",
+              highlight=False, soft_wrap=True)
+    if breaches:
+        raise typer.Exit(1)
+
+
+def _facts_line(f: dict | None) -> str:
+    if not f:
+        return "(no store)"
+    c = f["counts"]
+    last = f["jobs"][-1]["job_id"] if f["jobs"] else "none"
+    return (f"{len(f['jobs'])} job(s), last {last}; records {c.get('records', 0)}, "
+            f"entities {c.get('entities', 0)}, decisions {c.get('decisions', 0)}")
+
+
+@store_app.command("backup")
+@user_errors
+def store_backup(store: StoreOpt,
+                 to: Annotated[Path, typer.Option("--to", help="an empty or new folder")]):
+    """A consistent copy of the store (taken while jobs or the review app may run) with
+    a manifest (time, jobs, table counts).
+
+    Example: er store backup --store out/store.duckdb --to backups/2026-01-31
+    """
+    from resolution.store import backup_store
+
+    m = backup_store(store, to)
+    out.print(f"backed up {store} to {Path(to) / m['file']} at {m['backed_up_at']}: "
+              f"{_facts_line(m)}", highlight=False, soft_wrap=True)
+
+
+@store_app.command("restore")
+@user_errors
+def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er store backup` wrote")],
+                  store: StoreOpt):
+    """Replace the store with a backup in one step; say what was replaced (the old file
+    is kept beside it as STORE.replaced-TIME).
+
+    Example: er store restore backups/2026-01-31 --store out/store.duckdb
+    """
+    from resolution.store import restore_store
+
+    r = restore_store(backup, store)
+    out.print(f"replaced: {_facts_line(r['before'])}", highlight=False, soft_wrap=True)
+    out.print(f"restored: {_facts_line(r['after'])} (backup of {r['backed_up_at']})",
+              highlight=False, soft_wrap=True)
+    if r["kept"]:
+        out.print(f"previous store kept as {r['kept']}", highlight=False, soft_wrap=True)
+
+
 # `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py
 check_app = typer.Typer(
     help="Is this customer already in the store? The duplicate check a CRM form calls.\n\n"

@@ -500,3 +500,249 @@ def export_labels(store_path: str | Path, out: str | Path) -> int:
         w.writerow(["record_id_l", "record_id_r", "is_match"])
         w.writerows(pairs)
     return len(pairs)
+
+
+# --- Trust: verify, backup, restore (`er store verify|backup|restore`) ---------------------
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str, db: str | None = None) -> bool:
+    where = f" AND database_name = '{db}'" if db else ""
+    return bool(scalar(
+        con, f"SELECT count(*) FROM duckdb_tables() WHERE table_name = ?{where}", [table]
+    ))
+
+
+def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
+    """Check the store's invariants on an open connection; return (breaches, facts).
+
+    Each breach is one line naming the rule and up to five examples. Constraints are
+    checked when they must already hold: decided before the latest `er dedup` started
+    (a batch run applies every active constraint), or applied at once by the review app
+    (its decisions write entity events under the decision ID, or confirm members that are
+    already together). CLI decisions made since the latest batch are `pending` facts."""
+    breaches: list[str] = []
+
+    def rule(name: str, sql: str, show=lambda r: ", ".join(map(str, r))) -> None:
+        found = con.execute(sql).fetchall()
+        if found:
+            examples = "; ".join(show(r) for r in found[:5])
+            more = f" (+{len(found) - 5} more)" if len(found) > 5 else ""
+            breaches.append(f"{name}: {len(found)} — {examples}{more}")
+
+    facts: dict = {}
+    if not _has_table(con, "crosswalk"):
+        facts["empty"] = True
+        return breaches, facts
+    for t in ("records", "crosswalk", "entities", "entity_registry", "constraints", "decisions", "jobs"):
+        facts[t] = scalar(con, f"SELECT count(*) FROM {t}") if _has_table(con, t) else None
+    rule("record in more than one entity",
+         "SELECT record_id, count(*) FROM crosswalk GROUP BY 1 HAVING count(*) > 1 ORDER BY 1")
+    rule("crosswalk row with empty record_id or entity_id",
+         "SELECT record_id, entity_id FROM crosswalk WHERE record_id IS NULL OR entity_id IS NULL")
+    rule("crosswalk record missing from records",
+         "SELECT record_id FROM crosswalk WHERE record_id NOT IN (SELECT record_id FROM records) ORDER BY 1")
+    rule("record missing from crosswalk",
+         "SELECT record_id FROM records WHERE record_id NOT IN (SELECT record_id FROM crosswalk "
+         "WHERE record_id IS NOT NULL) ORDER BY 1")
+    rule("record duplicated in records",
+         "SELECT record_id, count(*) FROM records GROUP BY 1 HAVING count(*) > 1 ORDER BY 1")
+    rule("entity without members",
+         "SELECT entity_id FROM entities WHERE entity_id NOT IN (SELECT entity_id FROM crosswalk "
+         "WHERE entity_id IS NOT NULL) ORDER BY 1")
+    rule("entity duplicated in entities",
+         "SELECT entity_id, count(*) FROM entities GROUP BY 1 HAVING count(*) > 1 ORDER BY 1")
+    rule("entity record_count differs from its crosswalk members",
+         """SELECT e.entity_id, e.record_count, count(x.record_id) FROM entities e
+            JOIN crosswalk x USING (entity_id) GROUP BY e.entity_id, e.record_count
+            HAVING e.record_count <> count(x.record_id) ORDER BY 1""",
+         lambda r: f"{r[0]} says {r[1]}, has {r[2]}")
+    rule("crosswalk entity missing from entities",
+         "SELECT DISTINCT entity_id FROM crosswalk WHERE entity_id NOT IN "
+         "(SELECT entity_id FROM entities) ORDER BY 1")
+    rule("live entity missing from entity_registry",
+         "SELECT DISTINCT entity_id FROM crosswalk WHERE entity_id NOT IN "
+         "(SELECT entity_id FROM entity_registry) ORDER BY 1")
+    rule("live entity marked retired in entity_registry",
+         "SELECT DISTINCT x.entity_id, r.retired_job FROM crosswalk x JOIN entity_registry r "
+         "USING (entity_id) WHERE r.retired_at IS NOT NULL ORDER BY 1")
+    last_batch = scalar(con, "SELECT max(started_at) FROM jobs WHERE kind = 'dedup'")
+    due = (
+        "(d.decided_at < TIMESTAMP '{t}' OR d.action = 'confirm' OR d.decision_id IN "
+        "(SELECT job_id FROM entity_events))"
+    ).format(t=last_batch or "1970-01-01")
+    base = (
+        """FROM constraints k LEFT JOIN decisions d USING (decision_id)
+           JOIN crosswalk a ON a.record_id = k.record_id_l
+           JOIN crosswalk b ON b.record_id = k.record_id_r
+           WHERE k.active AND {kind} AND {cond}"""
+    )
+    rule("must-link not honoured (records in different entities)",
+         "SELECT k.record_id_l, k.record_id_r, k.decision_id "
+         + base.format(kind="k.kind = 'must_link'", cond=f"a.entity_id <> b.entity_id AND {due}") + " ORDER BY 1, 2",
+         lambda r: f"{r[0]}~{r[1]} ({r[2]})")
+    rule("cannot-link not honoured (records in one entity)",
+         "SELECT k.record_id_l, k.record_id_r, k.decision_id "
+         + base.format(kind="k.kind = 'cannot_link'", cond=f"a.entity_id = b.entity_id AND {due}") + " ORDER BY 1, 2",
+         lambda r: f"{r[0]}~{r[1]} ({r[2]})")
+    facts["pending_constraints"] = scalar(
+        con,
+        "SELECT count(*) " + base.format(
+            kind="k.kind IN ('must_link', 'cannot_link')",
+            cond=f"NOT {due} AND ((k.kind = 'must_link') = (a.entity_id <> b.entity_id))",
+        ),
+    )
+    rule("active constraint without its decision",
+         "SELECT k.record_id_l, k.record_id_r, k.decision_id FROM constraints k WHERE k.active "
+         "AND k.decision_id NOT IN (SELECT decision_id FROM decisions) ORDER BY 1, 2")
+    rule("decision undone by an unknown decision",
+         "SELECT d.decision_id, d.undone_by FROM decisions d WHERE d.undone_by IS NOT NULL "
+         "AND d.undone_by NOT IN (SELECT decision_id FROM decisions) ORDER BY 1")
+    rule("decision undone by a decision that is not an undo",
+         "SELECT d.decision_id, d.undone_by, u.action FROM decisions d JOIN decisions u "
+         "ON u.decision_id = d.undone_by WHERE u.action <> 'undo' ORDER BY 1")
+    rule("decision undone before it was made",
+         "SELECT d.decision_id, d.undone_by FROM decisions d JOIN decisions u "
+         "ON u.decision_id = d.undone_by WHERE u.decided_at < d.decided_at ORDER BY 1")
+    rule("undo decision that undid two decisions",
+         "SELECT undone_by, count(*) FROM decisions WHERE undone_by IS NOT NULL "
+         "GROUP BY 1 HAVING count(*) > 1 ORDER BY 1")
+    rule("undone decision still has active constraints",
+         "SELECT k.decision_id, k.record_id_l, k.record_id_r FROM constraints k "
+         "JOIN decisions d USING (decision_id) WHERE k.active AND d.undone_by IS NOT NULL ORDER BY 1")
+    rule("pair with more than one active constraint",
+         "SELECT record_id_l, record_id_r, count(*) FROM constraints WHERE active "
+         "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
+    return breaches, facts
+
+
+def verify_store(path: str | Path) -> tuple[list[str], dict]:
+    """`verify_connection` on the store file, opened read-only (waits for a writer)."""
+    p = Path(path)
+    if not p.exists():
+        raise ResolutionError(f"store not found: {p}")
+    con = duckdb.connect()
+    try:
+        attach_store(con, p, alias="vs", read_only=True)
+        con.execute("USE vs")
+        return verify_connection(con)
+    finally:
+        con.close()
+
+
+def _snapshot_facts(con: duckdb.DuckDBPyConnection) -> dict:
+    counts = {}
+    for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "ORDER BY 1"
+    ).fetchall():
+        counts[t] = scalar(con, f'SELECT count(*) FROM "{t}"')
+    jobs = []
+    if "jobs" in counts:
+        jobs = [
+            {"job_id": j, "kind": k, "finished_at": str(f) if f else None}
+            for j, k, f in con.execute(
+                "SELECT job_id, kind, finished_at FROM jobs ORDER BY finished_at, job_id"
+            ).fetchall()
+        ]
+    return {"counts": counts, "jobs": jobs}
+
+
+def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
+    """Copy the store into `to_dir/store.duckdb` with a `manifest.json` (time, jobs, counts).
+
+    The store is attached read-only for the whole copy (DuckDB then refuses writers, and
+    `attach_store` waits for a running writer to finish), so the copy is one consistent
+    snapshot even while a job or the review app runs. The copy is written beside its
+    final name and moved into place last."""
+    src = Path(store_path)
+    if not src.exists():
+        raise ResolutionError(f"store not found: {src}")
+    out = Path(to_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / "store.duckdb"
+    if dest.exists():
+        raise ResolutionError(f"{dest} already exists; back up into an empty folder")
+    tmp = out / f".store-{uuid.uuid4().hex[:8]}.duckdb"
+    con = duckdb.connect()
+    try:
+        attach_store(con, src, alias="src", read_only=True)
+        con.execute(f"ATTACH '{tmp}' AS bk")
+        con.execute("COPY FROM DATABASE src TO bk")
+        con.execute("USE src")
+        facts = _snapshot_facts(con)
+        con.execute("USE memory")
+        con.execute("DETACH src")
+        con.execute("DETACH bk")
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    check = duckdb.connect(str(tmp), read_only=True)
+    try:
+        copied = _snapshot_facts(check)
+    finally:
+        check.close()
+    if copied["counts"] != facts["counts"]:
+        tmp.unlink(missing_ok=True)
+        raise ResolutionError(f"backup of {src} does not match the store's counts; nothing written")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, dest)
+    manifest = {
+        "store": str(src.resolve()),
+        "backed_up_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "file": dest.name,
+        **facts,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    os.chmod(out / "manifest.json", 0o600)
+    return manifest
+
+
+def restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
+    """Bring a backup back: check it against its manifest, copy it beside the store, then
+    `os.replace` it over the store in one step. The replaced file is kept as
+    `STORE.replaced-<time>`. Returns the jobs and counts before and after."""
+    import shutil
+
+    src_dir = Path(from_dir)
+    manifest_path = src_dir / "manifest.json"
+    backup = src_dir / "store.duckdb"
+    if not manifest_path.exists() or not backup.exists():
+        raise ResolutionError(f"{src_dir} is not a backup (needs manifest.json and store.duckdb)")
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResolutionError(f"{manifest_path} is unreadable: {exc}")
+    check = duckdb.connect(str(backup), read_only=True)
+    try:
+        after = _snapshot_facts(check)
+    finally:
+        check.close()
+    if after["counts"] != manifest.get("counts"):
+        raise ResolutionError(f"backup {backup} does not match its manifest's counts; not restored")
+    store = Path(store_path)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store.with_name(f".{store.name}.restore-{uuid.uuid4().hex[:8]}")
+    shutil.copyfile(backup, tmp)
+    os.chmod(tmp, 0o600)
+    before = None
+    kept = None
+    try:
+        if store.exists():
+            # Wait for writers, fold the WAL into the file, so no stale WAL outlives it.
+            con = connect_store(store)
+            try:
+                con.execute("CHECKPOINT")
+                before = _snapshot_facts(con)
+            finally:
+                con.close()
+            kept = store.with_name(f"{store.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
+            os.link(store, kept)
+        wal = store.with_name(store.name + ".wal")
+        if wal.exists():
+            raise ResolutionError(f"{wal} exists after a checkpoint; stop the process using the store")
+        os.replace(tmp, store)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"before": before, "after": after, "kept": str(kept) if kept else None,
+            "backed_up_at": manifest.get("backed_up_at")}
