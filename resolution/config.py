@@ -226,6 +226,19 @@ class StoreConfig(_Strict):
     )
 
 
+class ResourcesConfig(_Strict):
+    """DuckDB resources for batch jobs and training (None = DuckDB's default)."""
+
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory_limit, e.g. '16GB'; DuckDB spills beyond it"
+    )
+    threads: int | None = Field(default=None, gt=0, description="DuckDB worker threads")
+    temp_directory: str | None = Field(
+        default=None,
+        description="where DuckDB spills; default: a temp folder beside the job's output",
+    )
+
+
 class Config(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
     model: ModelConfig
@@ -234,6 +247,7 @@ class Config(_Strict):
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

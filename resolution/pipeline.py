@@ -70,6 +70,19 @@ def _timed(seconds: dict[str, float], stage: str, say: Say):
     seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - t0
 
 
+def duckdb_config(config: Config, temp_directory: Path | None = None) -> dict[str, Any]:
+    """DuckDB connection settings from the config's `resources` section."""
+    r = config.resources
+    out: dict[str, Any] = {}
+    if temp_directory is not None:
+        out["temp_directory"] = str(temp_directory)
+    if r.memory_limit:
+        out["memory_limit"] = r.memory_limit
+    if r.threads:
+        out["threads"] = r.threads
+    return out
+
+
 def prepare_records(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -221,8 +234,8 @@ def dedup(
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     store = Path(store_path or config.store.path or out / "store.duckdb")
     seconds: dict[str, float] = {}
-    tmp = out / f".tmp-{job_id}"
-    con = duckdb.connect(config={"temp_directory": str(tmp)})
+    tmp = Path(config.resources.temp_directory or out) / f".tmp-{job_id}"
+    con = duckdb.connect(config=duckdb_config(config, tmp))
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
         counts = resolve_records(

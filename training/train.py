@@ -549,7 +549,10 @@ def train(
     seconds: dict[str, float] = {}
     tmp = Path(tempfile.mkdtemp(prefix="er-train-"))
     charts_dir = tmp / "charts"
-    con = duckdb.connect()
+    from resolution.pipeline import duckdb_config
+
+    spill = Path(config.resources.temp_directory) if config.resources.temp_directory else tmp
+    con = duckdb.connect(config=duckdb_config(config, spill / "duckdb-spill"))
     try:
         prepare_records(con, config, inputs, encoding, seconds, say)
         labels = load_labels(

@@ -1,0 +1,259 @@
+"""Scale benchmark (issue #7): generate N demo records, train once, run the dedup job and
+compare it with plain Splink predict + connected components on the same standardized data.
+
+    /tmp/venv/bin/python benchmarks/scale.py --records 100000 [--work /tmp/scale-100k]
+
+Prints per stage of the job (`summary.seconds`): seconds, records per second and peak RSS
+(this process plus its live child processes, sampled every 0.1 s; standardize forks
+workers), then the training time and the plain-Splink baseline with the ratio
+whole job / baseline. MLflow runs go to a tracking store inside the work folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "customer_zh.yaml"
+
+
+MONITOR = """
+import sys, time, psutil
+pid, path = int(sys.argv[1]), sys.argv[2]
+proc = psutil.Process(pid)
+with open(path, "w") as f:
+    while True:
+        try:
+            total = proc.memory_info().rss
+            for c in proc.children(recursive=True):
+                try:
+                    total += c.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            break
+        f.write(f"{time.time()} {total}\\n")
+        f.flush()
+        time.sleep(0.1)
+"""
+
+
+class RssSampler:
+    """Peak RSS (MB) of this process and its children, overall and per named stage.
+
+    Sampled every 0.1 s by a separate monitor process, not a thread: the job forks
+    standardize workers, and forking a process with extra threads can crash the children.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.marks: list[tuple[float, str]] = []
+        self.stage = "start"
+        self.t_start = time.time()
+
+    def set_stage(self, stage: str):
+        self.stage = stage
+        self.marks.append((time.time(), stage))
+
+    def __enter__(self):
+        import subprocess
+
+        self.monitor = subprocess.Popen(
+            [sys.executable, "-c", MONITOR, str(os.getpid()), str(self.path)]
+        )
+        return self
+
+    def __exit__(self, *exc):
+        self.monitor.terminate()
+        self.monitor.wait()
+
+    def _samples(self) -> list[tuple[float, float]]:
+        out = []
+        for line in self.path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                out.append((float(parts[0]), int(parts[1]) / 2**20))
+        return out
+
+    def peak_between(self, t0: float, t1: float | None = None) -> float:
+        vals = [mb for t, mb in self._samples() if t >= t0 and (t1 is None or t <= t1)]
+        return max(vals) if vals else 0.0
+
+    def stage_peaks(self, since: float) -> dict[str, float]:
+        marks = [m for m in self.marks if m[0] >= since] + [(time.time() + 1, "")]
+        peaks: dict[str, float] = {}
+        for (t0, stage), (t1, _) in itertools.pairwise(marks):
+            peaks[stage] = max(peaks.get(stage, 0.0), self.peak_between(t0, t1))
+        return peaks
+
+
+def _fmt_row(stage: str, secs: float, n: int, peak: float | None) -> str:
+    rps = f"{n / secs:>12,.0f}" if secs > 0 else f"{'-':>12}"
+    pk = f"{peak:>9,.0f}" if peak is not None else f"{'-':>9}"
+    return f"{stage:<22}{secs:>9.1f}{rps}{pk}"
+
+
+def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> dict:
+    """Splink predict + connected components on the job's standardized `records`."""
+    import duckdb
+
+    from resolution.predict import make_linker
+    from training.settings import blocking_rule_sql
+
+    con = duckdb.connect()
+    r = config.resources
+    con.execute(f"SET threads = {int(r.threads)}") if r.threads else None
+    con.execute(f"SET memory_limit = '{r.memory_limit}'") if r.memory_limit else None
+    con.execute(f"ATTACH '{job_db}' AS job (READ_ONLY)")
+    con.execute("CREATE TABLE records AS SELECT * FROM job.records")
+    con.execute("DETACH job")
+    s = {
+        **settings,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": blocking_rule_sql(rule)} for rule in config.model.blocking_rules
+        ],
+    }
+    sampler.set_stage("splink predict")
+    t0 = time.perf_counter()
+    linker = make_linker(con, "records", s)
+    pred = linker.inference.predict(threshold_match_probability=config.thresholds.keep_pairs or None)
+    t1 = time.perf_counter()
+    sampler.set_stage("splink cluster")
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        pred, threshold_match_probability=config.thresholds.match
+    )
+    n_clusters = con.execute(
+        f"SELECT count(DISTINCT cluster_id) FROM {clusters.physical_name}"
+    ).fetchall()[0][0]
+    t2 = time.perf_counter()
+    n_pairs = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+    con.close()
+    return {"predict": t1 - t0, "cluster": t2 - t1, "pairs": n_pairs, "clusters": n_clusters}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--work", type=Path, default=None, help="default /tmp/er-scale-N")
+    ap.add_argument("--config", type=Path, default=CONFIG)
+    ap.add_argument("--no-baseline", action="store_true", help="skip plain Splink")
+    ap.add_argument("--settings", type=Path, default=None, help="reuse trained settings json")
+    args = ap.parse_args()
+    n = args.records
+    work = args.work or Path(f"/tmp/er-scale-{n}")
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
+
+    from resolution.config import load_config
+    from resolution.demo_data import write_demo
+
+    config = load_config(args.config)
+    config = config.model_copy(
+        update={"quality": config.quality.model_copy(update={"track_in_mlflow": False})}
+    )
+    text = args.config.read_text(encoding="utf-8")
+
+    with RssSampler(work / "rss.log") as sampler:
+        data = work / "customers.csv"
+        t0 = time.perf_counter()
+        if not data.exists() or not (work / f".n{n}").exists():
+            sampler.set_stage("generate")
+            write_demo(work, n)
+            (work / f".n{n}").touch()
+        gen = time.perf_counter() - t0
+        print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+        print(f"records: {n:,}  data: {data} ({data.stat().st_size / 2**20:,.0f} MB, "
+              f"generated in {gen:.1f} s)", flush=True)
+
+        # --- train (the `er train` path, without labels and charts) ---
+        if args.settings:
+            settings = json.loads(args.settings.read_text())
+            train_secs, train_total, train_peak = {}, 0.0, None
+        else:
+            sampler.set_stage("train")
+            t_train = time.time()
+            t0 = time.perf_counter()
+            from training.train import train
+
+            res = train(
+                config, text, [data], "scale_bench", on_stage=lambda s: sampler.set_stage(
+                    "train:" + s), charts=False,
+            )
+            train_total = time.perf_counter() - t0
+            settings = res.settings
+            train_secs = res.seconds
+            train_peak = sampler.peak_between(t_train)
+            (work / "settings.json").write_text(json.dumps(settings))
+        print(f"\ntrain: {train_total:.1f} s total, peak RSS {train_peak or 0:,.0f} MB; stages "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in train_secs.items()), flush=True)
+
+        # --- the dedup job ---
+        from resolution.pipeline import dedup
+
+        out = work / "out"
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        t_job = time.time()
+        sampler.set_stage("ingest")
+        t0 = time.perf_counter()
+        summary = dedup(
+            config, settings, [data], out, "bench", on_stage=sampler.set_stage,
+            store_path=work / "store.duckdb" if False else out / "store.duckdb",
+        )
+        wall = time.perf_counter() - t0
+        t_job_end = time.time()
+        time.sleep(0.3)
+        job_peak = sampler.peak_between(t_job, t_job_end)
+        peaks = sampler.stage_peaks(t_job)
+        print(f"\ndedup: {wall:.1f} s wall, {n / wall:,.0f} records/s, peak RSS {job_peak:,.0f} MB"
+              f"; entities {summary.entities:,}, pairs kept {summary.pairs_scored:,} of "
+              f"{summary.candidate_pairs:,} candidates", flush=True)
+        print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
+        for stage, secs in summary.seconds.items():
+            print(_fmt_row(stage, secs, n, peaks.get(stage)))
+        other = wall - sum(summary.seconds.values())
+        print(_fmt_row("(outside stages)", other, n, None), flush=True)
+
+        # --- plain Splink on the same standardized records ---
+        base_total = None
+        if not args.no_baseline:
+            t_base = time.time()
+            b = plain_splink(out / "job.duckdb", settings, config, sampler)
+            base_total = b["predict"] + b["cluster"]
+            print(f"\nplain Splink on standardized records: predict {b['predict']:.1f} s "
+                  f"({b['pairs']:,} pairs >= keep), cluster {b['cluster']:.1f} s "
+                  f"({b['clusters']:,} clusters), total {base_total:.1f} s, peak RSS "
+                  f"{sampler.peak_between(t_base):,.0f} MB (incl. loading records)")
+            ours = summary.seconds.get("predict", 0) + summary.seconds.get("cluster", 0)
+            print(f"ratio whole job / plain Splink: {wall / base_total:.2f}x; "
+                  f"our predict+cluster / plain Splink: {ours / base_total:.2f}x; "
+                  f"job without standardize+ingest / plain: "
+                  f"{(wall - summary.seconds.get('standardize', 0) - summary.seconds.get('ingest', 0)) / base_total:.2f}x")
+        time.sleep(0.3)
+        whole = sampler.peak_between(0)
+    print(f"load average at the end (1/5/15 min, {os.cpu_count()} cores): "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\nmaxrss (getrusage): self {self_max:,.0f} MB, largest child {child_max:,.0f} MB; "
+          f"sampled peak (self + children) over the whole run {whole:,.0f} MB")
+    result = {
+        "records": n, "train_seconds": train_total, "train_stages": train_secs,
+        "dedup_wall": wall, "dedup_seconds": summary.seconds, "dedup_peak_mb": job_peak,
+        "baseline_seconds": base_total,
+    }
+    (work / "scale_result.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
