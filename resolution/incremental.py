@@ -28,6 +28,7 @@ from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import Config
 from resolution.db import columns, scalar
 from resolution.errors import ResolutionError
+from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
 from resolution.store import assign_stable_ids, load_constraints, open_store
 from resolution.survivorship import survive
@@ -162,6 +163,7 @@ def match(
                 if isinstance(calibrator, dict):
                     calibrator = Calibrator.from_dict(calibrator)
                 apply_sql(con, calibrator, table="_new_pairs")
+            fault_point("predict")
         with _timed(seconds, "cluster", say):
             counts = _recluster_neighbourhood(con, config, store, job_id)
         with _timed(seconds, "survive", say):
@@ -300,6 +302,7 @@ def _commit_incremental(
                 json.dumps(settings, ensure_ascii=False),
             ],
         )
+        fault_point("commit")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

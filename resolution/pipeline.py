@@ -24,6 +24,7 @@ from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import scalar
 from resolution.errors import ModelError
+from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
@@ -96,6 +97,7 @@ def prepare_records(
 
     with _timed(seconds, "ingest", say):
         result = ingest(con, inputs, config.source, encoding)
+        fault_point("ingest")
     with _timed(seconds, "standardize", say):
         standardize_table(con, "raw_records", "records")
         score_records(con, config.quality)
@@ -157,6 +159,7 @@ def resolve_records(
             calibrator = Calibrator.from_dict(calibrator)
         if calibrator is not None:
             apply_sql(con, calibrator)
+        fault_point("predict")
     with _timed(seconds, "cluster", say):
         clustered = cluster_records(con, config.thresholds.match, config.clustering)
         if store_path is not None:
@@ -185,7 +188,8 @@ def resolve_records(
 
 
 def _write_outputs(
-    con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummary, report: dict
+    con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummary, report: dict,
+    before_moves: Callable[[], None] | None = None,
 ) -> None:
     """Write every output into a staging folder, then move each file into place.
 
@@ -207,9 +211,12 @@ def _write_outputs(
             json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
         )
         names = [f"{t}.parquet" for t in PARQUET_TABLES] + ["quality.json", "quality.html"]
+        if before_moves is not None:  # crash safety: the store commits before any output moves
+            before_moves()
         for name in names + ["job.duckdb", "summary.json"]:
             os.chmod(staging / name, 0o600)  # personal data: owner only
             os.replace(staging / name, out / name)
+            fault_point("outputs")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -257,13 +264,12 @@ def dedup(
             summary.quality_passed = report["passed"]
             summary.duplicate_rate = report["duplicate_rate"]
         with _timed(seconds, "write", say):
-            _write_outputs(con, out, summary, report)
-            commit_job(
+            _write_outputs(con, out, summary, report, before_moves=lambda: commit_job(
                 con, store, job_id,
                 {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
                 settings=settings,
                 config=config.model_dump(mode="json"),
-            )
+            ))
         if config.quality.track_in_mlflow:
             summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
         return summary

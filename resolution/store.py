@@ -39,6 +39,7 @@ import duckdb
 
 from resolution.db import insert_rows, scalar
 from resolution.errors import ResolutionError
+from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -369,6 +370,7 @@ def commit_job(
                 "INSERT INTO st.job_configs VALUES (?, ?)",
                 [job_id, json.dumps(config, ensure_ascii=False, default=str)],
             )
+        fault_point("commit")
         work.execute("COMMIT")
     except Exception:
         work.execute("ROLLBACK")

@@ -1,0 +1,23 @@
+"""Fault injection for the crash-safety tests (tests/test_trust_crash.py).
+
+`fault_point("stage")` does nothing unless the environment variable `ER_FAULT_AT` names
+that stage; then the process kills itself with SIGKILL on the spot (no cleanup, no
+`finally`, like a power cut or the OOM killer). Stages:
+
+- `ingest`   after the input is read (dedup and match)
+- `predict`  after pairs are scored (dedup and match)
+- `outputs`  dedup: after the first output file is moved into the output folder
+- `commit`   inside the store transaction, just before COMMIT (dedup and match)
+
+Never set it outside tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+def fault_point(stage: str) -> None:
+    if os.environ.get("ER_FAULT_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
