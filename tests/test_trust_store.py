@@ -1,0 +1,151 @@
+"""`er store verify`, `er store backup`, `er store restore` on a small real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import CONFIG, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    from resolution.config import load_config
+    from resolution.demo_data import write_demo
+    from resolution.pipeline import dedup
+    from training.settings import build_settings
+
+    root = tmp_path_factory.mktemp("trust")
+    text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")
+    (root / "config.yaml").write_text(text, "utf-8")
+    cfg = load_config(root / "config.yaml")
+    customers, _ = write_demo(root / "data", n_records=200, seed=7)
+    dedup(cfg, build_settings(cfg), [customers], root / "out", store_path=root / "store.duckdb")
+    return root / "store.duckdb"
+
+
+def _copy(store: Path, tmp_path: Path) -> Path:
+    p = tmp_path / "s.duckdb"
+    shutil.copy(store, p)
+    return p
+
+
+def _sql(path: Path, *stmts: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for s in stmts:
+            con.execute(s)
+    finally:
+        con.close()
+
+
+def test_verify_passes_on_a_fresh_store(store):
+    r = run_cli("store", "verify", "--store", store)
+    assert r.output.startswith("ok: 0 breach(es)")
+
+
+def test_verify_reports_each_breach_in_one_line(store, tmp_path):
+    p = _copy(store, tmp_path)
+    con = duckdb.connect(str(p))
+    multi = con.execute(
+        "SELECT entity_id, list(record_id ORDER BY record_id) FROM crosswalk GROUP BY 1 "
+        "HAVING count(*) >= 2 ORDER BY 1 LIMIT 2").fetchall()
+    single = con.execute(
+        "SELECT entity_id, any_value(record_id) FROM crosswalk GROUP BY 1 HAVING count(*) = 1 "
+        "ORDER BY 1 LIMIT 3").fetchall()
+    con.close()
+    (e1, m1), (e2, m2) = multi
+    _sql(
+        p,
+        # a record in two entities
+        f"INSERT INTO crosswalk SELECT record_id, source_system, '{e2}', membership_confidence "
+        f"FROM crosswalk WHERE record_id = '{m1[0]}'",
+        # a crosswalk record that is not in records
+        f"INSERT INTO crosswalk VALUES ('GHOST-1', 'CRM', '{e1}', 1.0)",
+        # an entity whose members vanished, and one missing from entities and the registry
+        f"DELETE FROM crosswalk WHERE entity_id = '{single[0][0]}'",
+        f"DELETE FROM entities WHERE entity_id = '{single[1][0]}'",
+        f"DELETE FROM entity_registry WHERE entity_id = '{single[1][0]}'",
+        # an honoured-by-now cannot-link inside one entity, a must-link across two
+        "INSERT INTO decisions VALUES ('D1', TIMESTAMP '2000-01-01', 't', 'cannot_link', "
+        f"['{m1[0]}', '{m1[1]}'], NULL, NULL, NULL, NULL, NULL, NULL)",
+        f"INSERT INTO constraints VALUES ('{m1[0]}', '{m1[1]}', 'cannot_link', 'D1', true)",
+        "INSERT INTO decisions VALUES ('D2', TIMESTAMP '2000-01-01', 't', 'must_link', "
+        f"['{m2[0]}', '{single[2][1]}'], NULL, NULL, NULL, NULL, NULL, 'D9')",
+        f"INSERT INTO constraints VALUES ('{m2[0]}', '{single[2][1]}', 'must_link', 'D2', true)",
+        "UPDATE entities SET record_count = record_count + 5 WHERE entity_id = "
+        f"'{e2}'",
+    )
+    r = run_cli("store", "verify", "--store", p, expect=1)
+    lines = r.output.splitlines()
+    breaches = [x for x in lines if x.startswith("breach: ")]
+    text = "\n".join(breaches)
+    for rule in (
+        "record in more than one entity", "crosswalk record missing from records",
+        "entity without members", "record_count differs", "crosswalk entity missing from entities",
+        "live entity missing from entity_registry", "must-link not honoured",
+        "cannot-link not honoured", "decision undone by an unknown decision",
+        "undone decision still has active constraints",
+    ):
+        assert rule in text, (rule, r.output)
+    assert lines[-1].startswith("FAILED")
+
+
+def test_constraint_made_after_the_last_batch_is_pending_not_a_breach(store, tmp_path):
+    p = _copy(store, tmp_path)
+    con = duckdb.connect(str(p))
+    (a, b), = con.execute(
+        "SELECT min(record_id), max(record_id) FROM crosswalk WHERE entity_id = "
+        "(SELECT min(entity_id) FROM crosswalk)").fetchall() or [(None, None)]
+    other = con.execute(
+        f"SELECT min(record_id) FROM crosswalk WHERE entity_id <> "
+        f"(SELECT entity_id FROM crosswalk WHERE record_id = '{a}')").fetchall()[0][0]
+    con.close()
+    run_cli("store", "must-link", "--store", p, a, other)
+    r = run_cli("store", "verify", "--store", p)
+    assert "pending_constraints 1" in r.output
+
+
+def test_backup_and_restore_round_trip(store, tmp_path):
+    p = _copy(store, tmp_path)
+    r = run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk")
+    assert "backed up" in r.output
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text("utf-8"))
+    assert manifest["counts"]["crosswalk"] == 200 and len(manifest["jobs"]) == 1
+    run_cli("store", "verify", "--store", tmp_path / "bk" / "store.duckdb")
+    # a second backup into the same folder is refused
+    r = run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk", expect=2)
+    assert "error:" in r.output
+    # damage the live store, then restore
+    _sql(p, "DELETE FROM crosswalk WHERE record_id IN (SELECT record_id FROM crosswalk LIMIT 3)")
+    run_cli("store", "verify", "--store", p, expect=1)
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", p)
+    assert "replaced: 1 job(s)" in r.output and "restored: 1 job(s)" in r.output
+    assert "previous store kept as" in r.output
+    run_cli("store", "verify", "--store", p)
+    con = duckdb.connect(str(p), read_only=True)
+    assert con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0] == 200
+    con.close()
+    kept = [f for f in tmp_path.iterdir() if ".replaced-" in f.name]
+    assert len(kept) == 1
+
+
+def test_restore_refuses_a_backup_that_does_not_match_its_manifest(store, tmp_path):
+    p = _copy(store, tmp_path)
+    run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk")
+    m = tmp_path / "bk" / "manifest.json"
+    d = json.loads(m.read_text("utf-8"))
+    d["counts"]["crosswalk"] += 1
+    m.write_text(json.dumps(d), "utf-8")
+    before = p.read_bytes()
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", p, expect=2)
+    assert "does not match its manifest" in r.output
+    assert p.read_bytes() == before
+    r = run_cli("store", "restore", tmp_path / "nothing", "--store", p, expect=2)
+    assert "is not a backup" in r.output
