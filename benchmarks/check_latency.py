@@ -266,7 +266,7 @@ def main() -> None:
 
     build(workdir, args.records, args.holdout, args.train_records, args.seed, args.max_comparisons)
 
-    from resolution.check import Checker
+    from resolution.check import Checker, settle_heap
     from resolution.config import load_config
 
     config = load_config(CONFIG)
@@ -278,6 +278,7 @@ def main() -> None:
     info = checker.snapshot_info()
 
     samples = held_out(workdir, args.checks, args.seed)
+    settle_heap()  # as `er check serve` does after loading
     times, hits1, hits3, flagged_dup, flagged_new, n_dup, n_new = [], 0, 0, 0, 0, 0, 0
     scored = []
     for rec, expected in samples:
