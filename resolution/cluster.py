@@ -152,6 +152,9 @@ def _split_component(
     for members in groups.members.values():
         if len(members) >= 4 and bridge_threshold < 1:
             inside = [e for e in edges if e[0] in members and e[1] in members]
+            if all(e[2] >= bridge_threshold for e in inside):
+                parts.append(set(members))  # no weak link, so no weak bridge
+                continue
             inside += [(*sorted(p), 1.0) for p in must if p <= members]
             cut, pieces = _weak_bridges(members, inside, bridge_threshold)
             if cut:
@@ -254,13 +257,22 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
     have = {r[0] for r in con.execute(f"DESCRIBE {records}").fetchall()}
     cols = [c for c in cols if c in have]
     distinct = " OR ".join(f"count(DISTINCT r.{quote_ident(c)}) > 1" for c in cols) or "false"
+    # Only components that can split are examined in Python: those holding a conflict, and
+    # those of at least 4 records with a link below the bridge threshold (without a conflict
+    # the component stays whole, and only a weak link can be a cut bridge).
     con.execute(
         f"""
         CREATE OR REPLACE TABLE _suspects AS
+        WITH weak AS (
+            SELECT DISTINCT c.component
+            FROM _links l JOIN _components c ON c.record_id = l.record_id_l
+            WHERE l.match_probability < {float(options.bridge_threshold)!r}
+        )
         SELECT c.component
         FROM _components c JOIN {records} r USING (record_id)
         GROUP BY c.component
-        HAVING count(*) >= 4 OR (count(*) >= 2 AND ({distinct}))
+        HAVING (count(*) >= 4 AND c.component IN (SELECT component FROM weak))
+            OR (count(*) >= 2 AND ({distinct}))
         UNION
         SELECT a.component FROM constraints k
         JOIN _components a ON a.record_id = k.record_id_l
