@@ -21,6 +21,10 @@ from resolution.errors import InputError
 
 SUPPORTED = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
 _CHUNK = 1 << 20
+_MAX_LINE = 64 << 20  # a record may be up to 64 MB (DuckDB's default is 2 MB)
+# No customer field is legitimately longer; such a row is rejected (with the reason),
+# not standardized (regexes over megabytes of text take minutes).
+MAX_FIELD_CHARS = 10_000
 
 # Accepted spellings of the encodings Chinese business systems write.
 _ENCODING_ALIASES = {
@@ -121,16 +125,21 @@ def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
 def _read_csv(con, path: Path, table: str, encoding: str | None, workdir: Path) -> None:
     enc = detect_encoding(path, encoding)
     src = path if enc in ("utf-8", "utf-8-sig") else _transcode_to_utf8(path, enc, workdir)
+    sql = (
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, all_varchar=true, "
+        "header=true, quote='\"', escape='\"', strict_mode=false, null_padding=true, "
+        f"sample_size=-1, max_line_size={_MAX_LINE}{{extra}})"
+    )
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, all_varchar=true, "
-            "header=true, quote='\"', escape='\"', strict_mode=false, null_padding=true, "
-            "sample_size=-1)",
-            [str(src)],
-        )
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{path}: cannot parse as CSV ({first})")
+        con.execute(sql.format(extra=""), [str(src)])
+    except duckdb.Error:
+        # The parallel reader with null_padding cannot follow newlines inside quoted
+        # fields (valid CSV); the single-threaded reader can.
+        try:
+            con.execute(sql.format(extra=", parallel=false"), [str(src)])
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise InputError(f"{path}: cannot parse as CSV ({first})")
 
 
 def _read_parquet(con, path: Path, table: str) -> None:
@@ -236,11 +245,15 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
                     f"{path}: required column '{field}' is missing; add it or map it in the "
                     f"config's source.columns (the file has: {', '.join(present[:20])})"
                 )
-        if col is not None:
+        default = source.default_source_system or path.stem
+        default_sql = f"'{default.replace(chr(39), chr(39) * 2)}'"
+        if col is not None and field == "source_system":
+            # an empty source_system cell gets the same default as a missing column
+            exprs.append(f"coalesce(NULLIF(trim({_q(col)}), ''), {default_sql}) AS {field}")
+        elif col is not None:
             exprs.append(f"NULLIF(trim({_q(col)}), '') AS {field}")
         elif field == "source_system":
-            default = source.default_source_system or path.stem
-            exprs.append(f"'{default.replace(chr(39), chr(39) * 2)}' AS source_system")
+            exprs.append(f"{default_sql} AS source_system")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {field}")
     return ", ".join(exprs)
@@ -281,15 +294,22 @@ def ingest(
         """
     )
     fields = ", ".join(CANONICAL_FIELDS)
+    too_long = "concat_ws(', ', " + ", ".join(
+        f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS
+    ) + ")"
+    con.execute("ALTER TABLE _ranked ADD COLUMN _too_long VARCHAR")
+    con.execute(f"UPDATE _ranked SET _too_long = NULLIF({too_long}, '')")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rejected AS
         SELECT {fields}, _input, _row,
                CASE WHEN record_id IS NULL THEN 'empty record_id'
-                    ELSE 'duplicate record_id (first occurrence kept: ' || _first_at || ')'
+                    WHEN _occurrence > 1
+                    THEN 'duplicate record_id (first occurrence kept: ' || _first_at || ')'
+                    ELSE 'field longer than {MAX_FIELD_CHARS:,} characters: ' || _too_long
                END AS reason
         FROM _ranked
-        WHERE record_id IS NULL OR _occurrence > 1
+        WHERE record_id IS NULL OR _occurrence > 1 OR _too_long IS NOT NULL
         ORDER BY _input_no, _row
         """
     )
@@ -297,7 +317,7 @@ def ingest(
         f"""
         CREATE OR REPLACE TABLE raw_records AS
         SELECT {fields}, _input, _row FROM _ranked
-        WHERE record_id IS NOT NULL AND _occurrence = 1
+        WHERE record_id IS NOT NULL AND _occurrence = 1 AND _too_long IS NULL
         ORDER BY _input_no, _row
         """
     )
@@ -307,7 +327,8 @@ def ingest(
     rejected = rows_in - accepted
     if accepted == 0:
         raise InputError(
-            f"all {rows_in} input rows were rejected (empty or duplicate record_id); "
+            f"all {rows_in} input rows were rejected (empty or duplicate record_id, or a "
+            f"field longer than {MAX_FIELD_CHARS:,} characters); "
             "check the record_id column mapping in source.columns"
         )
     return IngestResult(rows_in=rows_in, accepted=accepted, rejected=rejected)

@@ -226,7 +226,9 @@ def render_html(report: dict[str, Any]) -> str:
     validity = _bars(
         [(f["field"], 1 - f["invalid_rate"]) for f in fields if f["invalid_rate"] is not None]
     )
-    sources = sorted({f["source_system"] for f in report["fields_by_source"]})
+    sources = sorted(
+        {f["source_system"] for f in report["fields_by_source"]}, key=lambda s: (s is None, s or "")
+    )
     head = "".join(f"<th>{esc(str(s))}</th>" for s in sources)
     body = []
     for field in FIELDS:
