@@ -191,8 +191,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_latency(workdir: Path, samples: list[dict], n: int) -> list[float]:
-    """Start `er check serve` in its own process; time n sequential POST /check calls."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_latency(
+    workdir: Path, samples: list[dict], n: int
+) -> tuple[list[float], list[float], float]:
+    """Start `er check serve` in its own process; time n sequential POST /check calls
+    (at the client, and the check itself as the server reports it) and the server's CPU
+    time per request."""
     import httpx
 
     port = _free_port()
@@ -234,13 +247,16 @@ def http_latency(workdir: Path, samples: list[dict], n: int) -> list[float]:
                 time.sleep(0.5)
             for rec in samples[:20]:  # warm the connection and the server
                 client.post(f"{url}/check", json=rec)
-            times = []
+            times, server = [], []
+            cpu0 = _cpu_seconds(proc.pid)
             for rec in (samples * (n // max(len(samples), 1) + 1))[:n]:
                 t0 = time.perf_counter()
                 r = client.post(f"{url}/check", json=rec)
                 times.append((time.perf_counter() - t0) * 1000)
                 r.raise_for_status()
-            return times
+                server.append(r.json()["elapsed_ms"])
+            server_cpu_ms = (_cpu_seconds(proc.pid) - cpu0) * 1000 / max(n, 1)
+            return times, server, server_cpu_ms
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -279,12 +295,13 @@ def main() -> None:
 
     samples = held_out(workdir, args.checks, args.seed)
     settle_heap()  # as `er check serve` does after loading
-    times, hits1, hits3, flagged_dup, flagged_new, n_dup, n_new = [], 0, 0, 0, 0, 0, 0
+    times, cpu, hits1, hits3, flagged_dup, flagged_new, n_dup, n_new = [], [], 0, 0, 0, 0, 0, 0
     scored = []
     for rec, expected in samples:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = checker.check(rec, top_k=3, min_probability=0.0)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         scored.append(res.candidates_scored)
         top = [c.entity_id for c in res.candidates]
         if expected is None:
@@ -309,10 +326,19 @@ def main() -> None:
         f"{n_new} new customers; store records scored per check: median "
         f"{sorted(scored)[len(scored) // 2]}, max {max(scored)}"
     )
-    print(f"in-process latency: {_percentiles(times)}")
+    # wall time is what a form waits for; CPU time shows what other load on the machine
+    # added to it (process_time has a coarse clock: read its percentiles, not its max)
+    load = os.getloadavg()[0]
+    print(f"in-process latency: {_percentiles(times)}   (1-min load average {load:.1f})")
+    print(f"in-process CPU:     {_percentiles(cpu)}")
     if args.http:
-        http = http_latency(workdir, [r for r, _ in samples], args.http)
-        print(f"HTTP latency:       {_percentiles(http)}")
+        http, server, server_cpu = http_latency(workdir, [r for r, _ in samples], args.http)
+        print(
+            f"HTTP latency:       {_percentiles(http)}   (1-min load average "
+            f"{os.getloadavg()[0]:.1f})"
+        )
+        print(f"  of which check:   {_percentiles(server)}")
+        print(f"  server CPU per request (HTTP + check): {server_cpu:.2f} ms")
     if n_dup:
         print(
             f"duplicates: recall@1 {hits1 / n_dup:.3f}  recall@3 {hits3 / n_dup:.3f}  "
