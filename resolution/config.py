@@ -207,6 +207,12 @@ class QualityConfig(_Strict):
     completeness_min: float = Field(default=0.95, ge=0, le=1)
     invalid_max: float = Field(default=0.02, ge=0, le=1)
     duplicate_max: float = Field(default=0.03, ge=0, le=1)
+    freshness_days: int = Field(
+        default=365, ge=1, description="a record is fresh when updated_at is this recent"
+    )
+    freshness_min: float = Field(
+        default=0.98, ge=0, le=1, description="target share of fresh records (更新及时率)"
+    )
     track_in_mlflow: bool = Field(default=True, description="log each report to MLflow")
 
     @field_validator("required", "scored_fields")

@@ -15,6 +15,10 @@ Definitions (all shares are 0..1):
   `er profile`, which has no model, counts records sharing a valid USCC or ID card, or the
   same core name and valid mobile ("exact keys"), as a lower bound.
 - record quality score: the share of the scored fields that are present and valid.
+- freshness (更新及时率): records whose `updated_at` lies within `quality.freshness_days`
+  (default 365) before the report's time / records; a record without a readable
+  `updated_at` (or dated in the future by more than a day) is not fresh. Checked against
+  `quality.freshness_min` (default 0.98).
 """
 
 from __future__ import annotations
@@ -132,6 +136,15 @@ def build_report(
         "SELECT floor(quality_score * 10) / 10 AS b, count(*) FROM records GROUP BY 1 ORDER BY 1",
     )
     mean_score = scalar(con, "SELECT avg(quality_score) FROM records")
+    days = int(config.freshness_days)
+    fresh = scalar(
+        con,
+        f"""SELECT count(*) FILTER (WHERE CAST(updated_at_ts AS TIMESTAMP)
+                       BETWEEN CAST(now() AS TIMESTAMP) - INTERVAL {days} DAY
+                           AND CAST(now() AS TIMESTAMP) + INTERVAL 1 DAY)
+            FROM records""",
+    )
+    freshness = fresh / n if n else 0.0
 
     checks = []
     for f in per_field:
@@ -142,6 +155,9 @@ def build_report(
         if f["invalid_rate"] is not None and f["completeness"] > 0:
             checks.append(_check(f"invalid rate of {f['field']}", f["invalid_rate"], "<=", config.invalid_max))
     checks.append(_check(f"duplicate rate ({dup_method})", duplicate_rate, "<=", config.duplicate_max))
+    checks.append(
+        _check(f"freshness (updated within {days} days)", freshness, ">=", config.freshness_min)
+    )
     return {
         "records": n,
         "rejected": rejected,
@@ -149,6 +165,8 @@ def build_report(
         "duplicate_rate": duplicate_rate,
         "duplicate_rate_method": dup_method,
         "duplicate_rate_by_source": dup_by_source,
+        "freshness": freshness,
+        "freshness_days": days,
         "fields": per_field,
         "fields_by_source": per_source,
         "quality_score_histogram": [{"bin": float(b), "records": c} for b, c in score_hist],
@@ -168,6 +186,7 @@ def metrics_for_mlflow(report: dict[str, Any]) -> dict[str, float]:
         "dq_rejected": float(report["rejected"]),
         "dq_mean_quality_score": float(report["mean_quality_score"] or 0.0),
         "dq_duplicate_rate": float(report["duplicate_rate"]),
+        "dq_freshness": float(report.get("freshness") or 0.0),
         "dq_checks_failed": float(sum(not c["passed"] for c in report["checks"])),
     }
     for f in report["fields"]:
@@ -272,6 +291,7 @@ tr.pass td:last-child{{color:#2a7d2a}} tr.fail td:last-child{{color:#c0392b;font
 <div class="kpi"><b>{report['rejected']:,}</b>拒收 rejected</div>
 <div class="kpi"><b>{_pct(report['duplicate_rate'])}</b>重复率 duplicate rate ({esc(report['duplicate_rate_method'])})</div>
 <div class="kpi"><b>{(report['mean_quality_score'] or 0):.3f}</b>平均质量分 mean record score</div>
+<div class="kpi"><b>{_pct(report.get('freshness'))}</b>更新及时率 updated within {report.get('freshness_days', '—')} days</div>
 <p><b>{verdict}</b></p></section>
 <section id="checks"><h2>规则检查 Checks</h2>
 <table><tr><th>检查 check</th><th>值 value</th><th>目标 target</th><th>结果 result</th></tr>{checks}</table></section>
