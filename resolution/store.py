@@ -83,6 +83,33 @@ class IdMapping:
 LOCK_WAIT_SECONDS = 30.0
 
 
+# Encryption at rest: the key comes from this environment variable only.
+ENCRYPTION_ENV = "ER_ENCRYPTION_KEY"
+
+
+def require_encryption_support() -> None:
+    """Refuse to touch a store when encryption is asked for and cannot be provided.
+
+    DuckDB writes encrypted files securely only with its httpfs extension (OpenSSL);
+    without it DuckDB offers an insecure fallback that we never enable. This engine does
+    not yet write encrypted stores and job outputs, so with ER_ENCRYPTION_KEY set every
+    store access stops with one clear line instead of writing personal data in clear."""
+    if not os.environ.get(ENCRYPTION_ENV):
+        return
+    probe = duckdb.connect()
+    try:
+        probe.execute("LOAD httpfs")
+        why = ("this version does not write encrypted stores and job outputs yet; "
+               "unset ER_ENCRYPTION_KEY and use disk encryption (LUKS, BitLocker) instead")
+    except duckdb.Error as exc:
+        why = ("DuckDB needs its httpfs extension to write encrypted files securely and it "
+               f"is not installed ({str(exc).splitlines()[0][:80]}); the insecure fallback is "
+               "never enabled. Install httpfs, or unset ER_ENCRYPTION_KEY and use disk encryption")
+    finally:
+        probe.close()
+    raise ResolutionError(f"encryption asked for and cannot be provided: {why}")
+
+
 def _locked(exc: Exception) -> bool:
     return "lock" in str(exc).lower() or "in use" in str(exc).lower()
 
@@ -117,6 +144,7 @@ def attach_store(
     wait: float = LOCK_WAIT_SECONDS,
 ) -> None:
     """ATTACH the store as `alias`, retrying while another process holds the file."""
+    require_encryption_support()
     mode = " (READ_ONLY)" if read_only else ""
     deadline = time.monotonic() + wait
     delay = 0.02
@@ -142,6 +170,7 @@ def _owner_only(path: Path) -> None:
 
 
 def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    require_encryption_support()
     p = Path(path)
     if read_only and not p.exists():
         raise ResolutionError(f"store not found: {p} (run `er dedup` first)")

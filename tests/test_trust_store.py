@@ -149,3 +149,15 @@ def test_restore_refuses_a_backup_that_does_not_match_its_manifest(store, tmp_pa
     assert p.read_bytes() == before
     r = run_cli("store", "restore", tmp_path / "nothing", "--store", p, expect=2)
     assert "is not a backup" in r.output
+
+
+def test_encryption_asked_for_and_not_available_is_refused(store, tmp_path, monkeypatch):
+    p = _copy(store, tmp_path)
+    before = p.read_bytes()
+    monkeypatch.setenv("ER_ENCRYPTION_KEY", "0123456789abcdef")
+    for args in (("store", "verify", "--store", p),
+                 ("store", "backup", "--store", p, "--to", tmp_path / "bk"),
+                 ("store", "must-link", "--store", p, "A", "B")):
+        r = run_cli(*args, expect=2)
+        assert "error: encryption asked for and cannot be provided" in r.output, r.output
+    assert p.read_bytes() == before and not (tmp_path / "bk" / "store.duckdb").exists()
