@@ -50,6 +50,7 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
     priority = _priority_sql(config.source_priority)
     freq_cols: list[str] = []
     selects: list[str] = []
+    picks: list[str] = []
     lineage: list[str] = []
     for i, (field, fr) in enumerate(config.fields.items()):
         col = fr.column or field
@@ -67,11 +68,20 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
             cond += f" AND r.source_system = {quote_literal(fr.source or '')}"
         fname = quote_ident(field)
         if fr.rule == "aggregate":
-            selects.append(f"list(DISTINCT {value} ORDER BY {value}) FILTER (WHERE {cond}) AS {fname}")
+            picks.append(
+                f"list(DISTINCT {value} ORDER BY {value}) FILTER (WHERE {cond}) AS _pick{i}"
+            )
+            picks.append(
+                f"array_to_string(list(r.record_id ORDER BY r.record_id) FILTER (WHERE {cond}), "
+                f"',') AS _rids{i}"
+            )
+            picks.append(
+                f"array_to_string(list(DISTINCT r.source_system ORDER BY r.source_system) "
+                f"FILTER (WHERE {cond}), ',') AS _srcs{i}"
+            )
+            selects.append(f"_pick{i} AS {fname}")
             lineage.append(
-                f"{fname}: {{'record_id': array_to_string(list(r.record_id ORDER BY r.record_id) "
-                f"FILTER (WHERE {cond}), ','), 'source_system': array_to_string(list(DISTINCT "
-                f"r.source_system ORDER BY r.source_system) FILTER (WHERE {cond}), ','), "
+                f"{fname}: {{'record_id': _rids{i}, 'source_system': _srcs{i}, "
                 f"'rule': 'aggregate'}}"
             )
             continue
@@ -86,13 +96,15 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
             f"arg_min({{'v': {value}, 'rid': r.record_id, 'src': r.source_system}}, "
             f"({key}, r.record_id)) FILTER (WHERE {cond})"
         )
-        selects.append(f"{pick}.v AS {fname}")
+        # each pick is aggregated once; the outer query takes its value and lineage
+        picks.append(f"{pick} AS _pick{i}")
+        selects.append(f"_pick{i}.v AS {fname}")
         lineage.append(
-            f"{fname}: {{'record_id': {pick}.rid, 'source_system': {pick}.src, "
+            f"{fname}: {{'record_id': _pick{i}.rid, 'source_system': _pick{i}.src, "
             f"'rule': {quote_literal(fr.rule)}}}"
         )
     base_extra = "".join(f", {f}" for f in freq_cols)
-    field_sql = "".join(f"{s},\n" for s in selects)
+    pick_sql = "".join(f"{p},\n" for p in picks)
     lineage_sql = ", ".join(lineage) if lineage else "'none': NULL"
     con.execute(
         f"""
@@ -100,17 +112,23 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
         WITH r AS (
             SELECT r.*, c.entity_id, c.cluster_confidence{base_extra}
             FROM records r JOIN clusters c USING (record_id)
+        ),
+        agg AS (
+            SELECT r.entity_id,
+                   {pick_sql}
+                   count(*) AS record_count,
+                   list(DISTINCT r.source_system ORDER BY r.source_system) AS source_systems,
+                   min(r.cluster_confidence) AS cluster_confidence
+            FROM r
+            GROUP BY r.entity_id
         )
-        SELECT r.entity_id,
-               {field_sql}
-               count(*) AS record_count,
-               list(DISTINCT r.source_system ORDER BY r.source_system) AS source_systems,
-               min(r.cluster_confidence) AS cluster_confidence,
-               r.entity_id IN (SELECT entity_id FROM review_queue) AS needs_review,
+        SELECT entity_id,
+               {"".join(f"{s}, " for s in selects)}
+               record_count, source_systems, cluster_confidence,
+               entity_id IN (SELECT entity_id FROM review_queue) AS needs_review,
                {{{lineage_sql}}} AS lineage
-        FROM r
-        GROUP BY r.entity_id
-        ORDER BY r.entity_id
+        FROM agg
+        ORDER BY entity_id
         """
     )
     return scalar(con, "SELECT count(*) FROM entities")
