@@ -105,6 +105,13 @@ class TrainingConfig(_Strict):
     deterministic_recall: float = Field(default=0.7, gt=0, le=1)
     em_blocking_rules: list[list[str]] = Field(min_length=2)
     u_max_pairs: float = Field(default=2e6, gt=0)
+    max_records: int | None = Field(
+        default=None,
+        gt=1,
+        description="train (prior, u, EM) on a uniform random sample of this many records "
+        "when there are more; the parameters are per-pair rates, so a large sample estimates "
+        "them as well as all records, in a fraction of the time (not with labels)",
+    )
     seed: int = 42
 
 

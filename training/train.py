@@ -136,7 +136,20 @@ def fit(
         raise InputError("m from labels needs labels (--labels-column, --truth or --labels-pairs)")
     t = config.model.training
     ttable = training_table(con, table, link_type)
-    linker = make_linker(con, ttable, build_settings(config, link_type))
+    fit_table = ttable
+    if labels is None and t.max_records:
+        n_all = scalar(con, f"SELECT count(*) FROM {ttable}")
+        if n_all > t.max_records:
+            fit_table = "_training_sample"
+            con.execute(
+                f"CREATE OR REPLACE TABLE {fit_table} AS SELECT * FROM {ttable} "
+                f"USING SAMPLE reservoir({int(t.max_records)} ROWS) REPEATABLE ({int(t.seed)})"
+            )
+            warnings.append(
+                f"trained on a random sample of {t.max_records:,} of {n_all:,} records "
+                "(model.training.max_records)"
+            )
+    linker = make_linker(con, fit_table, build_settings(config, link_type))
 
     lambda_from = "deterministic rules"
     if labels is not None and labels.kind == "clusters" and link_type == "dedupe_only":
