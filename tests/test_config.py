@@ -88,3 +88,21 @@ def test_missing_and_malformed_files(tmp_path):
     top.write_text("- 1\n- 2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(top)
+
+
+def test_resources_apply_to_duckdb(tmp_path):
+    import duckdb
+
+    from resolution.config import config_from_dict
+    from resolution.pipeline import duckdb_config
+
+    data = _default()
+    data["resources"] = {"memory_limit": "1GB", "threads": 1, "temp_directory": str(tmp_path)}
+    cfg = config_from_dict(data)
+    con = duckdb.connect(config=duckdb_config(cfg, tmp_path / "spill"))
+    try:
+        assert con.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit.replace(" ", "").upper().startswith(("953.6MIB", "1.0GB", "1GB", "953"))
+    finally:
+        con.close()
