@@ -144,6 +144,9 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--work", type=Path, default=None, help="default /tmp/er-scale-N")
     ap.add_argument("--config", type=Path, default=CONFIG)
+    ap.add_argument("--max-comparisons", type=float, default=None,
+                    help="override model.max_comparisons (the default config refuses 1M demo "
+                    "records: 81M candidate pairs > 50M)")
     ap.add_argument("--no-baseline", action="store_true", help="skip plain Splink")
     ap.add_argument("--settings", type=Path, default=None, help="reuse trained settings json")
     args = ap.parse_args()
@@ -159,6 +162,9 @@ def main() -> None:
     config = config.model_copy(
         update={"quality": config.quality.model_copy(update={"track_in_mlflow": False})}
     )
+    if args.max_comparisons:
+        config = config.model_copy(update={"model": config.model.model_copy(
+            update={"max_comparisons": args.max_comparisons})})
     text = args.config.read_text(encoding="utf-8")
 
     with RssSampler(work / "rss.log") as sampler:
