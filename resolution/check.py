@@ -64,8 +64,9 @@ from fastapi import Query  # here, not in create_app: FastAPI resolves its annot
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from resolution.config import CANONICAL_FIELDS, Config
-from resolution.db import columns, quote_ident, quote_literal, rows, scalar
+from resolution.db import columns, quote_ident, rows, scalar
 from resolution.errors import InputError, ModelError, ResolutionError
+from resolution.store import attach_store
 
 # Fields a check needs at least one of: without them there is nothing to block on.
 IDENTIFYING_FIELDS = ("customer_name", "uscc", "id_card", "mobile", "phone", "email")
@@ -867,13 +868,8 @@ def _load_snapshot(checker: Checker) -> _Snapshot:
     model = checker._model
     con = duckdb.connect()
     try:
-        try:
-            con.execute(f"ATTACH {quote_literal(str(path))} AS st (READ_ONLY)")
-        except duckdb.Error as exc:
-            raise ResolutionError(
-                f"cannot open store {path}: {str(exc).splitlines()[0][:200]} (a job may be "
-                "writing it; try again when it finishes)"
-            )
+        # the store's own policy: encryption refusal, waiting briefly while a job commits
+        attach_store(con, path, "st", read_only=True)
         have = {
             r[0]
             for r in rows(con, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'st'")
