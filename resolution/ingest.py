@@ -227,6 +227,11 @@ def read_input(
 
 def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
     present = columns(con, table)
+    if len(present) == 1 and any(sep in present[0] for sep in (",", "\t", ";", "|")):
+        raise InputError(
+            f"{path}: the CSV could not be split into columns (the header reads as one "
+            "column); check for an unbalanced quote (\") in the file"
+        )
     by_lower = {c.strip().lower(): c for c in present}
     exprs = []
     for field in CANONICAL_FIELDS:

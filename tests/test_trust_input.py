@@ -136,6 +136,7 @@ def test_unbalanced_quote_does_not_swallow_records(tmp_path):
         assert got == 6, f"unbalanced quote: 6 rows written, {got} ingested"
         _record("unbalanced quote", f"ingested, {got}/6 rows accounted for")
     else:
+        assert "unbalanced quote" in got, got
         _record("unbalanced quote", f"refused: {got[:150]}")
 
 
