@@ -161,3 +161,28 @@ def test_encryption_asked_for_and_not_available_is_refused(store, tmp_path, monk
         r = run_cli(*args, expect=2)
         assert "error: encryption asked for and cannot be provided" in r.output, r.output
     assert p.read_bytes() == before and not (tmp_path / "bk" / "store.duckdb").exists()
+
+
+def test_backup_waits_for_a_writer_and_takes_a_consistent_snapshot(store, tmp_path):
+    """A writer (as a job's commit would) holds the store for a moment: the backup waits
+    for it and copies the state after its transaction, never half of it."""
+    import subprocess
+    import sys
+    import time
+
+    p = _copy(store, tmp_path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('BEGIN'); "
+         "c.execute(\"DELETE FROM review_queue\"); print('holding', flush=True); "
+         "time.sleep(1.5); c.execute('COMMIT'); c.close()", str(p)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert writer.stdout.readline().strip() == "holding"
+    t0 = time.monotonic()
+    run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk")
+    waited = time.monotonic() - t0
+    writer.wait(10)
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text("utf-8"))
+    assert manifest["counts"]["review_queue"] == 0, "backup did not see the committed change"
+    assert waited > 0.5
