@@ -470,7 +470,7 @@ class _Places:
                 lst = self.index.setdefault(k, [])
                 if (e, level) not in lst:
                     lst.append((e, level))
-                if not town:
+                if not town or k == keys[0]:  # a town by its full name: 万江街道阿杰商行
                     self.name_prefixes.add(k)
         # in English, Shanxi is 山西 and Shaanxi is 陕西
         self.index["shanxi"] = [x for x in self.index.get("shanxi", []) if x[0][0] != "陕西省"]
@@ -497,31 +497,48 @@ class _Places:
             return (ep, sd) in self.prov_district
         return True
 
-    def merge(self, state: tuple, cands: list[tuple[str, str, str]]) -> tuple | None:
-        """The state after a mention, or None when no candidate fits it."""
-        ok = [e for e in cands if self.consistent(state, e)]
-        if not ok:
-            return None
-        out = list(state)
-        for i in range(3):
-            vals = {e[i] for e in ok}
-            if len(vals) == 1:
-                v = vals.pop()
-                if v and not out[i]:
-                    out[i] = v
-        p, c, d = out
-        if p in _MUNICIPALITIES and not c:
-            c = p
-        if d and not c:
-            pcs = {pc for pc in self.district_cities.get(d, ()) if not p or pc[0] == p}
-            if len(pcs) == 1:
-                p, c = pcs.pop()
-        return (p, c, d)
-
 
 @lru_cache(maxsize=1)
 def _places() -> _Places:
     return _Places()
+
+
+class _Possible:
+    """The divisions an address may lie in, narrowed mention by mention: 'Fuzhou' (福州 or 抚州)
+    and 'Jinan District' (晋安 or 金安) together can only be 福州市晋安区."""
+
+    def __init__(self, options=((None, None, None),)) -> None:
+        self.options: list[tuple] = list(options)
+
+    def add(self, cands: list[tuple[str, str, str]]) -> bool:
+        pl = _places()
+        new: list[tuple] = []
+        for s in self.options:
+            for e in cands:
+                if pl.consistent(s, e):
+                    o = tuple(a or b or None for a, b in zip(s, e))
+                    if o not in new:
+                        new.append(o)
+        if not new:
+            return False
+        self.options = new[:64]
+        return True
+
+    @property
+    def state(self) -> tuple:
+        pl = _places()
+        out = []
+        for i in range(3):
+            vals = {o[i] for o in self.options}
+            out.append(vals.pop() if len(vals) == 1 else None)
+        p, c, d = out
+        if p in _MUNICIPALITIES and not c:
+            c = p
+        if d and not c:
+            pcs = {pc for pc in pl.district_cities.get(d, ()) if not p or pc[0] == p}
+            if len(pcs) == 1:
+                p, c = pcs.pop()
+        return (p, c, d)
 
 
 # Latin level words → (level words of the Chinese names they may stand for, their pinyin)
@@ -591,7 +608,8 @@ def _place_cands(words: list[str], mode: str, state: tuple) -> tuple[list, bool]
     """Division entries a run of Latin words may name, and whether it carried a level word.
 
     mode 'column' trusts a bare name; 'address' takes a bare district or town only inside
-    a known city (or a known province where it is the only one of its name).
+    a known city (or a known province where it is the only one of its name); 'tail' (the end
+    of an address, after its road) also takes a district whose name is unique in China.
     """
     pl = _places()
     base, hint, hint_py = _split_level(words)
@@ -617,15 +635,19 @@ def _place_cands(words: list[str], mode: str, state: tuple) -> tuple[list, bool]
     cands = []
     for e, level in found:
         town = level in ("镇", "乡", "街道")
-        needs_city = hint is None and (town or (e[2] and mode == "address"))
+        needs_city = hint is None and (town or (e[2] and mode != "column"))
         if needs_city and not (state[1] and e[1] == state[1]):
             continue
         cands.append(e)
-    if (
-        not cands and mode == "address" and hint is None and state[0] and not state[1]
-    ):  # 'Kunshan, Jiangsu': the only 昆山 in the province
-        inside = [e for e, lv in found if e[0] == state[0] and lv not in ("镇", "乡", "街道")]
-        if len({e[2] for e in inside}) == 1:
+    if not cands and mode != "column" and hint is None and not state[1]:
+        # 'Kunshan, Jiangsu': the only 昆山 in the province; '..., Gaochun' the only 高淳
+        inside = [
+            e
+            for e, lv in found
+            if (e[0] == state[0] or (mode == "tail" and not state[0]))
+            and lv not in ("镇", "乡", "街道")
+        ]
+        if len({e for e in inside}) == 1:
             cands = inside
     return cands, hint is not None
 
@@ -639,33 +661,40 @@ def _cn_place_cands(text: str) -> list[tuple[str, str, str]]:
     return [e for e, _lv in pl.index.get(k, [])]
 
 
+# which entries a column names first: a city column's 'Xi'an' is 西安市, not 西安区
+_ROLE = {
+    "province": lambda e: not e[2] and (not e[1] or e[0] == e[1]),
+    "city": lambda e: bool(e[1]) and not e[2],
+    "district": lambda e: bool(e[2]),
+}
+
+
 @lru_cache(maxsize=16384)
 def _latin_divisions(province: str | None, city: str | None, district: str | None) -> tuple:
-    pl = _places()
-    state: tuple = (None, None, None)
-    for col, mode in ((province, "column"), (city, "column"), (district, "column")):
+    """The possible (province, city, district) triples the three columns allow."""
+    poss = _Possible()
+    for col, role in ((province, "province"), (city, "city"), (district, "district")):
         if not col:
             continue
-        t = _norm(col).replace("'", "")
+        t = _norm(col).replace("'", " ")
         if _CJK.search(t):
             cands = _cn_place_cands(t)
         else:
             words = [w for w in re.findall(r"[a-z]+", t) if w not in _COUNTRY]
             if not words:
                 continue
-            cands, _lv = _place_cands(words, mode, state)
+            cands, _lv = _place_cands(words, "column", poss.state)
+        cands = [e for e in cands if _ROLE[role](e)] or cands
         if cands:
-            new = pl.merge(state, cands)
-            if new is not None:
-                state = new
-    return state
+            poss.add(cands)
+    return tuple(poss.options)
 
 
 @_guard((None, None, None))
 def latin_divisions(province: object = None, city: object = None, district: object = None):
     """Canonical (province, city, district) from columns written in pinyin or English
     ('Sichuan Province', "Xi'an", 'Shunyi Qu'), or in Chinese; None where unknown."""
-    p, c, d = _latin_divisions(_text(province), _text(city), _text(district))
+    p, c, d = _Possible(_latin_divisions(_text(province), _text(city), _text(district))).state
     return (p or None, c or None, d or None)
 
 
@@ -718,7 +747,12 @@ def _fix_legal_typos(t: str) -> str:
         m = rx.search(t)
         while m:
             sub = m.group(1)
-            at_end = m.end() == len(t) or t[m.end() :].startswith(("分公司", "分店", ")"))
+            rest = t[m.end() :]
+            at_end = (
+                not rest
+                or rest.startswith(")")
+                or (len(rest) <= 12 and bool(_RX_CN_BRANCH_END.search(rest)))
+            )  # the end of the name, or before its branch: 有限公贡张江店
             same_sound = bool(_char_readings(sub) & _char_readings(ch))
             if (same_sound or (at_end and i in _TYPO_ANY_AT_END[form])) and m.start() >= 2:
                 t = t[: m.start()] + form + t[m.end() :]
@@ -823,8 +857,7 @@ canyin: 餐饮 餐厅 饭店 酒家 酒楼 餐馆 饭馆 菜馆 | catering, rest
 jiudian: 酒店 大酒店 宾馆 旅馆 -旅店 | hotel, hotels, inn, hostel
 shipin: 食品 | food, foods, foodstuff, foodstuffs, food products, food product
 yinpin: 饮品 饮料 | beverage, beverages, drink, drinks, soft drinks
-naicha: 奶茶 -茶饮 | milk tea, bubble tea, tea drinks
-naichadian: 奶茶店 | tea shop, milk tea shop, bubble tea shop, tea store
+naicha: 奶茶 奶茶店 -茶饮 | milk tea, bubble tea, tea drinks, tea shop, tea store
 shuiguo: 水果 -鲜果 | fruit, fruits, fresh fruit, fresh fruits
 guoshu: 果蔬 -蔬果 | fruit and vegetable, fruits and vegetables, fruit and vegetables, vegetables and fruits
 shucai: 蔬菜 | vegetable, vegetables
@@ -930,7 +963,7 @@ pifa: 批发 | wholesale, wholesaler, wholesalers
 lingshou: 零售 | retail, retailer, retailers
 liansuo: 连锁 | chain, chains, chain store, chain stores
 jingxiao: 经销 | distribution, distributor, distributors, dealer, dealers
-dian: 商店 -店铺 -门市 门市部 | store, stores, shop, shops
+dian: 商店 -店铺 门市部 | store, stores, shop, shops
 gongyipin: 工艺品 工艺 | crafts, handicraft, handicrafts, arts and crafts, craft
 dengshi: 灯饰 -灯具 | lighting, lamps, lamp
 taoci: 陶瓷 | ceramic, ceramics
@@ -973,7 +1006,8 @@ class _Dict:
                 words = tuple(re.findall(r"[a-z0-9]+", phrase.lower()))
                 if words:
                     self.en[words] = canon
-        for canon in set(self.cn.values()):
+        self.canons = frozenset(self.cn.values())
+        for canon in self.canons:
             self.py[canon] = canon  # every key is its own fixed point
         self.cn_re = re.compile("|".join(map(re.escape, sorted(self.cn, key=len, reverse=True))))
         self.en_max = max(len(k) for k in self.en)
@@ -1052,13 +1086,37 @@ def _cn_units(run: str) -> list[_Unit]:
     d = _dict()
     out: list[_Unit] = []
     pos = 0
-    for m in d.cn_re.finditer(run):
+    while True:
+        m = d.cn_re.search(run, pos)
+        if m is None:
+            break
         if m.start() > pos:
             out.extend((s, 1, True) for s in _cn_syl(run[pos : m.start()]))
         out.append((d.cn[m.group(0)], 0, False))
         pos = m.end()
+        if run.startswith("店", pos):  # 水果店 is "Fruit Store", "Fruits" or 'Shuiguo'
+            out.append(("dian", 0, False))
+            pos += 1
     if pos < len(run):
         out.extend((s, 1, True) for s in _cn_syl(run[pos:]))
+    return out
+
+
+# restaurants of a kind: 火锅店 is "Hotpot Restaurant" as often as "Hotpot Shop"
+_FOOD_SERVICE = frozenset(
+    {"huoguo", "shaokao", "mianguan", "kuaican", "xiaochi", "kafei", "chaguan"}
+)
+
+
+def _drop_outlet_words(units: list[_Unit]) -> list[_Unit]:
+    """The outlet word after an industry word says nothing an English writing keeps: 水果店 /
+    "Fruit Store" / "Fruits", 火锅店 / "Hotpot Restaurant" / 'Huoguo'."""
+    out: list[_Unit] = []
+    for u in units:
+        after_term = bool(out) and out[-1][1] == 0 and u[1] == 0 and out[-1][0] in _dict().canons
+        if after_term and (u[0] == "dian" or (u[0] == "canyin" and out[-1][0] in _FOOD_SERVICE)):
+            continue
+        out.append(u)
     return out
 
 
@@ -1076,7 +1134,7 @@ def _units(text: str) -> list[_Unit]:
             latin.append(tok)
     if latin:
         out.extend(_latin_units(latin))
-    return out
+    return _drop_outlet_words(out)
 
 
 def _strip_regions(units: list[_Unit], keep: int = 2) -> list[_Unit]:
@@ -1198,6 +1256,7 @@ _LATIN_BRANCH = frozenset(
     showroom flagship franchise experience representative rep fengongsi fendian mendian
     zhihang fenhang yingyebu banshichu sub""")
 )
+_RX_LEAD_LEGAL = re.compile(r"(?:集团|股份|有限|责任|公司|控股)+")
 _RX_CN_NUM = re.compile(r"^第?([0-9]+|[零〇一二两三四五六七八九十百]+)号?$")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _EN_NUMS = {
@@ -1247,10 +1306,29 @@ def _branch_key(s: str) -> str | None:
                 marker_en = marker_en or m.group(1)
                 t = t[: m.start()]
         if t == before:
+            # a designator typed wrong: 滨海点 / 龙华淀 (sound like 店), 幸福分庙 (分 + one more)
+            typo = len(t) >= 3 and bool(_CJK.match(t[-1])) and bool(_CJK.match(t[-2]))
+            if typo and ("dian" in _char_readings(t[-1]) or (t[-2] == "分" and len(t) >= 4)):
+                t = t[:-2] if t[-2] == "分" else t[:-1]
+                marker_en = marker_en or "store"
             break
     t = t.strip()
     if not t or _RX_CN_BRANCH_END.fullmatch(t.replace(" ", "")):
         return None
+    # what a wrong split left before the place: 集团重庆, 用品集团龙华, 店桐庐
+    while len(t) >= 3 and _CJK.match(t[0]):
+        m = _RX_LEAD_LEGAL.match(t)
+        if m and len(t) - m.end() >= 2:
+            t = t[m.end() :]
+            continue
+        m = _dict().cn_re.match(t)
+        if m and len(t) - m.end() >= 2:
+            t = t[m.end() :]
+            continue
+        if t[0] == "店":
+            t = t[1:]
+            continue
+        break
     # "General Store", 'convenience店': the designator is part of an industry word, no branch
     if (
         marker_en
@@ -1515,6 +1593,14 @@ def _road_span(toks: list[str], used: list[bool]) -> tuple[int, int, int | None]
         e = k + 1
         while e < n and not used[e] and toks[e] in _LATIN_DIR:
             e += 1
+        if (
+            e + 1 < n
+            and toks[e] == _SEP_TOK
+            and toks[e + 1] in _LATIN_DIR
+            and (e + 2 == n or toks[e + 2] == _SEP_TOK)
+        ):
+            e += 2  # 'Zhongshan Rd. (N)'
+
         num = None
         if b > 0 and _is_num(toks[b - 1]) and not used[b - 1]:
             num = b - 1
@@ -1540,25 +1626,23 @@ def _base_word(w: str) -> bool:
 def _drop_leading_place(toks: list[str], b: int, k: int) -> int:
     """'Jiangsu Nanjing Gaochun Datong Lu' → the road starts at 'Datong': places written
     before a road name in Chinese order are left for the division scan."""
-    pl = _places()
-    state: tuple = (None, None, None)
+    poss = _Possible()
     while k - b >= 2:
         for ln in range(min(3, k - b - 1), 0, -1):
             rest = toks[b + ln : k]
             if rest[0] in _LATIN_DIR or rest[0] in _PY_DIR or sum(_weight(w) for w in rest) < 2:
                 continue
-            cands, _lv = _place_cands(toks[b : b + ln], "address", state)
-            new = pl.merge(state, cands) if cands else None
-            if new is not None:
-                state, b = new, b + ln
+            cands, _lv = _place_cands(toks[b : b + ln], "address", poss.state)
+            if cands and poss.add(cands):
+                b += ln
                 break
         else:
             return b
     return b
 
 
-def _scan_admin(toks: list[str], used: list[bool], state: tuple, backwards: bool) -> tuple:
-    pl = _places()
+def _scan_admin(toks: list[str], used: list[bool], poss: _Possible, backwards: bool) -> None:
+    """Consume division names from one end of the address (up to the road or the units)."""
     n = len(toks)
     pos = n if backwards else 0
     while True:
@@ -1570,7 +1654,7 @@ def _scan_admin(toks: list[str], used: list[bool], state: tuple, backwards: bool
                 break
             pos += -1 if backwards else 1
         if pos == 0 and backwards or pos == n and not backwards:
-            return state
+            return
         run = []
         i = pos - 1 if backwards else pos
         while 0 <= i < n and not used[i] and toks[i].isalpha() and len(run) < 6:
@@ -1582,11 +1666,10 @@ def _scan_admin(toks: list[str], used: list[bool], state: tuple, backwards: bool
         for ln in range(len(run), 0, -1):
             idx = run[-ln:] if backwards else run[:ln]
             words = [toks[x] for x in idx]
-            cands, leveled = _place_cands(words, "address", state)
+            cands, leveled = _place_cands(words, "tail" if backwards else "address", poss.state)
             if not cands:
                 continue
-            new = pl.merge(state, cands)
-            if new is None:
+            if not poss.add(cands):
                 if leveled:  # a named unit that disagrees: skip it, keep looking
                     for x in idx:
                         used[x] = True
@@ -1594,24 +1677,23 @@ def _scan_admin(toks: list[str], used: list[bool], state: tuple, backwards: bool
                     matched = True
                     break
                 continue
-            state = new
             for x in idx:
                 used[x] = True
             pos = idx[0] if backwards else idx[-1] + 1
             matched = True
             break
         if not matched:
-            return state
+            return
 
 
 @lru_cache(maxsize=65536)
 def _parse_latin(text: str | None, province, city, district) -> LatinAddress:
-    state = _latin_divisions(province, city, district)
+    poss = _Possible(_latin_divisions(province, city, district))
     t = _norm(text) if text else ""
     if not t or _CJK.search(t) or not re.search(r"[a-z]", t):
-        p, c, d = state
+        p, c, d = poss.state
         return LatinAddress(p or None, c or None, d or None, None, None, None, None)
-    t = t.replace("'", "").replace("’", "").replace("#", " no ").replace("&", " and ")
+    t = t.replace("'", " ").replace("’", " ").replace("#", " no ").replace("&", " and ")
     t = _RX_ORDINAL.sub(r"\1", t)
     t = re.sub(r"(\d+)\s*/\s*f\b", r"\1 f", t)
     toks = [_SEP_TOK if x in ",;()/|" else re.sub(r"\s+", "", x) for x in _RX_ADDR_TOKEN.findall(t)]
@@ -1625,6 +1707,12 @@ def _parse_latin(text: str | None, province, city, district) -> LatinAddress:
             j += 1
         return j if j < n and _is_num(toks[j]) else None
 
+    def id_after(i: int) -> int | None:
+        j = num_after(i)
+        if j is None and i + 1 < n and len(toks[i + 1]) == 1 and toks[i + 1].isalpha():
+            j = i + 1
+        return j
+
     for i, w in enumerate(toks):
         if used[i]:
             continue
@@ -1636,13 +1724,10 @@ def _parse_latin(text: str | None, province, city, district) -> LatinAddress:
             elif room is None:
                 room = toks[j]
             used[i] = used[j] = True
-        elif (
-            w in _BLDG_WORDS
-            and i + 1 < n
-            and building is None
-            and (_is_num(toks[i + 1]) or len(toks[i + 1]) == 1 and toks[i + 1].isalpha())
-        ):
-            building, used[i], used[i + 1] = toks[i + 1], True, True
+        elif w in _BLDG_WORDS and building is None and (j := id_after(i)) is not None:
+            building, used[i], used[j] = toks[j], True, True  # 'Building 12', 'Tower A'
+            if j > i + 1:
+                used[i + 1] = True
         elif w in _FLOOR_WORDS and (j := num_after(i)) is not None:
             floor, used[i], used[j] = toks[j], True, True
         elif w in _SHOP_WORDS and (j := num_after(i)) is not None:
@@ -1679,9 +1764,9 @@ def _parse_latin(text: str | None, province, city, district) -> LatinAddress:
     for i, w in enumerate(toks):
         if w in _NO_WORDS and i + 1 < n and used[i + 1]:
             used[i] = True
-    state = _scan_admin(toks, used, state, backwards=True)
-    state = _scan_admin(toks, used, state, backwards=False)
-    p, c, d = state
+    _scan_admin(toks, used, poss, backwards=True)
+    _scan_admin(toks, used, poss, backwards=False)
+    p, c, d = poss.state
     bld = f"{building}栋" + (f"{unit}单元" if unit else "") if building else None
     rm = f"{room}室" if room else (f"{floor}层" if floor else None)
     return LatinAddress(p or None, c or None, d or None, road, number, bld, rm)

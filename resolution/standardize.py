@@ -7,7 +7,8 @@ function that never raises, whatever it is given:
   traditional → simplified (OpenCC t2s), brackets and punctuation unified, whitespace collapsed,
   Latin lower-cased.
 - ``company_name`` / ``person_name`` / ``customer_name`` — names split into core, region, legal
-  form, branch and a pinyin key that Chinese, traditional and pinyin spellings share.
+  form, branch and a pinyin key that Chinese, traditional, pinyin and English spellings share
+  (the company keys come from ``latin.py``).
 - ``parse_phone``, ``parse_email``, ``parse_address``, ``parse_uscc``, ``parse_id_card``,
   ``parse_datetime`` — validators that normalise and flag, keeping invalid values visible.
 
@@ -44,6 +45,8 @@ from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
+
+from resolution import latin
 
 _log = logging.getLogger(__name__)
 
@@ -766,8 +769,8 @@ class CompanyName(NamedTuple):
     core: str | None  # 华联超市 / 'hualian chaoshi'
     region: str | None  # short region name, e.g. 上海, 浦东, 中国
     legal_form: str | None  # canonical Chinese legal form, e.g. 有限公司
-    branch: str | None  # normalised branch, e.g. 张江店, 浦东分公司, 2店
-    pinyin: str | None  # pinyin key of the core, e.g. 'hualianchaoshi'
+    branch: str | None  # the branch's place or number as latin.branch_key: 'zhangjiang', '2'
+    pinyin: str | None  # latin.name_key of the core: 'hualianchaoshi' in every script
 
 
 # (pattern, canonical) — longest first; 有限责任公司 is 有限公司
@@ -900,6 +903,13 @@ _LATIN_LEGAL = [
     (("co",), "公司"),
     (("company",), "公司"),
     (("group",), "集团"),
+    (("gufen", "youxian", "gongsi"), "股份有限公司"),
+    (("jituan", "youxian", "gongsi"), "集团有限公司"),
+    (("youxian", "zeren", "gongsi"), "有限公司"),
+    (("youxian", "gongsi"), "有限公司"),
+    (("youxiangongsi",), "有限公司"),
+    (("gongsi",), "公司"),
+    (("jituan",), "集团"),
     (("lp",), "有限合伙"),
     (("llp",), "有限合伙"),
     (("partnership",), "合伙企业"),
@@ -1046,11 +1056,12 @@ def _company_latin(t: str) -> CompanyName:
         joined = "".join(toks)
         if joined in rp and region is None:
             region = rp[joined] or joined
-        elif toks[-1] in _LATIN_BRANCH and branch is None:
+        elif toks[-1] in _LATIN_BRANCH and branch is None and not latin.industry_designator(toks):
             branch = "".join(toks[:-1]) + _LATIN_BRANCH[toks[-1]] if len(toks) > 1 else None
     tokens = _RX_ALNUM_RUN.findall(_ascii_fold(body.replace("&", " and ")))
     # a branch after the legal form or at the very end: '... co., ltd. zhangjiang branch'
-    if len(tokens) >= 3 and tokens[-1] in _LATIN_BRANCH:
+    # ('... convenience store' and 'tobacco and liquor store' name the trade, not a branch)
+    if len(tokens) >= 3 and tokens[-1] in _LATIN_BRANCH and not latin.industry_designator(tokens):
         marker, body = tokens[-1], tokens[:-1]
         cut = max((i for i, w in enumerate(body) if w in _LATIN_LEGAL_END), default=None)
         if cut is not None and cut < len(body) - 1:
@@ -1069,19 +1080,21 @@ def _company_latin(t: str) -> CompanyName:
                 changed = True
                 break
     # leading region: 'shanghai hualian', 'shang hai hua lian'
+    lead: list[str] = []
     for k in range(min(4, len(tokens) - 1), 0, -1):
         joined = "".join(tokens[:k])
         if joined in rp:
             region = region or rp[joined] or joined
-            tokens = tokens[k:]
+            lead, tokens = tokens[:k], tokens[k:]
             break
     # trailing region before the legal form: 'hualian chaoshi (shanghai) co ltd' handled above
     if len(tokens) >= 2 and legal and "".join(tokens[-1:]) in rp and region is None:
         region = rp[tokens[-1]] or tokens[-1]
         tokens = tokens[:-1]
     core = " ".join(tokens) or None
-    key = _key_chars("".join(tokens)) or None
-    return CompanyName(t, core, region, legal, branch, key)
+    # the key drops leading regions by its own rule, the same in every script
+    key = latin.name_key(" ".join(lead + tokens)) if tokens else None
+    return CompanyName(t, core, region, legal, latin.branch_key(branch), key)
 
 
 _RX_LEGAL_PREFIX = re.compile(r"^(个体工商户|个体户)")
@@ -1133,6 +1146,9 @@ def company_name(s: object) -> CompanyName:
 
     上海华联超市有限公司, 華聯超市（上海）有限公司 and "Shanghai Hualian Chaoshi Co., Ltd." all give
     core 华联超市 (or 'hualian chaoshi'), region 上海, legal form 有限公司, pinyin 'hualianchaoshi'.
+    The pinyin and branch are ``latin.name_key`` / ``latin.branch_key``, so English writings meet
+    too: "Hualian Supermarket (Zhangjiang Store)" and 华联超市(张江店) share 'hualianchaoshi' and
+    branch 'zhangjiang'.
     """
     return _company(_clean(s))
 
@@ -1146,8 +1162,9 @@ def _company(t: str | None) -> CompanyName:
         return _company_latin(t)
     region = legal = branch = None
     legal_parts: list[str] = []
-    # 1. bracketed parts: (上海) region, (张江店) branch, (有限合伙)/(集团) legal form
-    work = t
+    # 1. bracketed parts: (上海) region, (张江店) branch, (有限合伙)/(集团) legal form; legal
+    # forms one character off (有限公思, 有限贡司) are read as the form they stand for
+    work = latin.fix_legal_typos(t)
     while True:
         m = _RX_BRACKET_GROUP.search(work)
         if not m:
@@ -1207,18 +1224,20 @@ def _company(t: str | None) -> CompanyName:
     # 4. region prefix: 上海, 上海市, 广东省深圳市, 浦东新区 (not when only a generic word would
     # be left: 上海银行 and 北京银行 are different banks, not one bank in two places)
     _st, end = _scan_admin(work, (None, None, None), "name")
+    lead = ""
     if end and work[end:] not in _GENERIC_CORES:
         if region is None:
             region = _region_short(_first_mention(work[:end]))
-        work = work[end:]
+        lead, work = work[:end], work[end:]
     # 5. region just before the legal form: 华联超市上海有限公司
     if legal and not region and len(work) >= 4:
         work, region = _strip_trailing_region(work)
     core = work or None
+    branch = latin.branch_key(branch)
     if core is None:
         return CompanyName(t, None, region, legal, branch, None)
-    key = _key_chars("".join(_phrase_pinyin(core))) or None
-    return CompanyName(t, core, region, legal, branch, key)
+    # the key drops leading regions by its own rule, the same in every script
+    return CompanyName(t, core, region, legal, branch, latin.name_key(lead + core))
 
 
 class CustomerName(NamedTuple):
@@ -1800,8 +1819,8 @@ class Address(NamedTuple):
     city: str | None
     district: str | None
     street: str | None  # the street-level address (address_std)
-    road: str | None  # 科苑路
-    number: str | None  # 88号, 123弄45号
+    road: str | None  # latin.road_key of the road, the same in every script: 科苑路 → 'keyuanlu'
+    number: str | None  # house number digits: 88号 → '88', 123弄45号 → '123-45'
     building: str | None  # 3栋, 3栋2单元
     room: str | None  # 301室, or the floor 5层 when no room is given
 
@@ -1889,10 +1908,20 @@ def parse_address(
 ) -> Address:
     """Province/city/district to canonical full names (filled up the hierarchy, and from the
     address text when the columns are empty), and the street-level address with its parts.
+
+    Columns and addresses written in pinyin or English ('Sichuan Province', "Room 2304,
+    Building 12, 738 Datong Road, Gaochun District, Nanjing") give the same names and parts as
+    their Chinese twins (``latin.parse_latin_address``); the road is ``latin.road_key`` and the
+    house number its digits in either script, so both compare equal.
     """
     state = _column_state(province, city, district)
+    cols = (province, city, district)
+    if any(latin.is_latin(x) for x in cols):
+        named = latin.latin_divisions(*cols)
+        state = tuple(s or x for s, x in zip(state, named))
     street = None
     a = _clean(address)
+    latin_text = a is not None and latin.is_latin(a)
     if a is not None:
         a = _norm_street(a)
         m = _ADDR_PREFIX.match(a)
@@ -1907,7 +1936,12 @@ def parse_address(
     p, c, d = state
     if street is None:
         return Address(p, c, d, None, None, None, None, None)
-    return Address(p, c, d, street, *_address_parts(street))
+    if latin_text:
+        la = latin.parse_latin_address(address, province, city, district)
+        p, c, d = (x or s for x, s in zip((la.province, la.city, la.district), (p, c, d)))
+        return Address(p, c, d, street, la.road_key, la.number, la.building, la.room)
+    road, number, building, room = _address_parts(street)
+    return Address(p, c, d, street, latin.road_key(road), latin.number_key(number), building, room)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2158,6 +2192,7 @@ def _warm() -> None:
     parse_phone("021-12345678")
     parse_email("a@b.cn")
     parse_address(None, None, None, "上海市浦东新区科苑路88号")
+    latin.warm()
 
 
 def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:

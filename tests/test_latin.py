@@ -264,6 +264,9 @@ def test_industry_designator():
         ("襄州分公司", "xiangzhou"),
         ("Xiangzhou Sub-branch", "xiangzhou"),
         ("朝阳店", "chaoyang"),
+        ("滨海点", "binhai"),  # 店 typed as a word that sounds the same
+        ("幸福分庙", "xingfu"),
+        ("集团重庆分公司", "chongqing"),  # what a wrong split of 银座超市集团重庆分公司 leaves
         ("第二分店", "2"),
         ("2店", "2"),
         ("二店", "2"),
@@ -441,6 +444,27 @@ def test_number_key(raw, key):
         ),
         ("Xi'an, Shaanxi", ("陕西省", "西安市", None, None, None, None, None)),
         ("Kunshan, Jiangsu", ("江苏省", "苏州市", "昆山市", None, None, None, None)),
+        (  # a district name unique in China, after the road
+            "Bldg. 12, Rm. 2304, Da Tong Road 738, Gaochun",
+            ("江苏省", "南京市", "高淳区", "datonglu", "738", "12栋", "2304室"),
+        ),
+        (
+            "Unit 1203, 12/F, Tower A, No. 88 Zhongshan Road, Yuexiu District, Guangzhou",
+            ("广东省", "广州市", "越秀区", "zhongshanlu", "88", "a栋", "1203室"),
+        ),
+        (
+            "12th Floor, 18 Zhongshan Rd. (N), Gulou Dist., Nanjing",
+            ("江苏省", "南京市", "鼓楼区", "zhongshanbeilu", "18", None, "12层"),
+        ),
+        (  # Shanghai lanes: Lane 20, No. 5 is 20弄5号
+            "No. 5, Lane 20, Xiangyang Road, Xuhui District, Shanghai",
+            ("上海市", "上海市", "徐汇区", "xiangyanglu", "20-5", None, None),
+        ),
+        ("Haitang Yaju, 738 Datong Road", (None, None, None, "datonglu", "738", None, None)),
+        (
+            "Shop 11, 3 Yingchun Lu, Jinan District, Fuzhou, China",
+            ("福建省", "福州市", "晋安区", "yingchunlu", "3", None, None),
+        ),
         ("南京市大同路738号", (None, None, None, None, None, None, None)),
         ("", (None, None, None, None, None, None, None)),
     ],
@@ -464,6 +488,11 @@ def test_latin_address_uses_the_columns():
     [
         (("Sichuan Province", "Chengdu", "Xinjin District"), ("四川省", "成都市", "新津区")),
         (("Shaanxi", "Xi'an", None), ("陕西省", "西安市", None)),
+        ((None, "Xi'an", None), ("陕西省", "西安市", None)),  # a city column names a city
+        # 'Fuzhou' is 福州 or 抚州 and 'Jinan District' 晋安 or 金安: together only one fits
+        ((None, "Fuzhou", "Jinan District"), ("福建省", "福州市", "晋安区")),
+        ((None, "Wuxi", "Xishan Qu"), ("江苏省", "无锡市", "锡山区")),
+        ((None, "Suzhou", None), (None, None, None)),  # 苏州 or 宿州
         (("Shanxi", "Taiyuan", None), ("山西省", "太原市", None)),
         (("Inner Mongolia", "Hohhot City", None), ("内蒙古自治区", "呼和浩特市", None)),
         (("Guangxi Zhuang Autonomous Region", "Guilin", None), ("广西壮族自治区", "桂林市", None)),

@@ -104,23 +104,28 @@ def test_company_region_prefix_and_bracketed_region_agree():
 @pytest.mark.parametrize(
     ("raw", "branch"),
     [
-        ("华联超市(张江店)", "张江店"),
-        ("华联超市（张江店）", "张江店"),
-        ("华联超市张江分店", "张江店"),
-        ("华联超市张江门店", "张江店"),
-        ("上海华联超市有限公司(张江店)", "张江店"),
-        ("上海华联超市有限公司张江店", "张江店"),
-        ("上海华联超市有限公司浦东分公司", "浦东分公司"),
-        ("上海华联超市有限公司浦东新区分公司", "浦东分公司"),
-        ("华联超市二分店", "2店"),
-        ("华联超市第二分店", "2店"),
-        ("华联超市2号店", "2店"),
-        ("中国工商银行股份有限公司上海市分行", "上海分行"),
-        ("华联超市有限公司徐汇营业部", "徐汇营业部"),
-        ("永辉超市福州五四路店", "五四路店"),
-        ("华联超市有限公司第一分公司", "1分公司"),
-        ("华联超市(北京路店)", "北京路店"),
-        ("Hualian Chaoshi Co., Ltd. Shanghai Branch", "上海分公司"),
+        # the branch is its place or number as a pinyin key, the same in every script
+        ("华联超市(张江店)", "zhangjiang"),
+        ("华联超市（张江店）", "zhangjiang"),
+        ("华联超市张江分店", "zhangjiang"),
+        ("华联超市张江门店", "zhangjiang"),
+        ("上海华联超市有限公司(张江店)", "zhangjiang"),
+        ("上海华联超市有限公司张江店", "zhangjiang"),
+        ("上海华联超市有限公司浦东分公司", "pudong"),
+        ("上海华联超市有限公司浦东新区分公司", "pudong"),
+        ("华联超市二分店", "2"),
+        ("华联超市第二分店", "2"),
+        ("华联超市2号店", "2"),
+        ("中国工商银行股份有限公司上海市分行", "shanghai"),
+        ("华联超市有限公司徐汇营业部", "xuhui"),
+        ("永辉超市福州五四路店", "wusilu"),
+        ("华联超市有限公司第一分公司", "1"),
+        ("华联超市(北京路店)", "beijinglu"),
+        ("Hualian Chaoshi Co., Ltd. Shanghai Branch", "shanghai"),
+        ("Hualian Chaoshi Co., Ltd. Zhangjiang Store", "zhangjiang"),
+        ("Hualian Chaoshi (Zhangjiang Store)", "zhangjiang"),
+        ("华联超市有限贡司张江店", "zhangjiang"),  # a typo'd legal form still ends the core
+        ("华联超市有限公贡张江店", "zhangjiang"),
     ],
 )
 def test_company_branch(raw, branch):
@@ -132,10 +137,10 @@ def test_company_branch(raw, branch):
 @pytest.mark.parametrize(
     ("raw", "core", "region", "branch"),
     [
-        ("沃尔玛深圳蛇口分店", "沃尔玛", "深圳", "蛇口店"),
-        ("美宜佳长安店", "美宜佳", None, "长安店"),
-        ("大润发(上海杨浦店)", "大润发", None, "杨浦店"),
-        ("上海大润发有限公司杨浦店", "大润发", "上海", "杨浦店"),
+        ("沃尔玛深圳蛇口分店", "沃尔玛", "深圳", "shekou"),
+        ("美宜佳长安店", "美宜佳", None, "changan"),
+        ("大润发(上海杨浦店)", "大润发", None, "yangpu"),
+        ("上海大润发有限公司杨浦店", "大润发", "上海", "yangpu"),
         ("个体户张三", "张三", None, None),
         ("上海银行", "上海银行", None, None),  # a generic word alone is not a core
         ("北京银行股份有限公司", "北京银行", None, None),
@@ -346,20 +351,21 @@ def test_address_full_prefix_numerals_and_parts():
     a = parse_address(None, None, None, "上海市浦东新区张江镇科苑路八十八号3号楼501室")
     assert (a.province, a.city, a.district) == ("上海市", "上海市", "浦东新区")
     assert a.street == "张江镇科苑路88号3栋501室"
-    assert (a.road, a.number, a.building, a.room) == ("科苑路", "88号", "3栋", "501室")
+    # road and number are keys that a Latin writing of the address shares
+    assert (a.road, a.number, a.building, a.room) == ("keyuanlu", "88", "3栋", "501室")
 
 
 def test_address_columns_short_names_and_traditional():
     a = parse_address("上海", "上海", "浦東", "張江高科技園區科苑路88號")
     assert (a.province, a.city, a.district) == ("上海市", "上海市", "浦东新区")
-    assert (a.road, a.number) == ("科苑路", "88号")
+    assert (a.road, a.number) == ("keyuanlu", "88")
 
 
 def test_address_province_filled_from_district():
     a = parse_address(None, None, "徐汇区", "漕溪北路88号")
     assert (a.province, a.city, a.district) == ("上海市", "上海市", "徐汇区")
     b = parse_address(None, None, None, "天河区体育西路一百号")
-    assert (b.province, b.city, b.district, b.number) == ("广东省", "广州市", "天河区", "100号")
+    assert (b.province, b.city, b.district, b.number) == ("广东省", "广州市", "天河区", "100")
 
 
 def test_address_ambiguous_district_needs_a_city():
@@ -372,19 +378,19 @@ def test_address_ambiguous_district_needs_a_city():
 def test_address_roads_named_after_places_are_not_regions():
     a = parse_address(None, None, None, "上海市南京西路1266号恒隆广场二座5楼")
     assert (a.province, a.district, a.street) == ("上海市", None, "南京西路1266号恒隆广场2栋5层")
-    assert (a.road, a.number, a.building, a.room) == ("南京西路", "1266号", "2栋", "5层")
+    assert (a.road, a.number, a.building, a.room) == ("nanjingxilu", "1266", "2栋", "5层")
     assert parse_address(None, None, None, "中山路1号").province is None
 
 
 def test_address_postcode_country_lane_and_bare_room():
     a = parse_address(None, None, None, "中国 200120 上海市浦东新区世纪大道100弄5号 2栋3单元401")
     assert a.district == "浦东新区"
-    assert (a.road, a.number, a.building, a.room) == ("世纪大道", "100弄5号", "2栋3单元", "401室")
+    assert (a.road, a.number, a.building, a.room) == ("shijidadao", "100-5", "2栋3单元", "401室")
 
 
 def test_address_town_level_city():
     a = parse_address(None, None, None, "東莞市虎門鎮連升路1號")
-    assert (a.province, a.city, a.district, a.road) == ("广东省", "东莞市", "虎门镇", "连升路")
+    assert (a.province, a.city, a.district, a.road) == ("广东省", "东莞市", "虎门镇", "lianshenglu")
 
 
 @pytest.mark.parametrize(
@@ -405,7 +411,12 @@ def test_address_real_patterns(raw, want):
 
 def test_address_municipality_placeholder_city():
     a = parse_address("上海市", "市辖区", "黄浦区", "南京东路1号")
-    assert (a.province, a.city, a.district, a.road) == ("上海市", "上海市", "黄浦区", "南京东路")
+    assert (a.province, a.city, a.district, a.road) == (
+        "上海市",
+        "上海市",
+        "黄浦区",
+        "nanjingdonglu",
+    )
 
 
 def test_address_missing():
@@ -847,3 +858,73 @@ def test_udfs_usable_in_sql():
         "std_company_name('上海华联超市有限公司').core, std_datetime('2024年3月5日')"
     ).fetchone()
     assert r == ("华联(上海)", "8", "华联超市", dt.datetime(2024, 3, 5))
+
+
+# ---------------------------------------------------------------------------------------------
+# Latin writings meet their Chinese twins (resolution/latin.py)
+
+
+@pytest.mark.parametrize(
+    ("cn", "en"),
+    [
+        ("高明区老袁超市", "Gaoming Laoyuan Supermarket"),
+        ("物美超市(海港店)", "Wumei Supermarket Co. Ltd Haigang Store"),
+        (
+            "湖北王府井百货集团有限公司襄州分公司",
+            "Hubei Wangfujing Department Store Group Co., Ltd. Xiangzhou Branch",
+        ),
+        (
+            "寧波一心堂大藥房股份有限公司深圳分公司",
+            "NINGBO YIXINTANG PHARMACY CO., LTD. (SHENZHEN BRANCH)",
+        ),
+        (
+            "辽宁眉州东坡餐饮管理有限公司湖滨分店",
+            "Meizhou Dongpo Catering Management (Hubin Store)",
+        ),
+        ("津南区老潘便利店", "LAOPAN CONVENIENCE STORE"),
+        ("铁西区丰佳烟酒店", "Tiexi Fengjia Tobacco and Liquor Store"),
+        ("安徽德家商贸有限责任公司", "Anhui Dejia Shangmao Youxian Zeren Gongsi"),
+        (
+            "小菜园餐饮管理股份有限贡司涪城分公司",
+            "Xiaocaiyuan Catering Management Co., Ltd. Fucheng Branch",
+        ),
+    ],
+)
+def test_company_latin_and_chinese_share_pinyin_and_branch(cn, en):
+    a, b = customer_name(cn, "企业"), customer_name(en, "企业")
+    assert (a.pinyin, a.branch) == (b.pinyin, b.branch)
+    assert a.pinyin is not None
+
+
+def test_company_typo_legal_form_is_stripped_from_the_core():
+    c = company_name("小菜园餐饮管理股份有限贡司涪城分公司")
+    assert (c.core, c.legal_form, c.branch) == ("小菜园餐饮管理", "股份有限公司", "fucheng")
+    assert company_name("福瑞水果股份有限公思").core == "福瑞水果"
+
+
+def test_latin_store_word_of_a_trade_is_not_a_branch():
+    assert company_name("Laopan Convenience Store").branch is None
+    assert company_name("Honglong Tobacco and Liquor Store").branch is None
+    assert company_name("Yintian Zhangjiang Store").branch == "zhangjiang"
+
+
+def test_latin_address_and_columns_meet_the_chinese_address():
+    cn = parse_address("江苏省", "南京市", "高淳区", "大同路738号海棠雅居12栋2304室")
+    en = parse_address(
+        "Jiangsu Province",
+        "Nanjing",
+        "Gaochun District",
+        "Room 2304, Building 12, Haitang Yaju, 738 Datong Road, Gaochun District, Nanjing",
+    )
+    assert (cn.province, cn.city, cn.district) == (en.province, en.city, en.district)
+    assert (cn.road, cn.number, cn.building, cn.room) == (en.road, en.number, en.building, en.room)
+    assert en.street.startswith("room 2304")  # the Latin text stays readable
+    # Latin columns alone, with a Chinese address
+    c = parse_address("Sichuan Province", "Chengdu", "Xinjin District", "创业路976号")
+    assert (c.province, c.city, c.district, c.road, c.number) == (
+        "四川省",
+        "成都市",
+        "新津区",
+        "chuangyelu",
+        "976",
+    )
