@@ -1031,8 +1031,8 @@ def _classify_bracket(content: str) -> tuple[str, str] | None:
     if c in dv.short:
         return "region", c
     st, end = _scan_admin(c, (None, None, None), "column")
-    if end == len(c):
-        first = next(x for x in st if x)
+    first = next((x for x in st if x), None) if end == len(c) else None
+    if first:
         return "region", _region_short(first)
     if _NOTE_BRACKET.match(c):
         return "note", c
