@@ -221,6 +221,13 @@ def _write_outputs(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _remove_leftovers(out: Path) -> None:
+    """A job killed mid-way leaves its staging and spill folders (with personal data)
+    behind; the next job in the same folder removes them before it starts."""
+    for leftover in list(out.glob(".staging-*")) + list(out.glob(".tmp-*")):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def dedup(
     config: Config,
     settings: dict,
@@ -237,6 +244,7 @@ def dedup(
     say = on_stage or (lambda _s: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     store = Path(store_path or config.store.path or out / "store.duckdb")
