@@ -36,6 +36,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from resolution.config import CANONICAL_FIELDS
+
 __all__ = [
     "CANONICAL_COLUMNS",
     "CUSTOMER_TYPES",
@@ -48,23 +50,7 @@ __all__ = [
     "write_demo",
 ]
 
-CANONICAL_COLUMNS = [
-    "record_id",
-    "source_system",
-    "customer_name",
-    "customer_type",
-    "uscc",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "province",
-    "city",
-    "district",
-    "address",
-    "id_card",
-    "updated_at",
-]
+CANONICAL_COLUMNS = list(CANONICAL_FIELDS)  # the config's canonical customer schema
 SOURCE_SYSTEMS = ("CRM", "ERP", "SHOP", "HKTW", "OVERSEAS")
 CUSTOMER_TYPES = ("企业", "个人")
 HARD_NEGATIVE_KINDS = ("chain_branch", "shared_salesperson", "family", "same_name")

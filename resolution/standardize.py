@@ -47,6 +47,7 @@ import duckdb
 import pyarrow as pa
 
 from resolution import latin
+from resolution.config import CANONICAL_FIELDS
 
 _log = logging.getLogger(__name__)
 
@@ -2100,23 +2101,7 @@ def register_udfs(con: duckdb.DuckDBPyConnection) -> list[str]:
     return done
 
 
-SOURCE_COLUMNS = (
-    "record_id",
-    "source_system",
-    "customer_name",
-    "customer_type",
-    "uscc",
-    "contact_name",
-    "mobile",
-    "phone",
-    "email",
-    "province",
-    "city",
-    "district",
-    "address",
-    "id_card",
-    "updated_at",
-)
+SOURCE_COLUMNS = CANONICAL_FIELDS  # the source columns standardize_table reads
 
 STD_COLUMNS: dict[str, str] = {
     "name_std": "VARCHAR",
