@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb
 import pyarrow as pa
 
+from resolution.config import CANONICAL_FIELDS
 from resolution.standardize import standardize_table
 
 BRANDS = [
@@ -299,23 +300,7 @@ def synthetic(n: int, seed: int = 7) -> pa.Table:
     rng = random.Random(seed)
     rows: dict[str, list] = {
         k: []
-        for k in [
-            "record_id",
-            "source_system",
-            "customer_name",
-            "customer_type",
-            "uscc",
-            "contact_name",
-            "mobile",
-            "phone",
-            "email",
-            "province",
-            "city",
-            "district",
-            "address",
-            "id_card",
-            "updated_at",
-        ]
+        for k in CANONICAL_FIELDS
     }
     systems = ["crm", "erp", "ecom", "dms", "hk"]
     i = 0

@@ -30,7 +30,7 @@ from resolution.db import columns, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
-from resolution.store import assign_stable_ids, load_constraints, open_store
+from resolution.store import assign_stable_ids, load_constraints, open_store, write_history
 from resolution.survivorship import survive
 
 
@@ -280,20 +280,7 @@ def _commit_incremental(
             con.execute(f"DELETE FROM st.{t} WHERE entity_id IN {gone}")
             con.execute(f"INSERT INTO st.{t} BY NAME SELECT * FROM {t}")
         con.execute("INSERT INTO st.cluster_splits BY NAME SELECT * FROM cluster_splits")
-        con.execute(
-            f"""INSERT INTO st.entity_events
-                SELECT '{job_id}-' || row_number() OVER (), '{job_id}', TIMESTAMP '{now}', event,
-                       entity_id, related_entity_ids, record_ids FROM _events"""
-        )
-        con.execute(
-            f"""INSERT INTO st.entity_registry
-                SELECT entity_id, TIMESTAMP '{now}', '{job_id}', NULL, NULL FROM _registry_new
-                WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)"""
-        )
-        con.execute(
-            f"""UPDATE st.entity_registry SET retired_at = TIMESTAMP '{now}', retired_job = '{job_id}'
-                WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
-        )
+        write_history(con, job_id, now)
         con.execute(
             "INSERT INTO st.jobs VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",
             [

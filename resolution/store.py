@@ -348,6 +348,25 @@ def _events(work: duckdb.DuckDBPyConnection, new_ids: set[str]) -> list[tuple]:
     return events
 
 
+def write_history(work: duckdb.DuckDBPyConnection, job_id: str, now: str) -> None:
+    """Append the job's `_events` to `st.entity_events` and its new and retired IDs to
+    `st.entity_registry`; the caller holds the store's transaction."""
+    work.execute(
+        f"""INSERT INTO st.entity_events
+            SELECT '{job_id}-' || row_number() OVER (), '{job_id}', TIMESTAMP '{now}', event,
+                   entity_id, related_entity_ids, record_ids FROM _events"""
+    )
+    work.execute(
+        f"""INSERT INTO st.entity_registry
+            SELECT entity_id, TIMESTAMP '{now}', '{job_id}', NULL, NULL FROM _registry_new
+            WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)"""
+    )
+    work.execute(
+        f"""UPDATE st.entity_registry SET retired_at = TIMESTAMP '{now}', retired_job = '{job_id}'
+            WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
+    )
+
+
 def commit_job(
     work: duckdb.DuckDBPyConnection,
     store_path: Path,
@@ -370,20 +389,7 @@ def commit_job(
             work.execute(f"DROP TABLE IF EXISTS st.{t}")
             work.execute(f"CREATE TABLE st.{t} AS SELECT * FROM {t}")
         now = time.strftime("%Y-%m-%d %H:%M:%S")
-        work.execute(
-            f"""INSERT INTO st.entity_events
-                SELECT '{job_id}-' || row_number() OVER (), '{job_id}', TIMESTAMP '{now}', event,
-                       entity_id, related_entity_ids, record_ids FROM _events"""
-        )
-        work.execute(
-            f"""INSERT INTO st.entity_registry
-                SELECT entity_id, TIMESTAMP '{now}', '{job_id}', NULL, NULL FROM _registry_new
-                WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)"""
-        )
-        work.execute(
-            f"""UPDATE st.entity_registry SET retired_at = TIMESTAMP '{now}', retired_job = '{job_id}'
-                WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
-        )
+        write_history(work, job_id, now)
         work.execute(
             "INSERT INTO st.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
