@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -178,6 +179,11 @@ def train(
     out.print(f"tracking: {result.tracking_uri}")
 
 
+class Backend(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command()
 @user_errors
 def dedup(
@@ -193,11 +199,24 @@ def dedup(
         Optional[Path],
         typer.Option(help="persistent store; default: config store.path, else OUT/store.duckdb"),
     ] = None,
+    backend: Annotated[
+        Backend,
+        typer.Option(help="where pairs are scored and clustered: duckdb (this machine) or spark"),
+    ] = Backend.duckdb,
+    spark_master: Annotated[
+        Optional[str],
+        typer.Option(
+            help="with --backend spark: master URL (local[2], spark://host:7077, yarn); "
+            "default: config resources.spark.master, else local[2]"
+        ),
+    ] = None,
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
     Example: er dedup --config configs/customer_zh.yaml --model models:/customer_zh/1
     --input customers.csv --out out
+
+    On Spark: er dedup ... --backend spark --spark-master spark://head:7077
     """
     from resolution.pipeline import dedup as run_dedup
     from training.registry import resolve_model
@@ -207,7 +226,7 @@ def dedup(
     with _Stages("dedup") as stages:
         summary = run_dedup(
             cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store,
-            calibrator=loaded.calibration,
+            calibrator=loaded.calibration, backend=backend.value, spark_master=spark_master,
         )
     print_summary(summary)
 

@@ -170,8 +170,13 @@ def cluster_records(
     match_threshold: float,
     options: ClusteringConfig | None = None,
     records: str = "records",
+    components=None,
 ) -> ClusterResult:
-    """Create `clusters` and `cluster_splits`; return counts."""
+    """Create `clusters` and `cluster_splits`; return counts.
+
+    `components(con, nodes, edges)`, if given, computes the connected components
+    elsewhere (the Spark backend) and returns a table of (record_id, cluster_id).
+    """
     from splink import DuckDBAPI
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
@@ -196,22 +201,26 @@ def cluster_records(
           AND k.record_id_r IN (SELECT record_id FROM {records})
         """
     )
-    db_api = DuckDBAPI(connection=con)
-    components = cluster_pairwise_predictions_at_threshold(
-        nodes=records,
-        edges="_links",
-        db_api=db_api,
-        node_id_column_name="record_id",
-        threshold_match_probability=0.0,
-    )
+    if components is not None:
+        cc_table, cc = components(con, records, "_links"), None
+    else:
+        cc = cluster_pairwise_predictions_at_threshold(
+            nodes=records,
+            edges="_links",
+            db_api=DuckDBAPI(connection=con),
+            node_id_column_name="record_id",
+            threshold_match_probability=0.0,
+        )
+        cc_table = cc.physical_name
     con.execute(
         f"""
         CREATE OR REPLACE TABLE _components AS
         SELECT CAST(record_id AS VARCHAR) AS record_id, CAST(cluster_id AS VARCHAR) AS component
-        FROM {components.physical_name}
+        FROM {cc_table}
         """
     )
-    components.drop_table_from_database_and_remove_from_cache()
+    if cc is not None:
+        cc.drop_table_from_database_and_remove_from_cache()
     n_components = scalar(con, "SELECT count(DISTINCT component) FROM _components")
 
     con.execute("CREATE OR REPLACE TABLE _assign AS SELECT record_id, component AS grp FROM _components")

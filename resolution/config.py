@@ -239,6 +239,29 @@ class StoreConfig(_Strict):
     )
 
 
+class SparkConfig(_Strict):
+    """`er dedup --backend spark` (resolution/spark_backend.py)."""
+
+    master: str | None = Field(
+        default=None,
+        description="Spark master URL (local[2], spark://host:7077, yarn, k8s://...); "
+        "--spark-master wins; default local[2], or spark-submit's master",
+    )
+    work_dir: str | None = Field(
+        default=None,
+        description="folder the driver and every executor can read and write (a shared "
+        "mount) for the Parquet exchanged with Spark; default: a temp folder beside the output",
+    )
+    shuffle_partitions: int = Field(default=8, gt=0, description="spark.sql.shuffle.partitions")
+    break_lineage_method: Literal["parquet", "persist", "checkpoint"] = Field(
+        default="parquet", description="how Splink materialises intermediate tables on Spark"
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra Spark properties, e.g. spark.executor.memory: 8g",
+    )
+
+
 class ResourcesConfig(_Strict):
     """DuckDB resources for batch jobs and training (None = DuckDB's default)."""
 
@@ -250,6 +273,7 @@ class ResourcesConfig(_Strict):
         default=None,
         description="where DuckDB spills; default: a temp folder beside the job's output",
     )
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
 
 class Config(_Strict):

@@ -129,8 +129,12 @@ def resolve_records(
     store_path: Path | None = None,
     job_id: str = "",
     calibrator=None,
+    backend=None,
 ) -> dict[str, int]:
     """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`.
+
+    With a `backend` (resolution.spark_backend.SparkBackend), scoring and connected
+    components run there; everything else is the same code.
 
     With a store, its steward constraints apply and entity IDs follow the store's. With a
     calibrator (a model trained on labels), pair probabilities are calibrated before
@@ -146,7 +150,7 @@ def resolve_records(
     link_type = settings.get("link_type", "dedupe_only")
     table = training_table(con, "records", link_type)
     with _timed(seconds, "predict", say):
-        pr = predict_pairs(
+        pr = (backend.predict_pairs if backend is not None else predict_pairs)(
             con,
             settings,
             blocking_rules=config.model.blocking_rules,
@@ -161,7 +165,10 @@ def resolve_records(
             apply_sql(con, calibrator)
         fault_point("predict")
     with _timed(seconds, "cluster", say):
-        clustered = cluster_records(con, config.thresholds.match, config.clustering)
+        clustered = cluster_records(
+            con, config.thresholds.match, config.clustering,
+            components=backend.connected_components if backend is not None else None,
+        )
         if store_path is not None:
             assign_stable_ids(con, store_path, job_id)
         n_review = build_review_queue(
@@ -238,9 +245,14 @@ def dedup(
     on_stage: Say | None = None,
     store_path: str | Path | None = None,
     calibrator=None,
+    backend: str = "duckdb",
+    spark_master: str | None = None,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
-    (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`)."""
+    (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`).
+
+    `backend="spark"` scores pairs and finds components with Splink on Spark
+    (`spark_master`, else the config's `resources.spark.master`, else local[2])."""
     say = on_stage or (lambda _s: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -250,11 +262,18 @@ def dedup(
     store = Path(store_path or config.store.path or out / "store.duckdb")
     seconds: dict[str, float] = {}
     tmp = Path(config.resources.temp_directory or out) / f".tmp-{job_id}"
+    engine = None
+    if backend == "spark":  # first, so a missing pyspark or Java fails before any work
+        from resolution.spark_backend import SparkBackend
+
+        with _timed(seconds, "spark", say):
+            engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
     con = duckdb.connect(config=duckdb_config(config, tmp))
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
         counts = resolve_records(
-            con, config, settings, seconds, say, store, job_id, calibrator=calibrator
+            con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
+            backend=engine,
         )
         summary = JobSummary(
             job_id=job_id,
@@ -283,6 +302,8 @@ def dedup(
         return summary
     finally:
         con.close()
+        if engine is not None:
+            engine.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -67,6 +67,26 @@ def count_candidate_pairs(
     return per_rule
 
 
+def check_blocking_size(
+    con: duckdb.DuckDBPyConnection,
+    blocking_rules: list[list[str]],
+    max_comparisons: float,
+    table: str = "records",
+    across_sources_only: bool = False,
+) -> int:
+    """The blocking rules' pair count (upper bound); refused with advice above the limit."""
+    per_rule = count_candidate_pairs(con, blocking_rules, table, across_sources_only)
+    total = sum(n for _, n in per_rule)
+    if total > max_comparisons:
+        worst = max(per_rule, key=lambda r: r[1])
+        raise ResolutionError(
+            f"blocking would score up to {total:,} pairs (limit {max_comparisons:,.0f}); the rule "
+            f"'{worst[0]}' alone adds {worst[1]:,}. Tighten it in model.blocking_rules or "
+            "raise model.max_comparisons"
+        )
+    return total
+
+
 def predict_pairs(
     con: duckdb.DuckDBPyConnection,
     settings: dict[str, Any],
@@ -79,15 +99,7 @@ def predict_pairs(
     """Score the pairs the job's blocking rules generate with the model's parameters."""
     from training.settings import blocking_rule_sql
 
-    per_rule = count_candidate_pairs(con, blocking_rules, table, across_sources_only)
-    total = sum(n for _, n in per_rule)
-    if total > max_comparisons:
-        worst = max(per_rule, key=lambda r: r[1])
-        raise ResolutionError(
-            f"blocking would score up to {total:,} pairs (limit {max_comparisons:,.0f}); the rule "
-            f"'{worst[0]}' alone adds {worst[1]:,}. Tighten it in model.blocking_rules or "
-            "raise model.max_comparisons"
-        )
+    total = check_blocking_size(con, blocking_rules, max_comparisons, table, across_sources_only)
     settings = {
         **settings,
         "blocking_rules_to_generate_predictions": [
