@@ -521,6 +521,40 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er stor
         out.print(f"previous store kept as {r['kept']}", highlight=False, soft_wrap=True)
 
 
+@store_app.command("rollback")
+@user_errors
+def store_rollback(
+    job_id: Annotated[str, typer.Argument(help="the job to undo (summary.json's job_id)")],
+    store: StoreOpt,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would change; change nothing")] = False,
+):
+    """Undo one job's merges, splits and golden-record changes in one transaction.
+
+    Only the latest job still in force can be rolled back (roll back later jobs first,
+    one by one). Steward decisions on entities the job did not change are kept; a
+    review-app decision on an entity it changed blocks the rollback (undo it first).
+    Constraints and decisions are never removed.
+
+    Example: er store rollback 20260131T101500-1a2b3c4d --store out/store.duckdb --dry-run
+    """
+    from resolution.store import rollback_job
+
+    r = rollback_job(store, job_id, dry_run=dry_run)
+    changes = "; ".join(f"{t} +{a}/-{b}" for t, (a, b) in sorted(r.tables.items()) if a or b)
+    events = ", ".join(f"{k} {v}" for k, v in sorted(r.events.items())) or "none"
+    head = "would roll back" if dry_run else "rolled back"
+    out.print(f"{head} job {r.job_id} ({r.kind}): rows put back/taken out: {changes or 'none'}; "
+              f"entity events: {events}; steward decisions since, kept: {r.kept_decisions}",
+              highlight=False, soft_wrap=True)
+    if dry_run:
+        if r.breaches:
+            out.print("the rollback would be refused: " + " | ".join(r.breaches),
+                      highlight=False, soft_wrap=True)
+        out.print("dry run: nothing changed", highlight=False)
+    else:
+        out.print(f"rollback recorded as job {r.rollback_id}; store verify: ok", highlight=False)
+
+
 # `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py
 check_app = typer.Typer(
     help="Is this customer already in the store? The duplicate check a CRM form calls.\n\n"

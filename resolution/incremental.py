@@ -30,7 +30,9 @@ from resolution.db import columns, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
-from resolution.store import assign_stable_ids, load_constraints, open_store, write_history
+from resolution.store import (
+    assign_stable_ids, load_constraints, open_store, undo_begin, undo_end, write_history,
+)
 from resolution.survivorship import survive
 
 
@@ -266,6 +268,7 @@ def _commit_incremental(
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     try:
         con.execute("BEGIN TRANSACTION")
+        undo_begin(con, "st")  # what `er store rollback` puts back
         con.execute("DELETE FROM st.records WHERE record_id IN (SELECT record_id FROM new_records)")
         con.execute("INSERT INTO st.records BY NAME SELECT * FROM new_records")
         con.execute(
@@ -289,6 +292,7 @@ def _commit_incremental(
                 json.dumps(settings, ensure_ascii=False),
             ],
         )
+        undo_end(con, "st", job_id)
         fault_point("commit")
         con.execute("COMMIT")
     except Exception:

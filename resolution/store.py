@@ -65,10 +65,16 @@ CREATE TABLE IF NOT EXISTS constraints (
     active BOOLEAN DEFAULT true
 );
 CREATE TABLE IF NOT EXISTS job_configs (job_id VARCHAR, config JSON);
+CREATE TABLE IF NOT EXISTS undo_log (
+    job_id VARCHAR, seq BIGINT, table_name VARCHAR, mode VARCHAR, removed BIGINT, added BIGINT
+);
+CREATE SCHEMA IF NOT EXISTS undo;
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
 JOB_TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits")
+# What a job changes and `er store rollback` puts back (see `undo_begin`).
+UNDO_TABLES = JOB_TABLES + ("entity_registry",)
 
 
 @dataclass(frozen=True)
@@ -385,6 +391,7 @@ def commit_job(
     attach_store(work, store_path)
     try:
         work.execute("BEGIN TRANSACTION")
+        undo_begin(work, "st")
         for t in JOB_TABLES:
             work.execute(f"DROP TABLE IF EXISTS st.{t}")
             work.execute(f"CREATE TABLE st.{t} AS SELECT * FROM {t}")
@@ -405,6 +412,7 @@ def commit_job(
                 "INSERT INTO st.job_configs VALUES (?, ?)",
                 [job_id, json.dumps(config, ensure_ascii=False, default=str)],
             )
+        undo_end(work, "st", job_id)
         fault_point("commit")
         work.execute("COMMIT")
     except Exception:
@@ -601,7 +609,12 @@ def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
     rule("live entity marked retired in entity_registry",
          "SELECT DISTINCT x.entity_id, r.retired_job FROM crosswalk x JOIN entity_registry r "
          "USING (entity_id) WHERE r.retired_at IS NOT NULL ORDER BY 1")
-    last_batch = scalar(con, "SELECT max(started_at) FROM jobs WHERE kind = 'dedup'")
+    # The latest batch still in force: a rolled-back job no longer applies its constraints.
+    last_batch = scalar(
+        con,
+        "SELECT max(started_at) FROM jobs WHERE kind = 'dedup' AND job_id NOT IN "
+        "(SELECT json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback')",
+    )
     due = (
         "(d.decided_at < TIMESTAMP '{t}' OR d.action = 'confirm' OR d.decision_id IN "
         "(SELECT job_id FROM entity_events))"
@@ -667,11 +680,12 @@ def verify_store(path: str | Path) -> tuple[list[str], dict]:
 
 def _snapshot_facts(con: duckdb.DuckDBPyConnection) -> dict:
     counts = {}
-    for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "ORDER BY 1"
+    for (sch, t) in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() ORDER BY 1, 2"
     ).fetchall():
-        counts[t] = scalar(con, f'SELECT count(*) FROM "{t}"')
+        key = t if sch == "main" else f"{sch}.{t}"  # rollback records live in schema `undo`
+        counts[key] = scalar(con, f'SELECT count(*) FROM "{sch}"."{t}"')
     jobs = []
     if "jobs" in counts:
         jobs = [
@@ -783,3 +797,288 @@ def restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
         tmp.unlink(missing_ok=True)
     return {"before": before, "after": after, "kept": str(kept) if kept else None,
             "backed_up_at": manifest.get("backed_up_at")}
+
+
+# --- Trust: rollback (`er store rollback JOB_ID`) ------------------------------------------
+#
+# Every job that writes the store records, in the same transaction as its change, what it
+# changed: for each of UNDO_TABLES the rows it removed and the rows it added (a multiset
+# difference of the table before and after), kept in the store's schema `undo` and listed
+# in `undo_log`. When a job changes a table's columns (another input layout, another
+# model), the whole old and new table are kept instead (mode `replace`); a table the job
+# created is kept as added rows only (mode `created`).
+#
+# `rollback_job` puts back exactly what one job changed: current rows minus the job's
+# added rows plus its removed rows, so steward decisions on entities the job did not
+# touch stay as they are. It refuses, naming what blocks it, when
+# - a later job that writes the store (dedup, match) is still in force: roll that back first;
+# - rows the job wrote were changed since (a steward's decision in the review app on an
+#   entity the job merged, split or re-survived): undo that decision first;
+# - the job was already rolled back, is itself a rollback, or predates rollback records.
+# Constraints and decisions are never touched: CLI decisions made since stay active and
+# apply on the next run. The rollback is one transaction that also writes the entity
+# events of the change (merge, split, create, retire, ... under the rollback's job ID),
+# a `jobs` row (kind `rollback`, summary.rolls_back = JOB_ID) and is checked with
+# `verify_connection` before it commits.
+
+def _columns(con: duckdb.DuckDBPyConnection, db: str, schema: str, table: str) -> list[tuple]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [db, schema, table],
+    ).fetchall()
+
+
+def _undo_name(job_id: str, table: str, part: str) -> str:
+    return f'undo."{job_id}__{table}__{part}"'
+
+
+def undo_begin(con: duckdb.DuckDBPyConnection, db: str) -> None:
+    """Inside a job's store transaction, before it writes: copy each of UNDO_TABLES as it
+    is now (`db` is the attached store's alias) so `undo_end` can diff against it."""
+    for t in UNDO_TABLES:
+        con.execute(f'DROP TABLE IF EXISTS temp."_undo_before_{t}"')
+        if _columns(con, db, "main", t):
+            con.execute(f'CREATE TEMP TABLE "_undo_before_{t}" AS SELECT * FROM {db}.main.{t}')
+
+
+def undo_end(con: duckdb.DuckDBPyConnection, db: str, job_id: str) -> None:
+    """Inside the same transaction, after the job wrote: keep what it removed and added."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {db}.undo")
+    seq = scalar(con, f"SELECT coalesce(max(seq), 0) + 1 FROM {db}.undo_log")
+    for t in UNDO_TABLES:
+        before = _columns(con, "temp", "main", f"_undo_before_{t}")
+        after = _columns(con, db, "main", t)
+        if not after:
+            continue
+        b, a = f'temp."_undo_before_{t}"', f"{db}.main.{t}"
+        rem, add = f"{db}.{_undo_name(job_id, t, 'removed')}", f"{db}.{_undo_name(job_id, t, 'added')}"
+        if before == after:
+            mode = "diff"
+            con.execute(f"CREATE TABLE {rem} AS SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}")
+            con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}")
+        elif before:
+            mode = "replace"
+            con.execute(f"CREATE TABLE {rem} AS SELECT * FROM {b}")
+            con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a}")
+        else:
+            mode = "created"
+            con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a}")
+        n_rem = scalar(con, f"SELECT count(*) FROM {rem}") if mode != "created" else 0
+        n_add = scalar(con, f"SELECT count(*) FROM {add}")
+        con.execute(f"INSERT INTO {db}.undo_log VALUES (?, ?, ?, ?, ?, ?)",
+                    [job_id, seq, t, mode, n_rem, n_add])
+        con.execute(f'DROP TABLE IF EXISTS temp."_undo_before_{t}"')
+
+
+@dataclass
+class RollbackResult:
+    job_id: str
+    kind: str
+    rollback_id: str | None  # None on a dry run
+    tables: dict[str, tuple[int, int]]  # table -> (rows put back, rows taken out)
+    events: dict[str, int]
+    kept_decisions: int  # steward decisions made since the job, kept
+    breaches: list[str]
+
+
+def _job_row(con: duckdb.DuckDBPyConnection, job_id: str) -> dict | None:
+    cur = con.execute("SELECT * FROM jobs WHERE job_id = ?", [job_id])
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    return dict(zip(cols, rows[0])) if rows else None
+
+
+def _rolled_back_by(con: duckdb.DuckDBPyConnection, job_id: str) -> tuple | None:
+    found = con.execute(
+        "SELECT job_id, finished_at FROM jobs WHERE kind = 'rollback' "
+        "AND json_extract_string(summary, '$.rolls_back') = ?", [job_id]
+    ).fetchall()
+    return found[0] if found else None
+
+
+def _blocking_decision(con: duckdb.DuckDBPyConnection, since, entity_ids: list[str]) -> tuple | None:
+    """The latest steward decision in force made since `since` on one of `entity_ids`
+    (or, when none names them, the latest one that changed entities at all)."""
+    base = ("SELECT decision_id, action, who, decided_at FROM decisions WHERE decided_at >= ? "
+            "AND undone_by IS NULL AND action <> 'comment' ")
+    on = ("AND (list_has_any(?, [entity_id, target_entity_id]) OR list_has_any(?, "
+          "json_extract_string(after, '$.membership.*')) OR list_has_any(?, "
+          "json_extract_string(before, '$.membership.*'))) ")
+    order = "ORDER BY decided_at DESC, decision_id DESC LIMIT 1"
+    found = con.execute(base + on + order, [since, entity_ids, entity_ids, entity_ids]).fetchall()
+    if not found:
+        found = con.execute(
+            base + "AND decision_id IN (SELECT job_id FROM entity_events) " + order, [since]
+        ).fetchall()
+    return found[0] if found else None
+
+
+def rollback_job(store_path: str | Path, job_id: str, dry_run: bool = False) -> RollbackResult:
+    """Undo one job's changes to the store (see the section comment above)."""
+    p = Path(store_path)
+    if not p.exists():
+        raise ResolutionError(f"store not found: {p}")
+    con = connect_store(p)
+    try:
+        return _rollback(con, job_id, dry_run)
+    finally:
+        con.close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> RollbackResult:
+    job = _job_row(con, job_id)
+    if job is None:
+        latest = con.execute(
+            "SELECT job_id || ' (' || kind || ')' FROM jobs ORDER BY finished_at DESC, job_id DESC "
+            "LIMIT 3").fetchall()
+        hint = ", ".join(r[0] for r in latest) or "none"
+        raise ResolutionError(f"no job {job_id} in the store; its latest jobs are: {hint}")
+    if job["kind"] == "rollback":
+        raise ResolutionError(
+            f"job {job_id} is itself a rollback (of {json.loads(job['summary'])['rolls_back']}) "
+            "and cannot be rolled back; run that job again instead")
+    done = _rolled_back_by(con, job_id)
+    if done:
+        raise ResolutionError(f"job {job_id} was already rolled back by {done[0]} at {done[1]}; "
+                              "nothing to do")
+    log = con.execute(
+        "SELECT table_name, mode, seq FROM undo_log WHERE job_id = ? ORDER BY table_name", [job_id]
+    ).fetchall()
+    if not log:
+        raise ResolutionError(
+            f"job {job_id} left no rollback record (it ran before this version kept them); "
+            "restore a backup taken before it instead (`er store restore`)")
+    seq = log[0][2]
+    later = con.execute(
+        "SELECT DISTINCT u.job_id, j.kind, j.finished_at FROM undo_log u JOIN jobs j USING (job_id) "
+        "WHERE u.seq > ? AND u.job_id NOT IN (SELECT json_extract_string(summary, '$.rolls_back') "
+        "FROM jobs WHERE kind = 'rollback') ORDER BY j.finished_at DESC, u.job_id DESC",
+        [seq],
+    ).fetchall()
+    if later:
+        k = later[0]
+        raise ResolutionError(
+            f"job {k[0]} ({k[1]}, finished {k[2]}) changed the store after job {job_id}; "
+            f"roll back {k[0]} first (`er store rollback {k[0]}`), then {job_id}")
+
+    # Every row the job added must still be there as the job wrote it.
+    db = scalar(con, "SELECT current_database()")
+    changed: dict[str, int] = {}
+    for t, mode, _s in log:
+        add = _undo_name(job_id, t, "added")
+        if _columns(con, db, "main", t) != _columns(con, db, "undo", f"{job_id}__{t}__added"):
+            changed[t] = -1
+            continue
+        gone = scalar(con, f"SELECT count(*) FROM (SELECT * FROM {add} EXCEPT ALL SELECT * FROM {t})")
+        extra = 0
+        if mode != "diff":
+            extra = scalar(con, f"SELECT count(*) FROM (SELECT * FROM {t} EXCEPT ALL SELECT * FROM {add})")
+        if gone or extra:
+            changed[t] = gone + extra
+    if changed:
+        ents: set[str] = set()
+        for t in changed:
+            if changed[t] > 0 and "entity_id" in {c for c, _ in _columns(con, db, "main", t)}:
+                ents |= {r[0] for r in con.execute(
+                    f"SELECT DISTINCT entity_id FROM (SELECT * FROM {_undo_name(job_id, t, 'added')} "
+                    f"EXCEPT ALL SELECT * FROM {t})").fetchall()}
+        d = _blocking_decision(con, job["finished_at"], sorted(ents))
+        tables = ", ".join(sorted(changed))
+        if d:
+            raise ResolutionError(
+                f"steward decision {d[0]} ({d[1]} by {d[2]} at {d[3]}) changed what job {job_id} "
+                f"wrote ({tables}); undo it in the review app first (and any later decision on "
+                "those entities), then roll back")
+        raise ResolutionError(
+            f"{tables} changed since job {job_id} outside any recorded decision; "
+            "restore a backup taken before it instead (`er store restore`)")
+
+    kept = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= ? AND undone_by IS NULL",
+                  [job["finished_at"]])
+    rollback_id = "R" + time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    has_xw = bool(_columns(con, db, "main", "crosswalk"))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT record_id, entity_id FROM "
+                    + ("crosswalk" if has_xw else "(SELECT NULL::VARCHAR AS record_id, "
+                       "NULL::VARCHAR AS entity_id WHERE false)"))
+        tables: dict[str, tuple[int, int]] = {}
+        for t, mode, _s in log:
+            rem, add = _undo_name(job_id, t, "removed"), _undo_name(job_id, t, "added")
+            n_add = scalar(con, f"SELECT count(*) FROM {add}")
+            if mode == "diff":
+                n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
+                con.execute(f'CREATE OR REPLACE TEMP TABLE "_rb_{t}" AS (SELECT * FROM {t} EXCEPT ALL '
+                            f"SELECT * FROM {add}) UNION ALL SELECT * FROM {rem}")
+                con.execute(f"DELETE FROM {t}")
+                con.execute(f'INSERT INTO {t} SELECT * FROM temp."_rb_{t}"')
+                con.execute(f'DROP TABLE temp."_rb_{t}"')
+            elif mode == "replace":
+                n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
+                con.execute(f"DROP TABLE {t}")
+                con.execute(f"CREATE TABLE {t} AS SELECT * FROM {rem}")
+            else:
+                n_rem = 0
+                con.execute(f"DROP TABLE {t}")
+            tables[t] = (n_rem, n_add)
+        # the rollback's own entity events: the store's diff of membership before and after
+        con.execute("CREATE OR REPLACE TEMP TABLE clusters AS SELECT record_id, entity_id FROM "
+                    + ("crosswalk" if _columns(con, db, "main", "crosswalk") else "_old WHERE false"))
+        revived = {r[0] for r in con.execute(
+            "SELECT DISTINCT entity_id FROM clusters WHERE entity_id NOT IN "
+            "(SELECT entity_id FROM _old)").fetchall()}
+        events = _events(con, revived)
+        if events:
+            insert_rows(con, "entity_events",
+                        ["event_id", "job_id", "happened_at", "event", "entity_id",
+                         "related_entity_ids", "record_ids"],
+                        [(f"{rollback_id}-{i + 1}", rollback_id, None, e, eid, rel, recs)
+                         for i, (e, eid, rel, recs) in enumerate(events)])
+            con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?", [rollback_id])
+        counts = defaultdict(int)
+        for e in events:
+            counts[e[0]] += 1
+        prev = con.execute(
+            "SELECT j.job_id, j.model, j.settings FROM jobs j WHERE j.kind IN ('dedup', 'match') "
+            "AND j.job_id <> ? AND j.finished_at <= ? AND j.job_id NOT IN "
+            "(SELECT json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback') "
+            "ORDER BY j.finished_at DESC, j.job_id DESC LIMIT 1",
+            [job_id, job["finished_at"]],
+        ).fetchall()
+        n_rec = scalar(con, "SELECT count(*) FROM crosswalk") if _has_table(con, "crosswalk") else 0
+        n_ent = scalar(con, "SELECT count(*) FROM entities") if _has_table(con, "entities") else 0
+        summary = {"rolls_back": job_id, "rolled_back_kind": job["kind"],
+                   "tables": {t: {"put_back": a, "taken_out": b} for t, (a, b) in tables.items()},
+                   "events": dict(counts), "kept_decisions": kept,
+                   "in_force": prev[0][0] if prev else None}
+        con.execute(
+            "INSERT INTO jobs VALUES (?, 'rollback', now(), now(), ?, ?, ?, ?, ?, ?)",
+            [rollback_id, prev[0][1] if prev else None, json.dumps([job_id]), n_rec, n_ent,
+             json.dumps(summary, ensure_ascii=False), prev[0][2] if prev else None],
+        )
+        if prev:  # the review app recomputes golden records with the job now in force
+            con.execute("INSERT INTO job_configs SELECT ?, config FROM job_configs WHERE job_id = ?",
+                        [rollback_id, prev[0][0]])
+        breaches, _facts = verify_connection(con)
+        if breaches and not dry_run:
+            raise ResolutionError(
+                f"rolling back {job_id} would break the store's invariants, nothing changed: "
+                + " | ".join(breaches))
+        if dry_run:
+            con.execute("ROLLBACK")
+        else:
+            for t, _m, _s in log:
+                for part in ("removed", "added"):
+                    con.execute(f"DROP TABLE IF EXISTS {_undo_name(job_id, t, part)}")
+            con.execute("COMMIT")
+    except Exception:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._old; DROP TABLE IF EXISTS temp.clusters")
+    return RollbackResult(job_id, job["kind"], None if dry_run else rollback_id, tables,
+                          dict(counts), kept, breaches)

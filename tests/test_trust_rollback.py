@@ -1,0 +1,192 @@
+"""`er store rollback JOB_ID`: undo one job's changes to the store, through the CLI.
+
+Job 1 resolves a demo set; job 2 resolves a changed copy (records that now copy another
+entity's customer, so entities merge; records rewritten as someone else, so entities
+split; records dropped). Rolling back job 2 must give back job 1's tables exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import CONFIG, run_cli
+
+TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits",
+          "entity_registry")
+
+
+def _tables(store: Path) -> dict[str, list]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in TABLES}
+    finally:
+        con.close()
+
+
+def _job_id(out: Path) -> str:
+    return json.loads((out / "summary.json").read_text("utf-8"))["job_id"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, mlflow_store):
+    from resolution.config import load_config
+    from resolution.demo_data import write_demo
+    from training.settings import build_settings
+
+    root = tmp_path_factory.mktemp("rollback")
+    text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")
+    (root / "config.yaml").write_text(text, "utf-8")
+    (root / "settings.json").write_text(
+        json.dumps(build_settings(load_config(root / "config.yaml")), ensure_ascii=False), "utf-8")
+    customers, truth = write_demo(root / "data", n_records=300, seed=11)
+    with customers.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    header = list(rows[0])
+    # job 2's input: 10 records copy another record's customer (merges), 10 become a new
+    # customer (splits), 10 are dropped
+    changed = [dict(r) for r in rows]
+    for i in range(10):
+        src, dst = changed[2 * i], changed[100 + 2 * i]
+        for k in header:
+            if k not in ("record_id", "source_system", "updated_at"):
+                dst[k] = src[k]
+    for i in range(10):
+        r = changed[200 + i]
+        r.update(customer_name=f"独立测试客户{i:02d}有限公司", mobile=f"1390000{i:04d}",
+                 email=f"solo{i}@example.cn", uscc="", id_card="", contact_name=f"测{i}",
+                 phone="", address=f"测试路{i + 1}号")
+    changed = changed[:280]
+    second = root / "second.csv"
+    with second.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(changed)
+    store = root / "store.duckdb"
+    common = ["--config", root / "config.yaml", "--model", root / "settings.json", "--store", store]
+    run_cli("dedup", "--input", customers, "--out", root / "out1", *common)
+    after1 = _tables(store)
+    shutil.copy(store, root / "after1.duckdb")
+    run_cli("dedup", "--input", second, "--out", root / "out2", *common)
+    return {"root": root, "store": store, "after1": after1, "job1": _job_id(root / "out1"),
+            "job2": _job_id(root / "out2"), "config": root / "config.yaml"}
+
+
+def _fresh(world, tmp_path) -> Path:
+    p = tmp_path / "store.duckdb"
+    shutil.copy(world["store"], p)
+    return p
+
+
+def test_job2_merges_and_splits(world):
+    con = duckdb.connect(str(world["store"]), read_only=True)
+    kinds = {r[0] for r in con.execute(
+        "SELECT DISTINCT event FROM entity_events WHERE job_id = ?", [world["job2"]]).fetchall()}
+    con.close()
+    assert {"merge", "split", "records_removed"} <= kinds, kinds
+
+
+def test_rollback_gives_back_job1_tables_and_verifies(world, tmp_path):
+    store = _fresh(world, tmp_path)
+    dry = run_cli("store", "rollback", world["job2"], "--store", store, "--dry-run")
+    assert "would roll back job" in dry.output and "dry run: nothing changed" in dry.output
+    assert "merge" in dry.output or "split" in dry.output
+    assert _tables(store) == _tables(world["store"])  # the dry run changed nothing
+    r = run_cli("store", "rollback", world["job2"], "--store", store)
+    assert f"rolled back job {world['job2']} (dedup)" in r.output
+    assert _tables(store) == world["after1"]
+    assert run_cli("store", "verify", "--store", store).output.startswith("ok: 0 breach(es)")
+    con = duckdb.connect(str(store), read_only=True)
+    rb = con.execute("SELECT job_id, summary FROM jobs WHERE kind = 'rollback'").fetchall()
+    events = con.execute("SELECT count(*) FROM entity_events WHERE job_id = ?", [rb[0][0]]).fetchall()
+    con.close()
+    assert len(rb) == 1 and json.loads(rb[0][1])["rolls_back"] == world["job2"]
+    assert events[0][0] > 0
+    # twice: a clear refusal naming the rollback
+    again = run_cli("store", "rollback", world["job2"], "--store", store, expect=2)
+    assert again.output.startswith("error: ") and "already rolled back by " + rb[0][0] in again.output
+    # then job 1 (now the latest in force) can go too: back to an empty store
+    run_cli("store", "rollback", world["job1"], "--store", store)
+    assert run_cli("store", "verify", "--store", store).exit_code == 0
+
+
+def test_rollback_refuses_when_a_later_job_is_in_force(world, tmp_path):
+    store = _fresh(world, tmp_path)
+    r = run_cli("store", "rollback", world["job1"], "--store", store, expect=2)
+    assert r.output.startswith("error: ") and f"roll back {world['job2']} first" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_unknown_job_is_one_error_line(world, tmp_path):
+    store = _fresh(world, tmp_path)
+    r = run_cli("store", "rollback", "20000101T000000-deadbeef", "--store", store, expect=2)
+    assert r.output.startswith("error: no job 20000101T000000-deadbeef")
+    assert world["job2"] in r.output and "Traceback" not in r.output
+
+
+def test_review_decision_on_a_changed_entity_blocks_then_undo_unblocks(world, tmp_path):
+    from resolution.review import actions
+    from resolution.review.store_access import ensure_schema
+
+    store = _fresh(world, tmp_path)
+    con = duckdb.connect(str(store))
+    ensure_schema(con)
+    # an entity job 2 changed (it merged records into it)
+    eid = con.execute(
+        "SELECT entity_id FROM entity_events WHERE job_id = ? AND event = 'merge' ORDER BY 1 LIMIT 1",
+        [world["job2"]]).fetchall()[0][0]
+    cfg = actions.load_review_config(con, world["config"])
+    did = actions.confirm(con, cfg, "alice", eid, actions.entity_version(con, eid))
+    con.close()
+    r = run_cli("store", "rollback", world["job2"], "--store", store, expect=2)
+    assert r.output.startswith(f"error: steward decision {did} (confirm by alice")
+    assert "undo it in the review app first" in r.output
+    con = duckdb.connect(str(store))
+    actions.undo(con, cfg, "alice", eid, actions.entity_version(con, eid), did)
+    con.close()
+    # the undo restored membership but recomputed golden records and confidences; if they
+    # match job 2's exactly the rollback goes through, else it names the undo
+    r = run_cli("store", "rollback", world["job2"], "--store", store, expect=None)
+    if r.exit_code == 0:
+        assert run_cli("store", "verify", "--store", store).exit_code == 0
+    else:
+        assert r.exit_code == 2 and "steward decision" in r.output
+
+
+def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
+    """A steward's note (review app) and a CLI cannot-link change no table the job wrote:
+    the rollback keeps both, and the constraint stays active for the next run."""
+    from resolution.review import actions
+    from resolution.review.store_access import ensure_schema
+
+    store = _fresh(world, tmp_path)
+    con = duckdb.connect(str(store))
+    ensure_schema(con)
+    eid, a, b = con.execute(
+        "SELECT entity_id, min(record_id), max(record_id) FROM crosswalk GROUP BY 1 "
+        "HAVING count(*) >= 2 ORDER BY 1 LIMIT 1").fetchall()[0]
+    cfg = actions.load_review_config(con, world["config"])
+    note = actions.comment(con, cfg, "bob", eid, "电话已核实")
+    con.close()
+    cli_decision = run_cli("store", "cannot-link", "--store", store, a, b).output.strip()
+    r = run_cli("store", "rollback", world["job2"], "--store", store)
+    assert "steward decisions since, kept: 2" in r.output
+    con = duckdb.connect(str(store), read_only=True)
+    kept = con.execute("SELECT count(*) FROM decisions WHERE decision_id IN (?, ?)",
+                       [note, cli_decision]).fetchall()[0][0]
+    active = con.execute("SELECT count(*) FROM constraints WHERE active AND decision_id = ?",
+                         [cli_decision]).fetchall()[0][0]
+    con.close()
+    assert (kept, active) == (2, 1)
+    assert {k: v for k, v in _tables(store).items()} == world["after1"]
+    assert run_cli("store", "verify", "--store", store).exit_code == 0
+
+
+def test_rollback_help_has_an_example():
+    r = run_cli("store", "rollback", "--help")
+    assert "Example: er store rollback" in r.output and "--dry-run" in r.output
