@@ -253,8 +253,11 @@ class SparkConfig(_Strict):
         "mount) for the Parquet exchanged with Spark; default: a temp folder beside the output",
     )
     shuffle_partitions: int = Field(default=8, gt=0, description="spark.sql.shuffle.partitions")
-    break_lineage_method: Literal["parquet", "persist", "checkpoint"] = Field(
-        default="parquet", description="how Splink materialises intermediate tables on Spark"
+    break_lineage_method: Literal["parquet", "checkpoint"] = Field(
+        default="parquet",
+        description="how Splink materialises intermediate tables on Spark: Parquet files "
+        "in the work folder, or Spark checkpoints (Splink's 'persist' grows query plans "
+        "until the driver runs out of memory, so it is not offered)",
     )
     conf: dict[str, str] = Field(
         default_factory=dict,

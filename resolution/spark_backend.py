@@ -35,19 +35,95 @@ from resolution.errors import ResolutionError
 
 # DuckDB function -> Spark function (Splink's jar registers the similarity ones)
 _RENAMES = {
-    "jaro_winkler_similarity": "jaro_winkler",
-    "jaro_similarity": "jaro_sim",
     "list_has_any": "arrays_overlap",
     "array_has_any": "arrays_overlap",
 }
 
 
+def jaro_winkler_sql(a: str, b: str, winkler: bool = True) -> str:
+    """DuckDB's `jaro_winkler_similarity(a, b)` (`jaro_similarity` without Winkler) in
+    Spark SQL, value for value.
+
+    Splink's jar has a Jaro-Winkler, but it counts half a transposition where DuckDB
+    rounds down, so near matches score up to 1/(6m) lower and can drop a level. This
+    is DuckDB's definition in higher-order functions, run by the JVM on any cluster:
+    match window max(len)/2 - 1, greedy matching left to right, t = mismatches DIV 2,
+    and the Winkler boost (prefix up to 4, weight 0.1, one fused multiply-add) above 0.7.
+    Empty text scores 0.
+    Like DuckDB's it is exact for ASCII (pinyin, emails); DuckDB counts bytes beyond it.
+    """
+    la, lb = f"length({a})", f"length({b})"
+
+    def let(value: str, name: str, body: str) -> str:
+        # Spark SQL has no LET: aggregate over one element binds `value` to `name` once
+        return f"aggregate(array(0), {value}, ({name}_, z_) -> {name}_, {name} -> {body})"
+
+    window = f"greatest(CAST(floor(greatest({la}, {lb}) / 2) AS INT) - 1, 0)"
+    positions = f"sequence(1, greatest({lb}, 1))"
+    # first unused position in b within the window that holds a's ii-th character
+    match = (
+        f"try_element_at(filter({positions}, jj -> jj <= {lb} AND abs(jj - ii) <= {window} "
+        f"AND NOT element_at(acc.used, jj) AND substring({b}, jj, 1) = substring({a}, ii, 1)), 1)"
+    )
+    step = let(
+        match,
+        "jv",
+        f"CASE WHEN ii > {la} OR jv IS NULL THEN acc ELSE named_struct("
+        f"'used', transform(acc.used, (uu, kk) -> uu OR kk + 1 = jv), "
+        f"'ma', concat(acc.ma, array(substring({a}, ii, 1)))) END",
+    )
+    matched = (
+        f"aggregate(sequence(1, greatest({la}, 1)), named_struct('used', "
+        f"array_repeat(false, greatest({lb}, 1)), 'ma', CAST(array() AS ARRAY<STRING>)), "
+        f"(acc, ii) -> {step})"
+    )
+    pair = (
+        "named_struct('ma', r.ma, 'mb', transform(filter("
+        + positions
+        + f", kk -> kk <= {lb} AND element_at(r.used, kk)), kk -> substring({b}, kk, 1)))"
+    )
+    m = "size(q.ma)"
+    half = f"size(filter(sequence(1, greatest({m}, 1)), kk -> kk <= {m} AND try_element_at(q.ma, kk) != try_element_at(q.mb, kk)))"
+    sim = f"CAST(({m} / {la} + {m} / {lb} + ({m} - floor({half} / 2)) / {m}) / 3 AS DOUBLE)"
+    score = "sv"
+    if winkler:
+        prefix = (
+            f"(coalesce(try_element_at(filter(sequence(1, 5), kk -> kk = 5 OR kk > least({la}, {lb}) "
+            f"OR substring({a}, kk, 1) != substring({b}, kk, 1)), 1), 5) - 1)"
+        )
+        # DuckDB's build fuses this multiply-add (one rounding); Java's Math.fma does the same
+        boost = (
+            f"CAST(reflect('java.lang.Math', 'fma', CAST({prefix} * CAST(0.1 AS DOUBLE) AS DOUBLE), "
+            f"CAST(1 - sv AS DOUBLE), sv) AS DOUBLE)"
+        )
+        score = f"CASE WHEN sv > CAST(0.7 AS DOUBLE) THEN {boost} ELSE sv END"
+    body = let(
+        pair, "q", f"CASE WHEN {m} = 0 THEN CAST(0 AS DOUBLE) ELSE {let(sim, 'sv', score)} END"
+    )
+    return (
+        f"CASE WHEN {la} = 0 OR {lb} = 0 THEN CAST(0 AS DOUBLE) ELSE {let(matched, 'r', body)} END"
+    )
+
+
 def _duckdb_to_spark(node):
     """sqlglot transform: DuckDB idioms that transpile wrongly or not at all."""
+    import sqlglot
     from sqlglot import exp
 
-    if isinstance(node, exp.JarowinklerSimilarity):
-        return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
+    if isinstance(node, exp.JarowinklerSimilarity) or (
+        isinstance(node, exp.Anonymous) and node.name.lower() == "jaro_similarity"
+    ):
+        a, b = (
+            (node.this, node.expression)
+            if isinstance(node, exp.JarowinklerSimilarity)
+            else tuple(node.expressions)
+        )
+        sql = jaro_winkler_sql(
+            a.sql(dialect="spark"),
+            b.sql(dialect="spark"),
+            winkler=isinstance(node, exp.JarowinklerSimilarity),
+        )
+        return sqlglot.parse_one(sql, read="spark")
     if isinstance(node, exp.ArrayOverlaps):
         return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
     if isinstance(node, exp.Anonymous) and node.name.lower() in _RENAMES:
