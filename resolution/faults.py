@@ -6,7 +6,9 @@ that stage; then the process kills itself with SIGKILL on the spot (no cleanup, 
 
 - `ingest`   after the input is read (dedup and match)
 - `predict`  after pairs are scored (dedup and match)
-- `outputs`  dedup: after the first output file is moved into the output folder
+- `outputs`  dedup: the new run folder is complete and the store has committed; the
+             output folder still shows the previous job (OUT/current not yet switched)
+- `switched` dedup: just after OUT/current was switched to the new run
 - `commit`   inside the store transaction, just before COMMIT (dedup and match)
 
 Never set it outside tests.

@@ -2,8 +2,8 @@
 
 `dedup()` is what `er dedup` calls and what a notebook can call. The work happens in an
 in-memory DuckDB connection (spilling to a temp folder beside the output); the results
-are written to a staging folder and then moved into place, so a crash leaves the
-previous results intact.
+are written to a fresh run folder and switched into place with one rename (see
+`RUNS_DIR`), so a crash leaves the previous results intact.
 """
 
 from __future__ import annotations
@@ -194,45 +194,117 @@ def resolve_records(
     }
 
 
+# Where a job's outputs live. Each job writes OUT/.runs/JOB_ID/ completely, then one
+# rename switches the symlink OUT/current to it. The documented paths (OUT/job.duckdb,
+# OUT/summary.json, ...) are fixed symlinks to current/NAME that never change, so the
+# switch of `current` is the only step that changes what they show: a reader, a crash or
+# a SIGKILL sees all of the previous job's outputs or all of the new job's, never a mix.
+RUNS_DIR = ".runs"
+CURRENT = "current"
+OUTPUT_FILES = tuple(f"{t}.parquet" for t in PARQUET_TABLES) + (
+    "quality.json", "quality.html", "job.duckdb", "summary.json",
+)
+
+
+def _symlink_over(target: str, link: Path) -> None:
+    """Make `link` a symlink to `target` in one step (a new link renamed over the old)."""
+    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.lnk")
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _switch_current(out: Path, run: Path) -> None:
+    cur = out / CURRENT
+    if cur.exists() and not cur.is_symlink():  # a folder copied without its links
+        os.rename(cur, out / RUNS_DIR / f"copied-{uuid.uuid4().hex[:8]}")
+    _symlink_over(f"{RUNS_DIR}/{run.name}", cur)
+
+
+def _link_names(out: Path) -> None:
+    for name in OUTPUT_FILES:
+        link = out / name
+        if link.is_symlink() and os.readlink(link) == f"{CURRENT}/{name}":
+            continue
+        _symlink_over(f"{CURRENT}/{name}", link)
+
+
+def _adopt_legacy(out: Path) -> None:
+    """Outputs an older version wrote as plain files become a run of their own (hard
+    links, same content) before the names turn into links, so every name keeps showing
+    the same job's file at every moment of the change."""
+    plain = [n for n in OUTPUT_FILES if (out / n).is_file() and not (out / n).is_symlink()]
+    if not plain:
+        return
+    run = out / RUNS_DIR / f"legacy-{uuid.uuid4().hex[:8]}"
+    run.mkdir(mode=0o700)
+    for name in plain:
+        try:
+            os.link(out / name, run / name)
+        except OSError:
+            shutil.copy2(out / name, run / name)
+    _switch_current(out, run)
+    for name in plain:
+        _symlink_over(f"{CURRENT}/{name}", out / name)
+
+
 def _write_outputs(
     con: duckdb.DuckDBPyConnection, out: Path, summary: JobSummary, report: dict,
     before_moves: Callable[[], None] | None = None,
 ) -> None:
-    """Write every output into a staging folder, then move each file into place.
-
-    The DuckDB file is moved last and `summary.json` names the job, so a reader that finds
-    a summary for job X finds X's tables; a crash before the moves leaves the old results.
-    """
-    staging = out / f".staging-{summary.job_id}"
-    staging.mkdir(parents=True, exist_ok=False)
-    try:
-        job_path = staging / "job.duckdb"
-        con.execute(f"ATTACH '{job_path}' AS job_out")
-        for t in OUTPUT_TABLES:
-            con.execute(f"CREATE TABLE job_out.{t} AS SELECT * FROM {t}")
-        con.execute("DETACH job_out")
-        for t in PARQUET_TABLES:
-            con.execute(f"COPY {t} TO '{staging / (t + '.parquet')}' (FORMAT parquet)")
-        write_report(report, staging)
-        (staging / "summary.json").write_text(
-            json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
-        )
-        names = [f"{t}.parquet" for t in PARQUET_TABLES] + ["quality.json", "quality.html"]
-        if before_moves is not None:  # crash safety: the store commits before any output moves
-            before_moves()
-        for name in names + ["job.duckdb", "summary.json"]:
-            os.chmod(staging / name, 0o600)  # personal data: owner only
-            os.replace(staging / name, out / name)
-            fault_point("outputs")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Write every output into OUT/.runs/JOB_ID, then switch OUT/current to it with one
+    rename (see RUNS_DIR). `before_moves` (the store commit) runs once the run folder is
+    complete and before the switch; the previous run is removed after it."""
+    runs = out / RUNS_DIR
+    runs.mkdir(mode=0o700, exist_ok=True)
+    run = runs / summary.job_id
+    run.mkdir(mode=0o700)
+    job_path = run / "job.duckdb"
+    con.execute(f"ATTACH '{job_path}' AS job_out")
+    for t in OUTPUT_TABLES:
+        con.execute(f"CREATE TABLE job_out.{t} AS SELECT * FROM {t}")
+    # the job the tables belong to, so a reader can check them against summary.json
+    con.execute("CREATE TABLE job_out.job AS SELECT ? AS job_id, ? AS model",
+                [summary.job_id, summary.model])
+    con.execute("DETACH job_out")
+    for t in PARQUET_TABLES:
+        con.execute(f"COPY {t} TO '{run / (t + '.parquet')}' (FORMAT parquet)")
+    write_report(report, run)
+    (run / "summary.json").write_text(
+        json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
+    )
+    for name in OUTPUT_FILES:
+        os.chmod(run / name, 0o600)  # personal data: owner only
+    if before_moves is not None:  # crash safety: the store commits before the switch
+        before_moves()
+    fault_point("outputs")
+    _adopt_legacy(out)
+    _switch_current(out, run)
+    fault_point("switched")
+    _link_names(out)
+    for old in runs.iterdir():
+        if old != run:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_leftovers(out: Path) -> None:
-    """A job killed mid-way leaves its staging and spill folders (with personal data)
-    behind; the next job in the same folder removes them before it starts."""
+    """A job killed mid-way leaves its unfinished run, staging and spill folders (with
+    personal data) behind; the next job in the same folder removes them before it starts
+    (everything in OUT/.runs but the run OUT/current points to)."""
     for leftover in list(out.glob(".staging-*")) + list(out.glob(".tmp-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+    for link in out.glob(".*.lnk"):
+        link.unlink(missing_ok=True)
+    runs = out / RUNS_DIR
+    if runs.is_dir():
+        cur = out / CURRENT
+        keep = (runs / Path(os.readlink(cur)).name) if cur.is_symlink() else None
+        for run in runs.iterdir():
+            if run != keep:
+                shutil.rmtree(run, ignore_errors=True)
 
 
 def dedup(

@@ -25,9 +25,9 @@ import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEDUP_FAULTS = ("ingest", "predict", "outputs", "commit")
+DEDUP_FAULTS = ("ingest", "predict", "commit", "outputs", "switched")
 MATCH_FAULTS = ("ingest", "predict", "commit")
-ALWAYS_RERUN = ("commit", "outputs")
+ALWAYS_RERUN = ("commit", "outputs", "switched")
 
 
 def _er(*args, env_extra=None, env=None):
@@ -55,7 +55,8 @@ def _jobs(store: Path) -> list[str]:
 
 
 def _outputs(out: Path) -> tuple:
-    """The output folder's job (summary.json) and the job the crosswalk files hold."""
+    """The output folder's job (summary.json), the job job.duckdb names, and the
+    crosswalk its Parquet copy and job.duckdb hold."""
     job = json.loads((out / "summary.json").read_text("utf-8"))["job_id"]
     con = duckdb.connect()
     try:
@@ -64,9 +65,10 @@ def _outputs(out: Path) -> tuple:
         ).fetchall()
         con.execute(f"ATTACH '{out / 'job.duckdb'}' AS j (READ_ONLY)")
         db = con.execute("SELECT record_id, entity_id FROM j.crosswalk ORDER BY 1").fetchall()
+        db_job = con.execute("SELECT job_id FROM j.job").fetchall()[0][0]
     finally:
         con.close()
-    return job, pq, db
+    return job, db_job, pq, db
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def _copy(w, name):
     d = w["root"] / name
     d.mkdir()
     shutil.copy(w["root"] / "store0.duckdb", d / "store.duckdb")
-    shutil.copytree(w["root"] / "out0", d / "out")
+    shutil.copytree(w["root"] / "out0", d / "out", symlinks=True)
     return d
 
 
@@ -149,6 +151,12 @@ def test_kill_at_each_stage_leaves_store_and_outputs_intact(world):
         else:
             state, rerun = None, first
         after = _er("store", "verify", "--store", d / "store.duckdb", env=w["env"])
+        if kind == "dedup" and rerun is not None and rerun.returncode == 0:
+            outs = _outputs(d / "out")
+            runs = sorted(p.name for p in (d / "out" / ".runs").iterdir())
+            assert outs[0] == outs[1] == _jobs(d / "store.duckdb")[-1] and outs[2] == outs[3], (
+                f"{kind} {fault}: re-run outputs disagree")
+            assert runs == [outs[0]], f"{kind} {fault}: old runs left behind: {runs}"
         return case, killed, state, rerun, _crosswalk(d / "store.duckdb"), after
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -172,14 +180,21 @@ def test_kill_at_each_stage_leaves_store_and_outputs_intact(world):
             problems.append(f"{kind} killed at {fault}: re-run differs from an uninterrupted run")
         rerun_note = "re-run = uninterrupted run" if rerun is not None else (
             "re-run skipped (state identical to before; ER_CRASH_FULL=1 runs it)")
-        if fault == "outputs":
-            # The store has committed (it commits before any output file moves); the
-            # output folder is part-way through its moves and the re-run rewrites it.
+        consistent = outs[0] == outs[1] and outs[2] == outs[3]
+        if not consistent:
+            problems.append(f"{kind} killed at {fault}: output files disagree "
+                            f"(summary.json {outs[0]}, job.duckdb {outs[1]})")
+        if fault in ("outputs", "switched"):
+            # The store has committed (it commits before the output switch).
             if len(jobs) != len(before_jobs) + 1 or verify.returncode != 0:
                 problems.append(f"{kind} killed at {fault}: store not committed and valid")
-            outcome = ("store committed and valid; output folder part-moved "
-                       f"(summary still names the previous job: {outs[0] == before_out[0]}); "
-                       f"verify ok; {rerun_note}")
+            if fault == "outputs" and outs != before_out:
+                problems.append(f"{kind} killed at {fault}: previous outputs not intact")
+            if fault == "switched" and (outs[0] not in jobs or outs[0] == before_out[0]):
+                problems.append(f"{kind} killed at {fault}: outputs are not the new job's")
+            shows = "previous job" if outs == before_out else "new job"
+            outcome = (f"store committed and valid; outputs show the {shows} ({outs[0]}), "
+                       f"summary.json and job.duckdb agree: {consistent}; {rerun_note}")
         else:
             if cw != before_xw or jobs != before_jobs:
                 problems.append(f"{kind} killed at {fault}: store changed")
@@ -188,3 +203,22 @@ def test_kill_at_each_stage_leaves_store_and_outputs_intact(world):
             outcome = f"store and previous outputs intact, verify ok, {rerun_note}"
         print(f"SIGKILL {kind} at {fault}: exit {killed.returncode}; {outcome}")
     assert not problems, "\n".join(problems)
+
+
+def test_outputs_of_an_older_layout_are_adopted(world, tmp_path):
+    """An output folder holding plain files (an older version, or a copy that followed the
+    links) is taken over: afterwards the names are links to the new job's run."""
+    w = world
+    d = tmp_path / "legacy"
+    d.mkdir()
+    shutil.copy(w["root"] / "store0.duckdb", d / "store.duckdb")
+    shutil.copytree(w["root"] / "out0", d / "out", symlinks=False)  # plain files, a `current` folder
+    assert not (d / "out" / "job.duckdb").is_symlink()
+    r = _dedup(w, d)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = d / "out"
+    job, db_job, pq, db = _outputs(out)
+    assert job == db_job == _jobs(d / "store.duckdb")[-1] and pq == db
+    assert all((out / n).is_symlink() for n in ("job.duckdb", "summary.json", "quality.html"))
+    assert os.readlink(out / "current") == f".runs/{job}"
+    assert sorted(p.name for p in (out / ".runs").iterdir()) == [job]
