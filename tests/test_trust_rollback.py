@@ -187,6 +187,34 @@ def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
     assert run_cli("store", "verify", "--store", store).exit_code == 0
 
 
+def test_rollback_of_an_incremental_match(world, tmp_path):
+    """`er match` writes the store too; rolling it back gives back the tables before it."""
+    from resolution.demo_data import write_demo
+
+    store = _fresh(world, tmp_path)
+    run_cli("store", "rollback", world["job2"], "--store", store)
+    before = _tables(store)
+    new, _ = write_demo(tmp_path / "new", n_records=30, seed=99)
+    with new.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:  # fresh record IDs, and a few of the store's customers again
+        r["record_id"] = "NEW-" + r["record_id"]
+    with (tmp_path / "new.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    run_cli("match", "--config", world["config"], "--model", world["root"] / "settings.json",
+            "--input", tmp_path / "new.csv", "--store", store)
+    con = duckdb.connect(str(store), read_only=True)
+    match_id = con.execute("SELECT job_id FROM jobs WHERE kind = 'match'").fetchall()[0][0]
+    con.close()
+    assert _tables(store) != before
+    r = run_cli("store", "rollback", match_id, "--store", store)
+    assert f"rolled back job {match_id} (match)" in r.output
+    assert _tables(store) == before
+    assert run_cli("store", "verify", "--store", store).exit_code == 0
+
+
 def test_rollback_help_has_an_example():
     r = run_cli("store", "rollback", "--help")
     assert "Example: er store rollback" in r.output and "--dry-run" in r.output
