@@ -658,6 +658,12 @@ def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
     rule("undone decision still has active constraints",
          "SELECT k.decision_id, k.record_id_l, k.record_id_r FROM constraints k "
          "JOIN decisions d USING (decision_id) WHERE k.active AND d.undone_by IS NOT NULL ORDER BY 1")
+    rule("job rolled back more than once",
+         "SELECT json_extract_string(summary, '$.rolls_back'), count(*) FROM jobs "
+         "WHERE kind = 'rollback' GROUP BY 1 HAVING count(*) > 1 ORDER BY 1")
+    rule("rollback of a job that is not in jobs",
+         "SELECT job_id, json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback' "
+         "AND json_extract_string(summary, '$.rolls_back') NOT IN (SELECT job_id FROM jobs) ORDER BY 1")
     rule("pair with more than one active constraint",
          "SELECT record_id_l, record_id_r, count(*) FROM constraints WHERE active "
          "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")

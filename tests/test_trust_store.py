@@ -81,6 +81,9 @@ def test_verify_reports_each_breach_in_one_line(store, tmp_path):
         f"INSERT INTO constraints VALUES ('{m2[0]}', '{single[2][1]}', 'must_link', 'D2', true)",
         "UPDATE entities SET record_count = record_count + 5 WHERE entity_id = "
         f"'{e2}'",
+        # a rollback of a job the store never ran, twice
+        *["INSERT INTO jobs (job_id, kind, summary) VALUES "
+          f"('R{i}', 'rollback', '{{\"rolls_back\": \"NOPE\"}}')" for i in (1, 2)],
     )
     r = run_cli("store", "verify", "--store", p, expect=1)
     lines = r.output.splitlines()
@@ -91,7 +94,8 @@ def test_verify_reports_each_breach_in_one_line(store, tmp_path):
         "entity without members", "record_count differs", "crosswalk entity missing from entities",
         "live entity missing from entity_registry", "must-link not honoured",
         "cannot-link not honoured", "decision undone by an unknown decision",
-        "undone decision still has active constraints",
+        "undone decision still has active constraints", "job rolled back more than once",
+        "rollback of a job that is not in jobs",
     ):
         assert rule in text, (rule, r.output)
     assert lines[-1].startswith("FAILED")
