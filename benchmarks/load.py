@@ -2,12 +2,21 @@
 review app (`er review serve`: queue and entity pages), both on 127.0.0.1 only.
 
     python benchmarks/load.py [--records 2000] [--clients 8] [--requests 400] [--seconds 60]
+                              [--decisions 0.15]
 
-Builds a store of N demo records in WORKDIR (default .bench/load-N; a Splink settings
-model from the config, no MLflow), starts each server in its own process on a free
-loopback port, then runs C concurrent clients until R requests in total are done or S
-seconds have passed (each bound is per server). Prints per endpoint: requests, errors,
-throughput and latency p50 / p95 / max. Both servers are stopped at the end.
+    # the issue's size: 185,000 records resolve to ~105,600 entities
+    python benchmarks/load.py --records 185000 --clients 20 --seconds 30 --requests 1000000
+
+Builds a store of N demo records once in WORKDIR (default .bench/load-N; a Splink settings
+model from the config, no MLflow) and runs each benchmark on a fresh copy of it (so the
+cached store stays as built). Starts each server in its own process on a free loopback
+port, then runs C concurrent clients until R requests in total are done or S seconds
+have passed (each bound is per server). In the review app a share D of the steps are
+steward decisions (a confirm on a queue entity, sent with the version its page showed
+and a unique comment); two clients confirming one entity at once is a refusal (409),
+not an error. After the run every decision the app acknowledged must be in the store
+exactly once, none the app refused may be, and `er store verify` must pass. Prints per
+endpoint: requests, errors, throughput and latency p50 / p95 / max.
 """
 
 from __future__ import annotations
@@ -99,9 +108,12 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))] if s else float("nan")
 
 
-def run_load(name: str, make_client, clients: int, total: int, seconds: float) -> dict:
-    """`make_client()` returns a callable doing one request (raising on failure)."""
+def run_load(name: str, make_client, clients: int, total: int, seconds: float,
+             split=None) -> list[dict]:
+    """`make_client()` returns a callable doing one request (raising on failure); it may
+    return a label, and with `split` each label is reported as its own endpoint too."""
     lat: list[float] = []
+    labelled: dict[str, list[float]] = {}
     errors: list[str] = []
     lock = threading.Lock()
     counter = iter(range(total))
@@ -119,14 +131,17 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float) -
                 if next(counter, None) is None:
                     return
             t0 = time.perf_counter()
+            label = None
             try:
-                one()
+                label = one()
                 ok = True
             except Exception as exc:  # noqa: BLE001
                 ok, err = False, f"{type(exc).__name__}: {exc}"[:200]
             dt = time.perf_counter() - t0
             with lock:
                 lat.append(dt) if ok else errors.append(err)
+                if ok and label:
+                    labelled.setdefault(label, []).append(dt)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -135,15 +150,22 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float) -
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    r = {
-        "endpoint": name, "clients": clients, "requests": len(lat), "errors": len(errors),
-        "seconds": round(wall, 2), "per_second": round(len(lat) / wall, 1) if wall else 0,
-        "p50_ms": round(_pct(lat, 0.50) * 1000, 1), "p95_ms": round(_pct(lat, 0.95) * 1000, 1),
-        "max_ms": round(max(lat) * 1000, 1) if lat else None,
-        "first_errors": sorted(set(errors))[:3],
-    }
-    _say(json.dumps(r, ensure_ascii=False))
-    return r
+    def stats(label, values, errs):
+        return {
+            "endpoint": label, "clients": clients, "requests": len(values), "errors": len(errs),
+            "seconds": round(wall, 2), "per_second": round(len(values) / wall, 1) if wall else 0,
+            "p50_ms": round(_pct(values, 0.50) * 1000, 1),
+            "p95_ms": round(_pct(values, 0.95) * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1) if values else None,
+            "first_errors": sorted(set(errs))[:3],
+        }
+
+    out = [stats(name, lat, errors)]
+    for label in sorted(labelled) if split else []:
+        out.append(stats(f"  {label}", labelled[label], []))
+    for r in out:
+        _say(json.dumps(r, ensure_ascii=False))
+    return out
 
 
 def main() -> None:
@@ -153,9 +175,25 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per endpoint, at most")
     ap.add_argument("--seconds", type=float, default=60, help="per endpoint, at most")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--decisions", type=float, default=0.15,
+                    help="share of review-app steps that are steward decisions (0 for none)")
     a = ap.parse_args()
     work = a.workdir or ROOT / ".bench" / f"load-{a.records}"
-    store, config, settings, customers = build(work, a.records)
+    built, config, settings, customers = build(work, a.records)
+    import shutil
+
+    import duckdb
+
+    store = work / "run-store.duckdb"  # a fresh copy per run; the built store stays as built
+    for f in (store, store.with_name(store.name + ".wal")):
+        f.unlink(missing_ok=True)
+    shutil.copy(built, store)
+    os.chmod(store, 0o600)
+    con = duckdb.connect(str(store), read_only=True)
+    facts = con.execute("SELECT (SELECT count(*) FROM crosswalk), (SELECT count(*) FROM entities), "
+                        "(SELECT count(*) FROM review_queue)").fetchall()[0]
+    con.close()
+    _say(f"store: {facts[0]:,} records, {facts[1]:,} entities, {facts[2]:,} in the review queue")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
     with customers.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -179,7 +217,7 @@ def main() -> None:
                     json.loads(resp.read())
             return one
 
-        results.append(run_load("POST /check", check_client, a.clients, a.requests, a.seconds))
+        results += run_load("POST /check", check_client, a.clients, a.requests, a.seconds)
     finally:
         _stop(srv)
 
@@ -194,16 +232,24 @@ def main() -> None:
                   "--config", str(config)], port, env)
     try:
         base = f"http://{HOST}:{port}"
-        import duckdb
 
         con = duckdb.connect(str(store), read_only=True)
         entities = [r[0] for r in con.execute(
             "SELECT entity_id FROM review_queue ORDER BY entity_id LIMIT 200").fetchall()]
         con.close()
+        acknowledged: dict[str, str] = {}  # comment token -> decision ID the app reported
+        refused: list[str] = []  # tokens the app refused as stale (409)
+        seq = iter(range(10**9))
+        tally = threading.Lock()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
 
         def review_client():
             jar = http.cookiejar.CookieJar()
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            post = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
             page = opener.open(f"{base}/login", timeout=30).read().decode()
             csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
             data = urllib.parse.urlencode({"csrf": csrf, "next": "/queue", "username": "loadtest",
@@ -211,20 +257,81 @@ def main() -> None:
             opener.open(f"{base}/login", data, timeout=30).read()
             rnd = random.Random(threading.get_ident())
 
-            def one():
-                path = "/queue" if rnd.random() < 0.3 or not entities else \
-                    f"/entity/{rnd.choice(entities)}"
+            def get(path):
                 with opener.open(base + path, timeout=30) as resp:
                     body = resp.read()
                     if resp.status != 200 or b"login" in resp.geturl().encode():
                         raise RuntimeError(f"{path}: {resp.status} {resp.geturl()}")
                     assert body
+                    return body.decode()
+
+            def decide():
+                eid = rnd.choice(entities)
+                page = get(f"/entity/{eid}")
+                version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+                tok = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+                with tally:
+                    token = f"load-{next(seq)}"
+                form = urllib.parse.urlencode({"csrf": tok, "version": version,
+                                               "comment": token}).encode()
+                try:
+                    post.open(f"{base}/entity/{eid}/confirm", form, timeout=30).read()
+                    raise RuntimeError(f"confirm {eid}: no redirect")
+                except urllib.error.HTTPError as exc:
+                    if exc.code == 409:
+                        with tally:
+                            refused.append(token)
+                        return "decision (refused: stale)"
+                    if exc.code != 303:
+                        raise
+                flash = get(f"/entity/{eid}")
+                found = re.search(r"\((D\d{14}-[0-9a-f]{8})\)", flash)
+                if not found:
+                    raise RuntimeError(f"confirm {eid}: no decision ID in the page")
+                with tally:
+                    acknowledged[token] = found.group(1)
+                return "decision (accepted)"
+
+            def one():
+                x = rnd.random()
+                if entities and x < a.decisions:
+                    return decide()
+                if x < a.decisions + 0.3 or not entities:
+                    get("/queue")
+                    return "GET /queue"
+                get(f"/entity/{rnd.choice(entities)}")
+                return "GET /entity/ID"
             return one
 
-        results.append(run_load("review GET /queue, /entity/ID", review_client, a.clients,
-                                a.requests, a.seconds))
+        results += run_load("review app (GET /queue, GET /entity/ID, POST confirm)",
+                            review_client, a.clients, a.requests, a.seconds, split=True)
     finally:
         _stop(srv)
+
+    # every acknowledged decision in the store exactly once, no refused one
+    con = duckdb.connect(str(store), read_only=True)
+    stored = con.execute("SELECT comment, list(decision_id) FROM decisions "
+                         "WHERE comment LIKE 'load-%' GROUP BY 1").fetchall()
+    con.close()
+    stored = dict(stored)
+    lost = [t for t in acknowledged if t not in stored]
+    duplicated = [t for t, ids in stored.items() if len(ids) > 1]
+    wrong_id = [t for t, d in acknowledged.items() if t in stored and stored[t] != [d]]
+    refused_but_stored = [t for t in refused if t in stored]
+    unacknowledged = [t for t in stored if t not in acknowledged and t not in refused]
+    verify = subprocess.run([sys.executable, "-m", "resolution.cli", "store", "verify",
+                             "--store", str(store)], cwd=ROOT, env=env, capture_output=True,
+                            text=True)
+    check = {
+        "decisions_acknowledged": len(acknowledged), "decisions_refused_stale": len(refused),
+        "in_store": len(stored), "lost": len(lost), "duplicated": len(duplicated),
+        "wrong_decision_id": len(wrong_id), "refused_but_stored": len(refused_but_stored),
+        "stored_but_not_acknowledged": len(unacknowledged),
+        "store_verify": verify.stdout.strip().splitlines()[-1][:200] if verify.stdout else
+        verify.stderr.strip()[-200:],
+    }
+    _say(json.dumps(check, ensure_ascii=False))
+    results.append({"decisions": check})
     print(json.dumps(results, ensure_ascii=False, indent=2))
 
 
