@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -46,27 +47,32 @@ def spark():
 
 @pytest.fixture(scope="module")
 def both_runs(spark, tmp_path_factory, demo_files, trained_model):
-    """The same input, config and model through both backends; seconds per run."""
+    """The same input, config, model and store (with a previous job and two steward
+    decisions) through both backends; also the decisions and the seconds per run."""
     customers, _ = demo_files
     base = tmp_path_factory.mktemp("backends")
+    dedup = ["dedup", "--config", CONFIG, "--model", trained_model, "--input", customers]
+    run_cli(*dedup, "--out", base / "first")
+    with duckdb.connect(str(base / "first" / "job.duckdb"), read_only=True) as con:
+        strong = con.execute(
+            "SELECT record_id_l, record_id_r FROM pairs WHERE match_probability > 0.99 "
+            "ORDER BY record_id_l, record_id_r LIMIT 1"
+        ).fetchone()
+        weak = con.execute(
+            "SELECT record_id_l, record_id_r FROM pairs WHERE match_probability < 0.5 "
+            "ORDER BY record_id_l, record_id_r LIMIT 1"
+        ).fetchone()
+    store = base / "first" / "store.duckdb"
+    run_cli("store", "cannot-link", "--store", store, *strong)
+    run_cli("store", "must-link", "--store", store, *weak)
     seconds = {}
     for backend in ("duckdb", "spark"):
+        (base / backend).mkdir()
+        shutil.copy(store, base / backend / "store.duckdb")
         t0 = time.perf_counter()
-        run_cli(
-            "dedup",
-            "--config",
-            CONFIG,
-            "--model",
-            trained_model,
-            "--input",
-            customers,
-            "--out",
-            base / backend,
-            "--backend",
-            backend,
-        )
+        run_cli(*dedup, "--out", base / backend, "--backend", backend)
         seconds[backend] = time.perf_counter() - t0
-    return base / "duckdb", base / "spark", seconds
+    return base / "duckdb", base / "spark", {"cannot": strong, "must": weak}, seconds
 
 
 def _attach(duck: Path, spark_out: Path) -> duckdb.DuckDBPyConnection:
@@ -77,7 +83,7 @@ def _attach(duck: Path, spark_out: Path) -> duckdb.DuckDBPyConnection:
 
 
 def test_spark_entities_agree_with_duckdb(both_runs):
-    duck, spark_out, seconds = both_runs
+    duck, spark_out, decisions, seconds = both_runs
     for out in (duck, spark_out):
         for name in (
             "job.duckdb",
@@ -116,6 +122,10 @@ def test_spark_entities_agree_with_duckdb(both_runs):
     )
     assert f1 >= 0.99
     assert same_entity_sets
+    # the steward decisions win on Spark too
+    entity = dict(con.execute("SELECT record_id, entity_id FROM s.crosswalk").fetchall())
+    assert entity[decisions["must"][0]] == entity[decisions["must"][1]]
+    assert entity[decisions["cannot"][0]] != entity[decisions["cannot"][1]]
     # same entity IDs for the same records, and the same confidence
     differ = con.execute(
         """
@@ -141,7 +151,7 @@ def test_spark_entities_agree_with_duckdb(both_runs):
 def test_spark_scores_every_pair_like_duckdb(both_runs):
     """Every comparison's SQL was translated faithfully: same pairs, same level for every
     comparison of every pair, the same probability to rounding."""
-    duck, spark_out, _ = both_runs
+    duck, spark_out, _, _ = both_runs
     con = _attach(duck, spark_out)
     gammas = [r[0] for r in con.sql("DESCRIBE d.pairs").fetchall() if r[0].startswith("gamma_")]
     assert len(gammas) >= 5
