@@ -13,9 +13,12 @@ What runs where:
   outputs are the DuckDB job's own code, so both backends write the same tables.
 
 The model's comparison SQL is written for DuckDB. `spark_sql` translates it with
-sqlglot and maps the functions whose names or types differ onto Spark's (Splink's
-similarity jar supplies `jaro_winkler`, `jaccard` and `damerau_levenshtein`); a
-function Spark does not know fails the job when Spark analyses the query.
+sqlglot and maps the functions whose names or types differ onto Spark's: list functions
+onto higher-order functions, `jaccard` and `damerau_levenshtein` onto Splink's similarity
+jar (same values as DuckDB's), and Jaro(-Winkler) onto `jaro_winkler_sql`, DuckDB's
+definition in Spark SQL (the jar's differs). A function Spark does not know fails the
+job when Spark analyses the query. tests/test_spark.py checks every function value for
+value and every pair's comparison levels against the DuckDB job.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from resolution.config import SparkConfig
 from resolution.db import scalar
 from resolution.errors import ResolutionError
 
-# DuckDB function -> Spark function (Splink's jar registers the similarity ones)
+# DuckDB function -> Spark function of the same meaning
 _RENAMES = {
     "list_has_any": "arrays_overlap",
     "array_has_any": "arrays_overlap",
@@ -224,8 +227,9 @@ def _start_session(options: SparkConfig, master: str | None) -> _Session:
     except Exception as exc:  # noqa: BLE001 - no Java, a bad master URL: pyspark's errors are long
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResolutionError(
-            f"cannot start Spark ({first}); --backend spark needs Java 17+ (java on PATH or "
-            "JAVA_HOME) and a reachable --spark-master"
+            f"cannot start Spark with master {master or 'local[2]'} ({first}); check "
+            "--spark-master or resources.spark.master (local[N], spark://host:7077, yarn, "
+            "k8s://...) and that Java 17+ is installed"
         ) from None
     spark.sparkContext.setLogLevel("ERROR")
     return _Session(spark, created=True)
