@@ -1024,6 +1024,8 @@ def _classify_bracket(content: str) -> tuple[str, str] | None:
         return None
     if c in _LEGAL_CANON:
         return "legal", _LEGAL_CANON[c]
+    if c == "个体":  # 于记奶茶店（个体）: an individual business, short for 个体工商户, not a branch
+        return "legal", "个体工商户"
     if c in _REGION_WORDS:
         return ("region", _REGION_WORDS[c]) if _REGION_WORDS[c] else ("note", c)
     dv = _divisions()

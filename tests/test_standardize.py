@@ -134,6 +134,14 @@ def test_company_branch(raw, branch):
     assert c.core in ("华联超市", "中国工商银行", "永辉超市", "hualian chaoshi")
 
 
+@pytest.mark.parametrize("raw", ["于记奶茶店（个体）", "於記奶茶店(個體)", "于记奶茶店（个体工商户）"])
+def test_a_bracketed_individual_business_is_a_legal_form_not_a_branch(raw):
+    c = company_name(raw)
+    assert c.branch is None
+    assert c.legal_form == "个体工商户"
+    assert c.core == "于记奶茶店"
+
+
 @pytest.mark.parametrize(
     ("raw", "core", "region", "branch"),
     [

@@ -219,3 +219,87 @@ def test_evaluate_compares_finished_jobs_side_by_side(trained_model, demo_files,
                               "--truth", truth, "--json", "--no-mlflow").output)
     assert [r["label"] for r in rows] == ["jobA", "jobB"]
     assert rows[0]["pairwise_f1"] == rows[1]["pairwise_f1"] > 0.8
+
+
+# --------------------------------------------------------------------------- comparison levels
+
+
+def _level_of(comparison: str, left: dict, right: dict, settings: dict | None = None) -> str:
+    """The label of the first level of `comparison` (default config) that a pair reaches."""
+    import duckdb
+
+    from resolution.config import load_config
+    from training.settings import build_settings
+
+    settings = settings or build_settings(load_config(CONFIG))
+    comp = next(c for c in settings["comparisons"] if c["output_column_name"] == comparison)
+    cols = sorted(set(left) | set(right))
+    select = ", ".join(
+        [f"?::VARCHAR AS \"{c}_l\"" for c in cols] + [f"?::VARCHAR AS \"{c}_r\"" for c in cols]
+    )
+    params = [left.get(c) for c in cols] + [right.get(c) for c in cols]
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE p AS SELECT {select}", params)
+    for level in comp["comparison_levels"]:
+        if level["sql_condition"] == "ELSE" or con.execute(
+            f"SELECT count(*) FROM p WHERE {level['sql_condition']}"
+        ).fetchone()[0]:
+            return level["label_for_charts"]
+    raise AssertionError("no level reached")
+
+
+def test_a_shared_landline_is_counted_by_the_phone_comparison_only():
+    hq = "+862133599599"
+    a = {"mobile_key": "+8618604794183", "phone_key": hq}
+    b = {"mobile_key": "+8615623469637", "phone_key": hq}
+    assert _level_of("phone", a, b) == "same number"
+    # the mobile comparison must not count the same landline a second time
+    assert _level_of("mobile", a, b) == "different"
+    # a mobile typed into the phone field is still found, in either direction
+    c = {"mobile_key": None, "phone_key": "+8618604794183"}
+    assert _level_of("mobile", a, c) == "a number in common"
+    assert _level_of("mobile", c, a) == "a number in common"
+    assert _level_of("mobile", a, dict(a)) == "same number"
+
+
+def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
+    from training.settings import HEAD_OFFICE_M
+
+    branch = {"name_branch": "longhua", "name_legal_form": "股份有限公司"}
+    head_office = {"name_branch": None, "name_legal_form": "股份有限公司"}
+    bare = {"name_branch": None, "name_legal_form": None}
+    assert _level_of("branch", branch, head_office) == (
+        "one names a branch, the other is the legal entity"
+    )
+    assert _level_of("branch", head_office, branch) == (
+        "one names a branch, the other is the legal entity"
+    )
+    assert _level_of("branch", branch, bare) == "only one names a branch"
+    assert _level_of("branch", branch, dict(branch)) == "same branch"
+    assert _level_of("branch", branch, {**branch, "name_branch": "gaoxin"}) == "different branches"
+    assert _level_of("branch", head_office, bare) == "neither names a branch"
+
+    # unsupervised training keeps the domain prior for the head-office level
+    import tempfile
+
+    import duckdb
+
+    from resolution.config import load_config
+    from resolution.demo_data import write_demo
+    from resolution.pipeline import prepare_records
+    from training.train import fit_model
+
+    config = load_config(CONFIG)
+    with tempfile.TemporaryDirectory() as tmp:
+        customers, _truth = write_demo(Path(tmp), n_records=1500, seed=3)
+        con = duckdb.connect()
+        prepare_records(con, config, [customers], None, {}, lambda _s: None)
+        return_settings = fit_model(con, config)
+    levels = next(
+        c for c in return_settings["comparisons"] if c["output_column_name"] == "branch"
+    )["comparison_levels"]
+    ho = next(lv for lv in levels if lv["label_for_charts"].startswith("one names a branch"))
+    assert ho["m_probability"] == pytest.approx(HEAD_OFFICE_M)
+    assert ho["u_probability"] > 0
+    trained = next(lv for lv in levels if lv["label_for_charts"] == "same branch")
+    assert trained["m_probability"] != pytest.approx(HEAD_OFFICE_M)

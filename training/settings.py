@@ -143,9 +143,13 @@ def _phone_levels(cc: ComparisonConfig) -> list[dict]:
         _level(_eq(cc.column), "same number", tf=cc.column if cc.term_frequency else None),
     ]
     if len(cols) > 1:
-        left = "list_filter([" + ", ".join(_l(c) for c in cols) + "], lambda x: x IS NOT NULL)"
-        right = "list_filter([" + ", ".join(_r(c) for c in cols) + "], lambda x: x IS NOT NULL)"
-        levels.append(_level(f"list_has_any({left}, {right})", "a number in common"))
+        # Across fields only (a mobile typed into the phone field, or the other way round).
+        # Two records sharing the same `phone_key` are already counted by the phone
+        # comparison; counting it here again would weigh one shared HQ landline twice.
+        cross = " OR ".join(
+            f"{_l(a)} = {_r(b)}" for a in cols for b in cols if a != b
+        )
+        levels.append(_level(f"({cross})", "a number in common"))
     levels.append(
         _level(
             f"{_l(cc.column)} IS NOT NULL AND {_r(cc.column)} IS NOT NULL "
@@ -185,14 +189,43 @@ def _address_levels(cc: ComparisonConfig) -> list[dict]:
     return levels
 
 
+# m of "one names a branch, the other is the legal entity": at most 1 in 50 pairs of one
+# customer that involve a branch (see _branch_levels)
+HEAD_OFFICE_M = 0.02
+
+
 def _branch_levels(cc: ComparisonConfig) -> list[dict]:
+    """Branch designators; the first extra column, when given, is the legal form.
+
+    A branch on one side only is two different things in customer master data: the
+    branch against a record of the registered legal entity itself (…有限公司 with no
+    branch: the head office, a different customer) or against a bare short name (物美超市,
+    often the same store written without its designator). With a legal-form column the
+    two get their own levels, so EM learns each one's m instead of an average of both.
+    """
     c = cc.column
-    return [
+    levels = [
         _level(f"{_l(c)} IS NULL AND {_r(c)} IS NULL", "neither names a branch", null=True),
         _level(_eq(c), "same branch"),
+    ]
+    if cc.extra_columns:
+        lf = cc.extra_columns[0]
+        head_office = _level(
+            f"({_l(c)} IS NULL AND {_l(lf)} IS NOT NULL) OR ({_r(c)} IS NULL AND {_r(lf)} IS NOT NULL)",
+            "one names a branch, the other is the legal entity",
+        )
+        # A domain prior, not left to EM: a branch and its head office share brand, HQ
+        # landline and e-mail, so unsupervised EM takes their pairs for matches and learns
+        # a high m. DOMAIN.md: a branch is a different customer (ship-to) from its head
+        # office, so among pairs of one customer this level is rare.
+        head_office["m_probability"] = HEAD_OFFICE_M
+        head_office["fix_m_probability"] = True
+        levels.append(head_office)
+    levels += [
         _level(_either_null(c), "only one names a branch"),
         _level("ELSE", "different branches"),
     ]
+    return levels
 
 
 def _exact_levels(cc: ComparisonConfig) -> list[dict]:
