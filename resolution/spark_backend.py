@@ -189,7 +189,7 @@ class _Session:
     created: bool
 
 
-def _start_session(options: SparkConfig, master: str | None) -> _Session:
+def _start_session(options: SparkConfig, master: str | None, work: Path) -> _Session:
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
@@ -216,6 +216,8 @@ def _start_session(options: SparkConfig, master: str | None) -> _Session:
         builder = builder.master(master or "local[2]")
     conf = {
         "spark.jars": similarity_jar_location(),
+        # Spark otherwise creates ./spark-warehouse in the working directory
+        "spark.sql.warehouse.dir": str(work / "warehouse"),
         "spark.sql.shuffle.partitions": str(options.shuffle_partitions),
         "spark.ui.showConsoleProgress": "false",
         **options.conf,
@@ -244,9 +246,9 @@ class SparkBackend:
 
     def __init__(self, options: SparkConfig, work_dir: Path, master: str | None = None):
         self.options = options
-        self._session = _start_session(options, master)
         job = work_dir.parent.name.removeprefix(".tmp-")
         self.work = Path(options.work_dir) / f"er-{job}" if options.work_dir else work_dir
+        self._session = _start_session(options, master, self.work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.spark = self._session.spark
         self._api = None
@@ -260,9 +262,9 @@ class SparkBackend:
             from splink.backends.spark import SparkAPI
 
             sc = self.spark.sparkContext
-            lineage = self.options.break_lineage_method
-            if lineage in ("parquet", "checkpoint") and sc._jsc.sc().getCheckpointDir().isEmpty():
-                sc.setCheckpointDir(str(self.work / "checkpoints"))
+            # Splink materialises its intermediate tables (personal data) under the
+            # checkpoint folder: this job's own, removed with the work folder at the end
+            sc.setCheckpointDir(str(self.work / "checkpoints"))
             self._api = SparkAPI(
                 spark_session=self.spark,
                 break_lineage_method=self.options.break_lineage_method,
