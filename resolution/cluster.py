@@ -7,7 +7,8 @@ and say how sure we are.
 3. The guard (on by default) re-examines components that hold conflicting strong
    evidence or a weak bridge, and splits them:
    - conflicts: two records with different non-empty values in a `conflict_columns`
-     column (different valid USCCs or ID cards, different branch designators), or a
+     column (different valid USCCs or ID cards, different branch designators, or a branch
+     and its head office: a record with a legal form and no branch designator), or a
      steward cannot-link. The component is rebuilt by merging its links strongest first
      and refusing any merge that would put a conflict into one group (steward
      must-links always merge).
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS constraints (
 REASONS = {
     "uscc_key": "统一社会信用代码不同 (different valid USCCs)",
     "id_card_key": "身份证号不同 (different valid ID cards)",
-    "name_branch": "门店/分支机构不同 (different branches)",
+    "name_branch": "门店/分支机构不同，或门店与总部 (different branches, or a branch and its head office)",
     "cannot_link": "数据管理员标记为不同客户 (a steward marked records as different)",
     "bridge": "两组记录仅由一条较弱的关联连接 (two groups joined by a single weak link)",
 }
@@ -261,11 +262,32 @@ def cluster_records(
     )
 
 
+HEAD_OFFICE = "(head office)"
+
+
+def _conflict_value_sql(col: str, have: set[str]) -> str:
+    """The value a record holds in conflict column `col`.
+
+    A record of the registered legal entity itself (a legal form such as 有限公司 and no
+    branch designator) is the head office, and `name_branch` gives it the value
+    "(head office)": a branch and its head office are different customers (DOMAIN.md:
+    a branch is a ship-to of its own), so the guard never merges the two through a bare
+    short name (物美超市) or a chain of shared HQ landlines. A bare name without legal form
+    or branch stays unknown (NULL) and may join either.
+    """
+    if col == "name_branch" and "name_legal_form" in have:
+        return (
+            f"coalesce(r.name_branch, CASE WHEN r.name_legal_form IS NOT NULL "
+            f"THEN '{HEAD_OFFICE}' END)"
+        )
+    return f"r.{quote_ident(col)}"
+
+
 def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: str) -> int:
     cols = [c for c in options.conflict_columns]
     have = {r[0] for r in con.execute(f"DESCRIBE {records}").fetchall()}
     cols = [c for c in cols if c in have]
-    distinct = " OR ".join(f"count(DISTINCT r.{quote_ident(c)}) > 1" for c in cols) or "false"
+    distinct = " OR ".join(f"count(DISTINCT {_conflict_value_sql(c, have)}) > 1" for c in cols) or "false"
     # Only components that can split are examined in Python: those holding a conflict, and
     # those of at least 4 records with a link below the bridge threshold (without a conflict
     # the component stays whole, and only a weak link can be a cut bridge).
@@ -289,7 +311,7 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
         WHERE k.kind = 'cannot_link' AND a.component = b.component
         """
     )
-    col_sql = "".join(f", r.{quote_ident(c)}" for c in cols)
+    col_sql = "".join(f", {_conflict_value_sql(c, have)}" for c in cols)
     node_rows = con.execute(
         f"""SELECT c.component, c.record_id{col_sql}
             FROM _components c JOIN _suspects USING (component) JOIN {records} r USING (record_id)

@@ -77,6 +77,28 @@ def test_two_branches_never_become_one_entity():
     assert {"S1", "S2"} not in ents and not any({"S1", "S2"} <= e for e in ents)
 
 
+def test_a_branch_and_its_head_office_stay_apart_but_a_bare_name_may_join_either():
+    # HQ is the registered legal entity (legal form, no branch); S1 is one of its stores;
+    # B is the bare brand name (no legal form, no branch): unknown, so it may join.
+    records = [
+        {"record_id": "HQ", "name_legal_form": "股份有限公司"},
+        {"record_id": "HQ2", "name_legal_form": "有限公司"},
+        {"record_id": "S1", "name_branch": "longhua", "name_legal_form": "股份有限公司"},
+        {"record_id": "B", "name_legal_form": None},
+    ]
+    pairs = [("HQ", "B", 0.99), ("B", "S1", 0.97), ("HQ", "HQ2", 0.98)]
+    con = _graph(records, pairs)
+    cluster_records(con, 0.9, ClusteringConfig())
+    assert _entities(con) == [{"B", "HQ", "HQ2"}, {"S1"}]  # B follows its stronger link
+    reason = con.execute("SELECT reason FROM cluster_splits").fetchall()[0][0]
+    assert "总部" in reason and "head office" in reason
+
+    # without the legal-form column nothing marks HQ as the head office: one entity
+    no_form = _graph([{k: v for k, v in r.items() if k != "name_legal_form"} for r in records], pairs)
+    cluster_records(no_form, 0.9, ClusteringConfig())
+    assert _entities(no_form) == [{"B", "HQ", "HQ2", "S1"}]
+
+
 def test_weak_bridge_between_dense_groups_is_cut():
     dense = [("A", "B", 0.999), ("B", "C", 0.999), ("A", "C", 0.998),
              ("D", "E", 0.999), ("E", "F", 0.999), ("D", "F", 0.997)]
