@@ -177,6 +177,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--decisions", type=float, default=0.15,
                     help="share of review-app steps that are steward decisions (0 for none)")
+    ap.add_argument("--hold-store", type=float, default=0.5,
+                    help="er review serve --hold-store (0: open the store for every request)")
     a = ap.parse_args()
     work = a.workdir or ROOT / ".bench" / f"load-{a.records}"
     built, config, settings, customers = build(work, a.records)
@@ -227,16 +229,15 @@ def main() -> None:
                          input=password + "\n", cwd=ROOT, env=env, capture_output=True, text=True)
     if add.returncode != 0 and "exists" not in (add.stdout + add.stderr):
         raise SystemExit(f"users add failed: {add.stdout}{add.stderr}")
+    con = duckdb.connect(str(store), read_only=True)  # before the app holds the store
+    entities = [r[0] for r in con.execute(
+        "SELECT entity_id FROM review_queue ORDER BY entity_id LIMIT 200").fetchall()]
+    con.close()
     port = _free_port()
     srv = _start(["review", "serve", "--store", str(store), "--host", HOST, "--port", str(port),
-                  "--config", str(config)], port, env)
+                  "--config", str(config), "--hold-store", str(a.hold_store)], port, env)
     try:
         base = f"http://{HOST}:{port}"
-
-        con = duckdb.connect(str(store), read_only=True)
-        entities = [r[0] for r in con.execute(
-            "SELECT entity_id FROM review_queue ORDER BY entity_id LIMIT 200").fetchall()]
-        con.close()
         acknowledged: dict[str, str] = {}  # comment token -> decision ID the app reported
         refused: list[str] = []  # tokens the app refused as stale (409)
         seq = iter(range(10**9))

@@ -190,3 +190,35 @@ def test_backup_waits_for_a_writer_and_takes_a_consistent_snapshot(store, tmp_pa
     manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text("utf-8"))
     assert manifest["counts"]["review_queue"] == 0, "backup did not see the committed change"
     assert waited > 0.5
+
+
+def test_review_app_holding_the_store_lets_a_waiting_job_in(store, tmp_path):
+    """`er review serve --hold-store` keeps the store open between requests; a job or CLI
+    command waiting for it (connect_store / attach_store leave a marker) gets it at once,
+    long before the hold expires, and the app reopens it on its next request."""
+    import subprocess
+    import sys
+    import time
+
+    from resolution.review.store_access import StoreAccess
+
+    p = _copy(store, tmp_path)
+    access = StoreAccess(p, hold=30.0)
+    try:
+        with access.connect() as con:
+            n = con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0]
+        plain = subprocess.run(
+            [sys.executable, "-c", f"import duckdb; duckdb.connect({str(p)!r}, read_only=True)"],
+            capture_output=True, text=True)
+        assert plain.returncode != 0 and "lock" in plain.stderr.lower()  # really held
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-m", "resolution.cli", "store", "verify", "--store",
+                            str(p)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        waited = time.monotonic() - t0
+        assert r.returncode == 0 and r.stdout.startswith("ok: 0 breach(es)"), r.stdout + r.stderr
+        assert waited < 15, waited  # not the 30 s hold
+        with access.connect() as con:
+            assert con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0] == n
+    finally:
+        access.close()
+    assert not list(tmp_path.glob("*.wanted-*"))

@@ -52,9 +52,11 @@ def _secret(store: StoreAccess) -> str:
 
 
 def create_app(
-    store_path: str | Path, config_path: str | Path | None = None, wait: float = 10.0
+    store_path: str | Path, config_path: str | Path | None = None, wait: float = 10.0,
+    hold: float = 0.0,
 ) -> FastAPI:
-    store = StoreAccess(store_path, wait=wait)
+    """The review app; `hold` > 0 keeps the store open between requests (StoreAccess)."""
+    store = StoreAccess(store_path, wait=wait, hold=hold)
     with store.connect() as con:
         cfg = actions.load_review_config(con, config_path)
         golden_cols = {r[0] for r in con.execute("DESCRIBE entities").fetchall()}

@@ -15,18 +15,27 @@ file open holds a lock on it. So:
 - a decision taken while a job is running is kept (decisions, constraints) and honoured
   by the next run; the job's commit replaces the entities, which changes their versions,
   so a page loaded before the commit is refused and must be reloaded.
+
+Opening the store costs ~40-50 ms (open, schema check, close), more than most pages.
+With `hold` > 0 (`er review serve --hold-store`) the app keeps its one connection open
+between requests and closes it after `hold` seconds without a request, or at once when
+another process waits for the store (it leaves a `STORE.wanted-PID` marker while it
+waits, `resolution.store.connect_store` / `attach_store`), so jobs and CLI commands still
+get in within one request's time. Other programs that open the file directly (a DuckDB
+shell) see it busy while requests keep coming.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from resolution.errors import ResolutionError
-from resolution.store import connect_store
+from resolution.store import connect_store, ensure_indexes, others_waiting
 
 REVIEW_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -51,10 +60,13 @@ class StoreBusy(ResolutionError):
 class StoreAccess:
     """Short-lived connections to one store, one at a time within this process."""
 
-    def __init__(self, path: str | Path, wait: float = 10.0):
+    def __init__(self, path: str | Path, wait: float = 10.0, hold: float = 0.0):
         self.path = Path(path)
         self.wait = wait
+        self.hold = hold
         self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._last = 0.0
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -63,24 +75,69 @@ class StoreAccess:
             ).fetchall()[0][0]
             if not has:
                 raise ResolutionError(f"{self.path} has no entities yet; run `er dedup` first")
+            ensure_indexes(con)  # a store written before jobs created them
+        if hold > 0:
+            threading.Thread(target=self._closer, daemon=True, name="store-closer").start()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            con = connect_store(self.path, wait=self.wait)
+        except ResolutionError as exc:
+            if "in use" in str(exc):
+                raise StoreBusy(
+                    "数据库正被批处理作业占用，请稍后重试 (the store is busy with a batch job; "
+                    "try again in a moment)"
+                ) from exc
+            raise
+        con.execute(REVIEW_SCHEMA)
+        return con
+
+    def _release(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            con.close()
+
+    def _closer(self) -> None:
+        """Close the held connection when idle for `hold` seconds or when someone waits."""
+        step = min(self.hold / 2, 0.05)
+        while True:
+            time.sleep(step)
+            if self._con is None:
+                continue
+            if not self._lock.acquire(timeout=step):
+                continue
+            try:
+                if self._con is not None and (
+                    time.monotonic() - self._last > self.hold or others_waiting(self.path)
+                ):
+                    self._release()
+            finally:
+                self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._release()
 
     @contextmanager
     def connect(self):
         with self._lock:
+            if self._con is not None and others_waiting(self.path):
+                self._release()
+            con = self._con or self._open()
+            self._con = con if self.hold > 0 else None
+            failed = False
             try:
-                con = connect_store(self.path, wait=self.wait)
-            except ResolutionError as exc:
-                if "in use" in str(exc):
-                    raise StoreBusy(
-                        "数据库正被批处理作业占用，请稍后重试 (the store is busy with a batch job; "
-                        "try again in a moment)"
-                    ) from exc
-                raise
-            try:
-                con.execute(REVIEW_SCHEMA)
                 yield con
+            except BaseException:
+                failed = True
+                raise
             finally:
-                con.close()
+                self._last = time.monotonic()
+                if self.hold <= 0 or failed or others_waiting(self.path):
+                    # nothing half-done stays on a held connection
+                    if self._con is con:
+                        self._con = None
+                    con.close()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

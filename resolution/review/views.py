@@ -183,17 +183,22 @@ def explain_pairs(
         for c in shown
     )
     n = len(comparisons)
-    for p in pairs:
-        try:
-            found = con.execute(
-                f"""SELECT {', '.join(levels)}{value_sql} FROM (
-                        SELECT {side} FROM records l, records r
-                        WHERE l.record_id = $l AND r.record_id = $r)""",
-                {"l": p["record_id_l"], "r": p["record_id_r"]},
-            ).fetchall()
-            row = list(found[0]) if found else [None] * (3 * n)
-        except duckdb.Error:
-            row = [None] * (3 * n)
+    # one query for all the page's pairs (a query per pair scanned `records` each time)
+    found: dict[int, list] = {}
+    try:
+        for row in con.execute(
+            f"""SELECT __i, {', '.join(levels)}{value_sql} FROM (
+                    SELECT p.i AS __i, {side}
+                    FROM (SELECT unnest($ls) AS l, unnest($rs) AS r,
+                                 unnest(range(len($ls))) AS i) p
+                    JOIN records l ON l.record_id = p.l JOIN records r ON r.record_id = p.r)""",
+            {"ls": [p["record_id_l"] for p in pairs], "rs": [p["record_id_r"] for p in pairs]},
+        ).fetchall():
+            found[row[0]] = list(row[1:])
+    except duckdb.Error:
+        found = {}
+    for k_pair, p in enumerate(pairs):
+        row = found.get(k_pair) or [None] * (3 * n)
         idx, vals = row[:n], row[n:]
         steps = []
         for k, (comp, i) in enumerate(zip(comparisons, idx)):
@@ -270,27 +275,31 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         f for f, _, _ in shown
         if len({str(m.get(f)) for m in member_rows if m.get(f) is not None}) > 1
     }
+    # Pairs touching the members first (a scan of two columns), then the entities of
+    # their other ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k.
+    ids = [m["record_id"] for m in member_rows]
     inside = _dicts(con.execute(
         """SELECT p.* FROM pairs p
-           JOIN crosswalk a ON a.record_id = p.record_id_l
-           JOIN crosswalk b ON b.record_id = p.record_id_r
-           WHERE a.entity_id = $e AND b.entity_id = $e
-           ORDER BY p.match_probability LIMIT 6""",
-        {"e": entity_id},
+           WHERE list_contains($ids, p.record_id_l) AND list_contains($ids, p.record_id_r)
+           ORDER BY p.match_probability, p.record_id_l, p.record_id_r LIMIT 6""",
+        {"ids": ids},
     ))
     near = _dicts(con.execute(
-        """SELECT p.*, CASE WHEN a.entity_id = $e THEN b.entity_id ELSE a.entity_id END AS other_entity,
-                  CASE WHEN a.entity_id = $e THEN p.record_id_r ELSE p.record_id_l END AS other_record,
-                  CASE WHEN a.entity_id = $e THEN p.record_id_l ELSE p.record_id_r END AS own_record,
-                  oe.customer_name AS other_name
-           FROM pairs p
-           JOIN crosswalk a ON a.record_id = p.record_id_l
-           JOIN crosswalk b ON b.record_id = p.record_id_r
-           LEFT JOIN entities oe ON oe.entity_id = CASE WHEN a.entity_id = $e THEN b.entity_id
-                                                        ELSE a.entity_id END
-           WHERE (a.entity_id = $e) <> (b.entity_id = $e) AND p.match_probability >= $p
-           ORDER BY p.match_probability DESC LIMIT 5""",
-        {"e": entity_id, "p": NEAR_MISS},
+        """WITH p AS (
+               SELECT *, list_contains($ids, record_id_l) AS own_l FROM pairs
+               WHERE list_contains($ids, record_id_l) <> list_contains($ids, record_id_r)
+                 AND match_probability >= $p),
+           o AS (SELECT p.*, CASE WHEN own_l THEN record_id_r ELSE record_id_l END AS other_record,
+                        CASE WHEN own_l THEN record_id_l ELSE record_id_r END AS own_record
+                 FROM p),
+           x AS (SELECT record_id, entity_id FROM crosswalk
+                 WHERE list_contains((SELECT list(other_record) FROM o), record_id))
+           SELECT o.* EXCLUDE (own_l, other_record, own_record), x.entity_id AS other_entity,
+                  o.other_record, o.own_record, oe.customer_name AS other_name
+           FROM o JOIN x ON x.record_id = o.other_record
+           LEFT JOIN entities oe ON oe.entity_id = x.entity_id
+           ORDER BY o.match_probability DESC, o.record_id_l, o.record_id_r LIMIT 5""",
+        {"ids": ids, "p": NEAR_MISS},
     ))
     for p in near:
         p["other_version"] = entity_version(con, p["other_entity"])
