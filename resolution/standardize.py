@@ -856,6 +856,10 @@ _BRANCH_MARKERS = {
 _BRANCH_TAIL = re.compile(
     "(" + "|".join(sorted((re.escape(k) for k in _BRANCH_MARKERS), key=len, reverse=True)) + ")$"
 )
+# a branch marker right after a bracket: （静安）分公司 (the weak markers need more than that)
+_RX_BRANCH_HEAD = re.compile(
+    "^(" + "|".join(sorted((re.escape(k) for k in _BRANCH_MARKERS if k not in ("经营部", "服务部", "服务站", "仓")), key=len, reverse=True)) + ")"
+)
 # a trailing 店/经营部/… is the business itself unless something marks it as one of several
 _WEAK_MARKERS = frozenset({"店", "经营部", "服务部", "服务站", "仓"})
 _BUSINESS_WORDS = sorted(
@@ -1178,6 +1182,19 @@ def _company(t: str | None) -> CompanyName:
         if kind is None or is_whole:
             work = before + m.group(1) + after if is_whole else before + "\x00" + after
             continue
+        # position tells what a bracket is: …有限公司（静安）分公司 names the branch's place,
+        # and …（难宁）有限公司 sits in the region slot of a registered name (字号（行政区划）
+        # 有限公司), so it is never a branch, even with the place mistyped
+        lead = after.lstrip("\x00 ")
+        mk = _RX_BRANCH_HEAD.match(lead)
+        if mk and branch is None and kind[0] != "legal":
+            _, b = _split_tail_branch(_RX_BRACKET_NOISE.sub("", m.group(1)) + mk.group(1), True)
+            if b:
+                branch = b
+                work = before + "\x00" + lead[mk.end() :]
+                continue
+        if kind[0] == "branch" and _LEGAL_ANY.match(lead):
+            kind = ("note", kind[1])
         k, v = kind
         if k == "region" and region is None:
             region = v

@@ -134,6 +134,27 @@ def test_company_branch(raw, branch):
     assert c.core in ("华联超市", "中国工商银行", "永辉超市", "hualian chaoshi")
 
 
+@pytest.mark.parametrize(
+    ("raw", "region", "branch"),
+    [
+        # a bracket right before 分公司 is the branch's place
+        ("上海合福便利店有限公司（静安）分公司", "上海", "jingan"),
+        ("果多美水果有限公司（长春双阳）分公司", None, "shuangyang"),
+        ("华联超市（张江）店", None, "zhangjiang"),
+        # a bracket right before the legal form is the region slot, never a branch, even
+        # with the place mistyped (难宁 for 南宁)
+        ("发华日用品（难宁）有限公司", None, None),
+        ("欣恒百货（苏州）有限公司", "苏州", None),
+    ],
+)
+def test_a_bracket_is_read_by_its_position(raw, region, branch):
+    c = company_name(raw)
+    assert (c.region, c.branch) == (region, branch)
+    unbracketed = company_name(raw.replace("（", "").replace("）", ""))
+    if branch:
+        assert unbracketed.branch == branch  # the same key as the unbracketed form
+
+
 @pytest.mark.parametrize("raw", ["于记奶茶店（个体）", "於記奶茶店(個體)", "于记奶茶店（个体工商户）"])
 def test_a_bracketed_individual_business_is_a_legal_form_not_a_branch(raw):
     c = company_name(raw)
