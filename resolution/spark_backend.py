@@ -136,8 +136,15 @@ def _duckdb_to_spark(node):
         node.this, (exp.ArrayFilter, exp.Split, exp.StringToArray, exp.Array, exp.Filter)
     ):
         return exp.ArraySize(this=node.this)
-    # string_split(x, '') splits into characters; Spark's split('', regex) does the same
-    if isinstance(node, (exp.Split, exp.StringToArray)) and node.expression is not None:
+    # string_split(x, '') splits into characters. sqlglot quotes the delimiter as a
+    # literal regex (\Q…\E), right for any other delimiter, but split(x, '\Q\E') adds
+    # a trailing '' that split(x, '') does not
+    if (
+        isinstance(node, (exp.Split, exp.StringToArray))
+        and isinstance(node.expression, exp.Literal)
+        and node.expression.is_string
+        and node.expression.this == ""
+    ):
         return exp.Anonymous(this="split", expressions=[node.this, node.expression])
     return node
 

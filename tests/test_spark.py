@@ -191,6 +191,7 @@ def test_similarity_functions_agree_on_both_engines(spark):
         "abcdefghijklmnoprstuwxyz",
         "0123456789",
         "ab",  # many transpositions
+        "李王 .",  # words and dots, for the split functions
     ]
     pairs = []
     for alphabet in alphabets:
@@ -217,6 +218,9 @@ def test_similarity_functions_agree_on_both_engines(spark):
         '::DOUBLE / greatest(length("x_l"), length("x_r"), 1)',
         "one_in_common": 'list_has_any(list_filter(["x_l", NULL], lambda v: v IS NOT NULL), '
         'list_filter(["x_r", "x_l"], lambda v: v IS NOT NULL))',
+        "starts_with": 'starts_with("x_r", "x_l")',
+        "word_in": 'list_contains(string_split("x_r", \' \'), "x_l")',
+        "dot_parts": "len(string_split(\"x_r\", '.'))",
     }
     con = duckdb.connect()
     con.execute("CREATE TABLE p (i INTEGER, x_l VARCHAR, x_r VARCHAR)")
