@@ -63,7 +63,10 @@ def score_records(con: duckdb.DuckDBPyConnection, config: QualityConfig) -> None
         ok = _present(field) + (f" AND coalesce({valid}, false)" if valid else "")
         parts.append(f"CASE WHEN {ok} THEN 1 ELSE 0 END")
     expr = f"round(({' + '.join(parts)}) / {len(parts)}.0, 4)" if parts else "1.0"
-    con.execute(f"CREATE OR REPLACE TABLE records AS SELECT *, {expr} AS quality_score FROM records")
+    # one new column written in place, not the whole wide table rewritten (~40 s at 1M)
+    con.execute("ALTER TABLE records DROP COLUMN IF EXISTS quality_score")
+    con.execute("ALTER TABLE records ADD COLUMN quality_score DOUBLE")
+    con.execute(f"UPDATE records SET quality_score = {expr}")
 
 
 def _field_stats(con: duckdb.DuckDBPyConnection, group: str | None) -> list[dict[str, Any]]:
