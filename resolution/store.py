@@ -894,6 +894,11 @@ def restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
 # a `jobs` row (kind `rollback`, summary.rolls_back = JOB_ID) and is checked with
 # `verify_connection` before it commits.
 
+# Rollback records are kept for this many of the latest store-writing jobs; older jobs
+# are undone by restoring a backup.
+UNDO_KEEP = 3
+
+
 def _columns(con: duckdb.DuckDBPyConnection, db: str, schema: str, table: str) -> list[tuple]:
     return con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
@@ -942,6 +947,14 @@ def undo_end(con: duckdb.DuckDBPyConnection, db: str, job_id: str) -> None:
         con.execute(f"INSERT INTO {db}.undo_log VALUES (?, ?, ?, ?, ?, ?)",
                     [job_id, seq, t, mode, n_rem, n_add])
         con.execute(f'DROP TABLE IF EXISTS temp."_undo_before_{t}"')
+    # keep the records of the latest UNDO_KEEP jobs only (a re-run rewrites most rows)
+    for (old,) in con.execute(
+        f"SELECT DISTINCT job_id FROM {db}.undo_log WHERE seq <= ?", [seq - UNDO_KEEP]
+    ).fetchall():
+        for t in UNDO_TABLES:
+            for part in ("removed", "added"):
+                con.execute(f"DROP TABLE IF EXISTS {db}.{_undo_name(old, t, part)}")
+        con.execute(f"DELETE FROM {db}.undo_log WHERE job_id = ?", [old])
 
 
 @dataclass
@@ -1020,8 +1033,9 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
     ).fetchall()
     if not log:
         raise ResolutionError(
-            f"job {job_id} left no rollback record (it ran before this version kept them); "
-            "restore a backup taken before it instead (`er store restore`)")
+            f"job {job_id} has no rollback record (they are kept for the latest {UNDO_KEEP} "
+            "jobs, and jobs of older versions left none); restore a backup taken before it "
+            "instead (`er store restore`)")
     seq = log[0][2]
     later = con.execute(
         "SELECT DISTINCT u.job_id, j.kind, j.finished_at FROM undo_log u JOIN jobs j USING (job_id) "

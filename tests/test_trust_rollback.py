@@ -215,6 +215,27 @@ def test_rollback_of_an_incremental_match(world, tmp_path):
     assert run_cli("store", "verify", "--store", store).exit_code == 0
 
 
+def test_only_the_latest_jobs_keep_rollback_records(world, tmp_path, monkeypatch):
+    import resolution.store as store_module
+
+    monkeypatch.setattr(store_module, "UNDO_KEEP", 1)
+    store = _fresh(world, tmp_path)
+    run_cli("dedup", "--input", world["root"] / "data" / "customers.csv", "--out", tmp_path / "o3",
+            "--config", world["config"], "--model", world["root"] / "settings.json",
+            "--store", store)
+    con = duckdb.connect(str(store), read_only=True)
+    logged = {r[0] for r in con.execute("SELECT job_id FROM undo_log").fetchall()}
+    undo_tables = {r[0].split("__")[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'undo'").fetchall()}
+    con.close()
+    job3 = _job_id(tmp_path / "o3")
+    assert logged == undo_tables == {job3}
+    run_cli("store", "rollback", job3, "--store", store)
+    r = run_cli("store", "rollback", world["job2"], "--store", store, expect=2)
+    assert r.output.startswith(f"error: job {world['job2']} has no rollback record")
+    assert "restore a backup" in r.output
+
+
 def test_rollback_help_has_an_example():
     r = run_cli("store", "rollback", "--help")
     assert "Example: er store rollback" in r.output and "--dry-run" in r.output
