@@ -93,7 +93,7 @@ def ensure_indexes(con: duckdb.DuckDBPyConnection, db: str | None = None) -> Non
     for table, column in INDEXES:
         if _columns(con, where, "main", table):
             con.execute(f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} "
-                        f"ON {where}.main.{table} ({column})")
+                        f'ON "{where}".main.{table} ({column})')
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,8 @@ def test_review_app_holding_the_store_lets_a_waiting_job_in(store, tmp_path):
 
     from resolution.review.store_access import StoreAccess
 
-    p = _copy(store, tmp_path)
+    p = tmp_path / "run-store.duckdb"  # a name SQL must quote (the app adds its indexes)
+    shutil.copy(store, p)
     access = StoreAccess(p, hold=30.0)
     try:
         with access.connect() as con:
