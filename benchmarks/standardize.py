@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import resource
 import sys
@@ -502,6 +503,8 @@ def main() -> None:
         f"CPU time, all processes: {cpu_secs:.1f}s ({n / cpu_secs:,.0f} records per CPU-second; "
         "other load on the machine stretches the wall time, not this)"
     )
+    print("load average (1/5/15 min, {} cores): {}".format(
+        os.cpu_count(), " ".join(f"{x:.1f}" for x in os.getloadavg())))
     for col in ("name_core", "mobile_key", "email_key", "district_std", "updated_at_ts"):
         filled = con.execute(f"SELECT avg(({col} IS NOT NULL)::INT) FROM std").fetchone()[0]
         print(f"  {col} filled: {filled:.1%}")

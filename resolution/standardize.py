@@ -821,8 +821,8 @@ _STRONG_LEGAL = ("公司", "合伙", "企业", "个体")
 _BRANCH_MARKERS = {
     "分公司": "分公司",
     "子公司": "分公司",
-    "分店": "店",
-    "门店": "店",
+    "分店": "分店",  # kept apart from a bare 店: latin.branch_key reads 科技分店 as a branch
+    "门店": "分店",
     "专卖店": "店",
     "旗舰店": "店",
     "直营店": "店",
@@ -2203,11 +2203,15 @@ def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # fork, not spawn/forkserver: those re-run the caller's __main__ script in every worker,
-    # which breaks scripts without an `if __name__ == "__main__"` guard. The children only run
-    # the pure standardizers; they never touch DuckDB.
-    _warm()
-    ctx = multiprocessing.get_context("fork")
+    # Workers come from a forkserver: a clean process that loads this module once, forks
+    # them and so gives them no lock another thread held. Forking this process itself
+    # (DuckDB's and Arrow's native threads, the CLI's progress spinner, MLflow's) made
+    # workers segfault in libc. The children only run the pure standardizers, never DuckDB.
+    # (They import the caller's __main__ script again, harmless for scripts with an
+    # `if __name__ == "__main__"` guard, as the CLI and the benchmarks have.)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["resolution.standardize"])
+    init = _warm
     tables = {key: con.sql(f"SELECT * FROM {tmp}_{key}_k").to_arrow_table() for key in lookups}
     # chunks of the biggest lookups first, so the pool stays busy to the end
     jobs = [
@@ -2216,7 +2220,7 @@ def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
         for i in range(0, tables[key].num_rows, _CHUNK)
     ]
     parts: dict[str, dict[int, pa.Array]] = {key: {} for key in lookups}
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=init) as pool:
         pending: dict = {}
         todo = iter(jobs)
         while True:
