@@ -1293,12 +1293,15 @@ def _branch_key(s: str) -> str | None:
     t = re.sub(r"[^\w\s]", " ", t).strip()
     # designators off the end, in either script: '海港分店', 'haigang店', 'shenzhen branch'
     marker_en = None
+    strong_cn = False
     for _ in range(4):
         before = t
         t = t.strip()
         m = _RX_CN_BRANCH_END.search(t)
         if m and m.start() > 0:
             marker_en = marker_en or ("store" if m.group(0).endswith("店") else None)
+            # 分店 / 门店 / 分公司 say "one of several" by themselves; a bare 店 does not
+            strong_cn = strong_cn or m.group(0) != "店"
             t = t[: m.start()]
         else:
             m = re.search(r"([a-z]+)$", t)
@@ -1363,7 +1366,8 @@ def _branch_key(s: str) -> str | None:
         if hint is not None:
             t = " ".join(base)
     units = _units(t)
-    if not units or all(u[1] == 0 for u in units):  # 'Convenience Store' is no branch
+    # 'Convenience Store' and 便利店 are no branch; 科技分店 / 开发门店 are (科技路, 开发区)
+    if not units or (all(u[1] == 0 for u in units) and not (strong_cn and _CJK.search(t))):
         return None
     units = _strip_regions(units)
     k = _key("".join(u[0] for u in units))

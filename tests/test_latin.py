@@ -653,3 +653,27 @@ def test_one_hundred_thousand_names_key_in_seconds():
     seconds = time.perf_counter() - t0
     # about 3 s on one laptop core; generous for a loaded CI machine
     assert seconds < 15, f"{seconds:.1f}s for 100k names"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        # 分店 / 门店 / 分公司 mark a branch by themselves, even when the place is also an
+        # industry word (科技路 → 科技分店); a bare 店 after an industry word is the business
+        ("科技分店", "keji"),
+        ("科技分公司", "keji"),
+        ("便利店", None),
+        ("Convenience Store", None),
+    ],
+)
+def test_a_strong_designator_makes_a_branch_of_an_industry_word(raw, key):
+    assert L.branch_key(raw) == key
+
+
+def test_a_store_after_the_legal_form_keeps_its_place_key():
+    from resolution.standardize import company_name
+
+    c = company_name("长沙老娘舅餐饮管理股份有限公司科技分店")
+    assert (c.core, c.legal_form, c.branch) == ("老娘舅餐饮管理", "股份有限公司", "keji")
+    assert company_name("老娘舅餐饮管理股份有限公司").branch is None
+    assert company_name("华联便利店").branch is None
