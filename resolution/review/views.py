@@ -285,22 +285,28 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         {"ids": ids},
     ))
     near = _dicts(con.execute(
-        """WITH p AS (
-               SELECT *, list_contains($ids, record_id_l) AS own_l FROM pairs
-               WHERE list_contains($ids, record_id_l) <> list_contains($ids, record_id_r)
-                 AND match_probability >= $p),
-           o AS (SELECT p.*, CASE WHEN own_l THEN record_id_r ELSE record_id_l END AS other_record,
-                        CASE WHEN own_l THEN record_id_l ELSE record_id_r END AS own_record
-                 FROM p),
-           x AS (SELECT record_id, entity_id FROM crosswalk
-                 WHERE list_contains((SELECT list(other_record) FROM o), record_id))
-           SELECT o.* EXCLUDE (own_l, other_record, own_record), x.entity_id AS other_entity,
-                  o.other_record, o.own_record, oe.customer_name AS other_name
-           FROM o JOIN x ON x.record_id = o.other_record
-           LEFT JOIN entities oe ON oe.entity_id = x.entity_id
-           ORDER BY o.match_probability DESC, o.record_id_l, o.record_id_r LIMIT 5""",
+        """SELECT *, list_contains($ids, record_id_l) AS _own_l FROM pairs
+           WHERE list_contains($ids, record_id_l) <> list_contains($ids, record_id_r)
+             AND match_probability >= $p
+           ORDER BY match_probability DESC, record_id_l, record_id_r LIMIT 5""",
         {"ids": ids, "p": NEAR_MISS},
     ))
+    for p in near:
+        own_l = p.pop("_own_l")
+        p["other_record"] = p["record_id_r"] if own_l else p["record_id_l"]
+        p["own_record"] = p["record_id_l"] if own_l else p["record_id_r"]
+    others = dict(con.execute(
+        "SELECT x.record_id, x.entity_id FROM crosswalk x WHERE list_contains($r, x.record_id)",
+        {"r": [p["other_record"] for p in near]},
+    ).fetchall()) if near else {}
+    names = dict(con.execute(
+        "SELECT entity_id, customer_name FROM entities WHERE list_contains($e, entity_id)",
+        {"e": sorted(set(others.values()))},
+    ).fetchall()) if others else {}
+    near = [p for p in near if p["other_record"] in others]
+    for p in near:
+        p["other_entity"] = others[p["other_record"]]
+        p["other_name"] = names.get(p["other_entity"])
     for p in near:
         p["other_version"] = entity_version(con, p["other_entity"])
     settings = latest_settings(con)
