@@ -106,42 +106,18 @@ def predict_pairs(
             {"blocking_rule": blocking_rule_sql(r)} for r in blocking_rules
         ],
     }
-    # Pass 1 scores every candidate pair the way plain Splink does (narrow output, the
-    # threshold applied inside the SQL). Pass 2 computes each comparison's level
-    # (gamma_*) and match weight (mw_*) for the kept pairs only, so `pairs` can explain
-    # every score: Splink 5 emits them only with both retain flags, which carries every
-    # compared column of every candidate pair through the prediction (2.4x slower and
-    # most of the memory when done on all candidates).
-    narrow = {
-        **settings,
-        "retain_intermediate_calculation_columns": False,
-        "retain_matching_columns": False,
-    }
-    linker = make_linker(con, table, narrow)
-    scored = linker.inference.predict(threshold_match_probability=keep_threshold or None)
-    linked = across_sources_only or settings.get("link_type", "dedupe_only") != "dedupe_only"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE _kept_pairs AS
-        SELECT '0' AS match_key, {_join_key("l", linked)} AS join_key_l,
-               {_join_key("r", linked)} AS join_key_r
-        FROM {scored.physical_name}
-        WHERE match_probability >= ?
-        """,
-        [keep_threshold],
-    )
-    scored.drop_table_from_database_and_remove_from_cache()
-    wide = {
+    # One pass of Splink's own prediction SQL that keeps each comparison's level (gamma_*)
+    # and match weight (mw_*) but not the compared columns, with the threshold inside the
+    # SQL, so `pairs` can explain every score at about plain Splink's cost. Splink 5's
+    # predict() emits gamma_* only with retain_matching_columns, which carries every
+    # compared column of every candidate pair through the prediction (2.4x slower than
+    # plain Splink and most of the memory at 1M records).
+    linker = make_linker(con, table, {
         **settings,
         "retain_intermediate_calculation_columns": True,
-        "retain_matching_columns": True,
-    }
-    explainer = make_linker(con, table, wide)
-    from splink import DuckDBAPI
-
-    kept_sdf = DuckDBAPI(connection=con).register("_kept_pairs")
-    explainer.table_management.register_blocked_pairs_for_predict(kept_sdf)
-    df_pred = explainer.inference.predict()
+        "retain_matching_columns": False,
+    })
+    df_pred = _predict_with_levels(linker, keep_threshold or None)
     gammas = [
         c
         for c in (r[0] for r in con.execute(f"DESCRIBE {df_pred.physical_name}").fetchall())
@@ -159,16 +135,53 @@ def predict_pairs(
         [keep_threshold],
     )
     df_pred.drop_table_from_database_and_remove_from_cache()
-    con.execute("DROP TABLE IF EXISTS _kept_pairs")
     kept = scalar(con, "SELECT count(*) FROM pairs")
     return PredictResult(candidate_pairs=total, pairs_kept=kept)
 
 
-def _join_key(side: str, linked: bool) -> str:
-    """Splink's id of a record in blocked pairs: the unique id, prefixed by the source
-    dataset when linking (splink.internals.unique_id_concat)."""
-    from splink.internals.unique_id_concat import CONCAT_SEPARATOR
+def _predict_with_levels(linker, threshold_match_probability: float | None):
+    """Splink 5's predict pipeline (Inference._predict_chunk, one chunk) with
+    `training_mode`, which selects gamma_* without the compared columns."""
+    from splink.internals.comparison_vector_values import (
+        compute_comparison_vector_values_from_id_pairs_sqls,
+    )
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
-    if linked:
-        return f"source_dataset_{side} || '{CONCAT_SEPARATOR}' || record_id_{side}"
-    return f"record_id_{side}"
+    s = linker._settings_obj
+    blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
+        left_chunk=(1, 1), right_chunk=(1, 1)
+    )
+    try:
+        pipeline = CTEPipeline([blocked])
+        enqueue_df_concat_with_tf(linker, pipeline)
+        pipeline.enqueue_list_of_sqls(
+            compute_comparison_vector_values_from_id_pairs_sqls(
+                s._columns_to_select_for_blocking,
+                s._columns_to_select_for_comparison_vector_values,
+                input_tablename_l="__splink__df_concat_with_tf",
+                input_tablename_r="__splink__df_concat_with_tf",
+                source_dataset_input_column=s.column_info_settings.source_dataset_input_column,
+                unique_id_input_column=s.column_info_settings.unique_id_input_column,
+                link_type=s._link_type,
+                sql_dialect_str=linker._sql_dialect_str,
+            )
+        )
+        pipeline.enqueue_list_of_sqls(
+            predict_from_comparison_vectors_sqls(
+                unique_id_input_columns=s.column_info_settings.unique_id_input_columns,
+                core_model_settings=s.core_model_settings,
+                sql_dialect=SplinkDialect.from_string(s._sql_dialect_str),
+                threshold_match_probability=threshold_match_probability,
+                retain_matching_columns=False,
+                retain_intermediate_calculation_columns=True,
+                training_mode=True,
+                additional_columns_to_retain=s._additional_columns_to_retain,
+            )
+        )
+        return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    finally:
+        if not cached:
+            blocked.drop_table_from_database_and_remove_from_cache()
