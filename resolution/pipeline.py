@@ -241,11 +241,13 @@ def _adopt_legacy(out: Path) -> None:
         return
     run = out / RUNS_DIR / f"legacy-{uuid.uuid4().hex[:8]}"
     run.mkdir(mode=0o700)
-    for name in plain:
+    # every name that shows a file now keeps showing it (links still resolving included)
+    for name in [n for n in OUTPUT_FILES if (out / n).is_file()]:
+        src = (out / name).resolve()
         try:
-            os.link(out / name, run / name)
+            os.link(src, run / name)
         except OSError:
-            shutil.copy2(out / name, run / name)
+            shutil.copy2(src, run / name)
     _switch_current(out, run)
     for name in plain:
         _symlink_over(f"{CURRENT}/{name}", out / name)

@@ -222,3 +222,21 @@ def test_outputs_of_an_older_layout_are_adopted(world, tmp_path):
     assert all((out / n).is_symlink() for n in ("job.duckdb", "summary.json", "quality.html"))
     assert os.readlink(out / "current") == f".runs/{job}"
     assert sorted(p.name for p in (out / ".runs").iterdir()) == [job]
+
+
+def test_a_plain_file_among_the_links_is_adopted_with_the_rest(world, tmp_path):
+    w = world
+    d = tmp_path / "mixed"
+    d.mkdir()
+    shutil.copy(w["root"] / "store0.duckdb", d / "store.duckdb")
+    shutil.copytree(w["root"] / "out0", d / "out", symlinks=True)
+    q = d / "out" / "quality.json"
+    text = q.read_text("utf-8")
+    q.unlink()
+    q.write_text(text, "utf-8")  # e.g. written by hand or by another tool
+    r = _dedup(w, d)
+    assert r.returncode == 0, r.stderr[-2000:]
+    job, db_job, pq, db = _outputs(d / "out")
+    assert job == db_job == _jobs(d / "store.duckdb")[-1] and pq == db
+    assert q.is_symlink() and json.loads(q.read_text("utf-8"))
+    assert sorted(p.name for p in (d / "out" / ".runs").iterdir()) == [job]
