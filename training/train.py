@@ -169,6 +169,13 @@ def fit(
             [block_on(*rule) for rule in t.deterministic_rules], recall=t.deterministic_recall
         )
     linker.training.estimate_u_using_random_sampling(max_pairs=t.u_max_pairs, seed=t.seed)
+    n_fit = scalar(con, f"SELECT count(*) FROM {fit_table}")
+    unseen = fill_unseen_u(linker, min(float(t.u_max_pairs), n_fit * (n_fit - 1) / 2))
+    if unseen:
+        warnings.append(
+            "no randomly sampled pair fell in level(s) " + ", ".join(unseen) + "; their u "
+            "was set to half a sampled pair"
+        )
 
     if m_from == "labels":
         name = _label_pairs_for_splink(con, ttable, link_type != "dedupe_only")
@@ -222,6 +229,24 @@ def fit(
         em_sessions=em_sessions(linker),
         warnings=warnings,
     )
+
+
+def fill_unseen_u(linker: Any, n_pairs: float) -> list[str]:
+    """Give levels that no randomly sampled pair reached a u of half a sampled pair.
+
+    A rare level (a mobile typed into the phone field of the other record) can miss the
+    random sample on small data; Splink would then leave its u unset and the level would
+    carry no weight, or fail a check downstream. Returns the `comparison: level` labels.
+    """
+    eps = 0.5 / (max(n_pairs, 1.0) + 1.0)
+    filled = []
+    for comp in linker._settings_obj.comparisons:
+        for lv in comp.comparison_levels:
+            if lv.is_null_level or lv._u_is_trained:  # Splink marks it "level not observed"
+                continue
+            lv.u_probability = eps
+            filled.append(f"{comp.output_column_name}: {lv.label_for_charts}")
+    return filled
 
 
 def fill_unseen_m(settings: dict, n_matches: int) -> list[str]:
