@@ -1,7 +1,7 @@
 """Scale benchmark (issue #7): generate N demo records, train once, run the dedup job and
 compare it with plain Splink predict + connected components on the same standardized data.
 
-    /tmp/venv/bin/python benchmarks/scale.py --records 100000 [--work /tmp/scale-100k]
+    .venv/bin/python benchmarks/scale.py --records 100000 [--work /tmp/scale-100k]
 
 Prints per stage of the job (`summary.seconds`): seconds, records per second and peak RSS
 (this process plus its live child processes, sampled every 0.1 s; standardize forks
@@ -145,8 +145,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="default /tmp/er-scale-N")
     ap.add_argument("--config", type=Path, default=CONFIG)
     ap.add_argument("--max-comparisons", type=float, default=None,
-                    help="override model.max_comparisons (the default config refuses 1M demo "
-                    "records: 81M candidate pairs > 50M)")
+                    help="override model.max_comparisons (the default 5e7 admits 1M demo "
+                    "records, 7.1M candidate pairs; 10M needs more)")
     ap.add_argument("--no-baseline", action="store_true", help="skip plain Splink")
     ap.add_argument("--settings", type=Path, default=None, help="reuse trained settings json")
     args = ap.parse_args()
