@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -309,9 +310,19 @@ tr.pass td:last-child{{color:#2a7d2a}} tr.fail td:last-child{{color:#c0392b;font
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write quality.json and quality.html into `out_dir`, each by an atomic rename.
+
+    The rename replaces the name itself, so `er profile --out` on a job's output folder
+    (whose quality.* are links into the job's run) leaves the job's own report intact.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     j = out_dir / "quality.json"
     h = out_dir / "quality.html"
-    j.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), "utf-8")
-    h.write_text(render_html(report), "utf-8")
+    for path, text in (
+        (j, json.dumps(report, ensure_ascii=False, indent=2, default=str)),
+        (h, render_html(report)),
+    ):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, path)
     return j, h

@@ -77,3 +77,14 @@ def test_dedup_writes_quality_report_with_model_duplicate_rate(tmp_path, demo_fi
     assert abs(report["duplicate_rate"] - expected) < 1e-9
     assert set(report["duplicate_rate_by_source"]) == {"CRM", "ERP", "SHOP", "HKTW", "OVERSEAS"}
     assert (out / "quality.html").stat().st_size > 1000
+
+
+def test_profile_into_a_job_folder_leaves_the_jobs_report(tmp_path, demo_files, trained_model):
+    customers, _ = demo_files
+    out = tmp_path / "job"
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", customers, "--out", out)
+    run_cli("profile", "--config", CONFIG, "--input", customers, "--out", out)
+    profiled = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    job_own = json.loads((out / "current" / "quality.json").read_text(encoding="utf-8"))
+    assert profiled["duplicate_rate_method"] != "model"
+    assert job_own["duplicate_rate_method"] == "model"  # the job's run was not written through
