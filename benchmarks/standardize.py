@@ -488,13 +488,38 @@ def main() -> None:
         )
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
+    # the workers are children of a forkserver, so getrusage(RUSAGE_CHILDREN) misses them:
+    # a thread samples every descendant's CPU time and RSS while they live
+    import threading
+
+    import psutil
+
+    seen: dict[int, tuple[float, float]] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for p in psutil.Process().children(recursive=True):
+                try:
+                    ct, rss = p.cpu_times(), p.memory_info().rss / 2**20
+                    prev = seen.get(p.pid, (0.0, 0.0))
+                    seen[p.pid] = (max(prev[0], ct.user + ct.system), max(prev[1], rss))
+                except psutil.Error:
+                    pass
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     t1, c1 = time.perf_counter(), cpu()
     standardize_table(con, "src", "std")
     secs, cpu_secs = time.perf_counter() - t1, cpu() - c1
+    stop.set()
+    sampler.join()
+    cpu_secs += sum(c for c, _ in seen.values())
     out = con.execute("SELECT count(*) FROM std").fetchone()[0]
     assert out == n, (out, n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child_mb = max([m for _, m in seen.values()] + [0.0])
     print(
         f"standardized {n:,} records in {secs:.1f}s: {n / secs:,.0f} records/s; "
         f"peak RSS {peak_mb:,.0f} MB (largest worker process {child_mb:,.0f} MB)"
