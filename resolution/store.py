@@ -184,14 +184,20 @@ def connect_store(
     app holds it only for one request. Each side waits briefly for the other instead of
     failing.
     """
+    return _while_locked(path, wait, lambda: open_store(path, read_only))
+
+
+def _while_locked(path: str | Path, wait: float, attempt):
+    """`attempt()`, retried with backoff for up to `wait` seconds while the store file is
+    locked by another process, leaving a `wanted` marker while it waits."""
     deadline = time.monotonic() + wait
     delay = 0.02
     marker = None
     try:
         while True:
             try:
-                return open_store(path, read_only)
-            except ResolutionError as exc:
+                return attempt()
+            except (ResolutionError, duckdb.IOException) as exc:
                 if not _locked(exc) or time.monotonic() >= deadline:
                     raise
             marker = marker or _want_marker(path)
@@ -212,26 +218,13 @@ def attach_store(
     """ATTACH the store as `alias`, retrying while another process holds the file."""
     require_encryption_support()
     mode = " (READ_ONLY)" if read_only else ""
-    deadline = time.monotonic() + wait
-    delay = 0.02
-    marker = None
     try:
-        while True:
-            try:
-                con.execute(f"ATTACH '{path}' AS {alias}{mode}")
-                return
-            except duckdb.IOException as exc:
-                if not _locked(exc) or time.monotonic() >= deadline:
-                    raise ResolutionError(
-                        f"store {path} is in use by another process (a job or the review app) "
-                        f"for more than {wait:.0f}s; try again when it finishes"
-                    ) from exc
-            marker = marker or _want_marker(path)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-    finally:
-        if marker is not None:
-            marker.unlink(missing_ok=True)
+        _while_locked(path, wait, lambda: con.execute(f"ATTACH '{path}' AS {alias}{mode}"))
+    except duckdb.IOException as exc:
+        raise ResolutionError(
+            f"store {path} is in use by another process (a job or the review app) "
+            f"for more than {wait:.0f}s; try again when it finishes"
+        ) from exc
 
 
 def _owner_only(path: Path) -> None:
