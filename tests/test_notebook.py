@@ -41,13 +41,16 @@ def test_train_and_evaluate_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     client = mlflow.MlflowClient(tracking_uri=store)
     champions = [m for m in client.search_registered_models() if "champion" in (m.aliases or {})]
     assert len(champions) == 1
-    # on this data one EM round underflows and is skipped; the baseline must stay a model
+    # the baseline must stay a model even when an EM round underflows and is skipped
     # (Splink 5 used to leave λ ~ 1e-54 behind, and every pair scored as a non-match)
     baseline = client.get_model_version("demo_baseline", "1")
     run = client.get_run(baseline.run_id)
     assert run.data.metrics["probability_two_random_records_match"] > 1e-6
     local = client.download_artifacts(run.info.run_id, "training_warnings.txt", str(tmp_path))
     warnings = Path(local).read_text(encoding="utf-8")
-    assert "did not converge" in warnings
+    # what training had to work around is logged with the run: since mobile's "a number in
+    # common" level compares across fields only, no EM round underflows on these 2,000
+    # records, but that level is too rare for the random sample, and its u is set by rule
+    assert "did not converge" in warnings or "no randomly sampled pair fell in" in warnings
     assert not (ROOT / "notebooks" / "mlflow.db").exists()
     assert os.environ["MLFLOW_TRACKING_URI"] == store
