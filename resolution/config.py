@@ -105,6 +105,14 @@ class TrainingConfig(_Strict):
     deterministic_recall: float = Field(default=0.7, gt=0, le=1)
     em_blocking_rules: list[list[str]] = Field(min_length=2)
     u_max_pairs: float = Field(default=2e6, gt=0)
+    em_max_pairs: float | None = Field(
+        default=None,
+        gt=0,
+        description="cap each EM round at about this many blocked pairs (Splink's hash-based "
+        "sampling of records on both sides, deterministic); a loose rule such as [name_core] "
+        "blocks 27M pairs at 1M records, which took 60 s and 12 GB, while m is a per-level "
+        "rate that a few million pairs estimate as well (None: all blocked pairs)",
+    )
     max_records: int | None = Field(
         default=None,
         gt=1,

@@ -303,3 +303,32 @@ def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
     assert ho["u_probability"] > 0
     trained = next(lv for lv in levels if lv["label_for_charts"] == "same branch")
     assert trained["m_probability"] != pytest.approx(HEAD_OFFICE_M)
+
+
+def test_em_rounds_sample_blocked_pairs_above_em_max_pairs(mlflow_store, demo_files, tmp_path):
+    """model.training.em_max_pairs caps each EM round with Splink's record sampling: a
+    round whose rule blocks more pairs than the cap samples, the others use all pairs."""
+    import yaml
+
+    customers, _ = demo_files
+    cfg = yaml.safe_load(Path(CONFIG).read_text(encoding="utf-8"))
+    cfg["model"]["training"]["em_max_pairs"] = 400
+    path = tmp_path / "capped.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    out = run_cli("train", "--config", path, "--input", customers, "--name", "capped").output
+    client = mlflow.MlflowClient()
+    run_id = _value(out, "run:")
+    assert client.get_run(run_id).data.params["em_max_pairs"] == "400.0"
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="diagnostics/em_sessions.json"
+    )
+    sessions = json.loads(Path(local).read_text(encoding="utf-8"))["em_sessions"]
+    sampled = [s for s in sessions if s["pairs_sampled"]]
+    assert sampled, sessions
+    for s in sessions:
+        if s["pairs_sampled"]:
+            assert s["blocked_pairs_estimate"] > 400
+            assert s["pairs_used_estimate"] < s["blocked_pairs_estimate"]
+        elif s["blocked_pairs_estimate"] is not None:
+            assert s["blocked_pairs_estimate"] <= 400
+    assert all(s["iterations"] >= 1 for s in sessions)

@@ -76,6 +76,9 @@ def em_sessions(linker) -> list[dict[str, Any]]:
                 "probability_two_random_records_match": float(
                     session.core_model_settings.probability_two_random_records_match
                 ),
+                # Splink's EM sampling (model.training.em_max_pairs): estimated blocked
+                # pairs, and about how many the round used when it sampled
+                **_sampling(session),
                 "fixed_columns": sorted(
                     {info["comparison"].output_column_name
                      for info in session._comparison_levels_to_reverse_blocking_rule}
@@ -83,6 +86,16 @@ def em_sessions(linker) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _sampling(session) -> dict[str, Any]:
+    info = getattr(session, "_sample_info", None) or {}
+    est, after = info.get("estimated_total_pairs"), info.get("expected_pairs_after_sampling")
+    return {
+        "pairs_sampled": bool(info.get("sampling_applied")),
+        "blocked_pairs_estimate": float(est) if est is not None else None,
+        "pairs_used_estimate": float(after) if after is not None else None,
+    }
 
 
 def png_available() -> bool:

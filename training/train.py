@@ -182,11 +182,16 @@ def fit(
         linker.training.estimate_m_from_pairwise_labels(name)
     else:
         trained_rounds = 0
+        # Splink estimates a round's blocked pairs on a probe of records (both sides) to
+        # decide whether to sample; probe at least ~50k records so small data is not
+        # estimated at zero pairs
+        probe = min(1.0, max(0.01, 50_000 / max(n_fit, 1)))
         for rule in t.em_blocking_rules:
             lam = linker._settings_obj._probability_two_random_records_match
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*rule), estimate_without_term_frequencies=True
+                    block_on(*rule), estimate_without_term_frequencies=True,
+                    max_pairs=t.em_max_pairs, record_sample_proportion=probe,
                 )
                 trained_rounds += 1
             except EMTrainingException:
@@ -702,6 +707,7 @@ def _log_run(
                 "em_blocking_rules": json.dumps(t.em_blocking_rules, ensure_ascii=False),
                 "deterministic_recall": t.deterministic_recall,
                 "u_max_pairs": t.u_max_pairs,
+                "em_max_pairs": t.em_max_pairs,
                 "seed": t.seed,
                 "match_threshold": config.thresholds.match,
                 "m_from": fitted.m_from,
