@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS job_configs (job_id VARCHAR, config JSON);
 CREATE TABLE IF NOT EXISTS undo_log (
     job_id VARCHAR, seq BIGINT, table_name VARCHAR, mode VARCHAR, removed BIGINT, added BIGINT
 );
+-- a table the job created or replaced whole is not copied again: its row count and this
+-- order-independent hash of its rows show whether it is still as the job wrote it
+ALTER TABLE undo_log ADD COLUMN IF NOT EXISTS added_hash HUGEINT;
 CREATE SCHEMA IF NOT EXISTS undo;
 """
 
@@ -904,6 +907,13 @@ def _undo_name(job_id: str, table: str, part: str) -> str:
     return f'undo."{job_id}__{table}__{part}"'
 
 
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Rows and an order-independent hash of a table's rows (a sum, so duplicate rows
+    count, unlike a xor)."""
+    n, h = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} t").fetchall()[0]
+    return int(n), int(h)
+
+
 def undo_begin(con: duckdb.DuckDBPyConnection, db: str) -> None:
     """Inside a job's store transaction, before it writes: copy each of UNDO_TABLES as it
     is now (`db` is the attached store's alias) so `undo_end` can diff against it."""
@@ -924,21 +934,21 @@ def undo_end(con: duckdb.DuckDBPyConnection, db: str, job_id: str) -> None:
             continue
         b, a = f'temp."_undo_before_{t}"', f"{db}.main.{t}"
         rem, add = f"{db}.{_undo_name(job_id, t, 'removed')}", f"{db}.{_undo_name(job_id, t, 'added')}"
+        added_hash = None
         if before == after:
             mode = "diff"
             con.execute(f"CREATE TABLE {rem} AS SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}")
             con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}")
-        elif before:
-            mode = "replace"
-            con.execute(f"CREATE TABLE {rem} AS SELECT * FROM {b}")
-            con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a}")
-        else:
-            mode = "created"
-            con.execute(f"CREATE TABLE {add} AS SELECT * FROM {a}")
+            n_add = scalar(con, f"SELECT count(*) FROM {add}")
+        else:  # the whole table is the job's: keep what it replaced, fingerprint what it wrote
+            mode = "replace" if before else "created"
+            if before:
+                con.execute(f"CREATE TABLE {rem} AS SELECT * FROM {b}")
+            n_add, added_hash = _fingerprint(con, a)
         n_rem = scalar(con, f"SELECT count(*) FROM {rem}") if mode != "created" else 0
-        n_add = scalar(con, f"SELECT count(*) FROM {add}")
-        con.execute(f"INSERT INTO {db}.undo_log VALUES (?, ?, ?, ?, ?, ?)",
-                    [job_id, seq, t, mode, n_rem, n_add])
+        con.execute(f"INSERT INTO {db}.undo_log (job_id, seq, table_name, mode, removed, added, "
+                    "added_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [job_id, seq, t, mode, n_rem, n_add, added_hash])
         con.execute(f'DROP TABLE IF EXISTS temp."_undo_before_{t}"')
     # keep the records of the latest UNDO_KEEP jobs only (a re-run rewrites most rows)
     for (old,) in con.execute(
@@ -976,15 +986,21 @@ def _rolled_back_by(con: duckdb.DuckDBPyConnection, job_id: str) -> tuple | None
     return found[0] if found else None
 
 
-def _blocking_decision(con: duckdb.DuckDBPyConnection, since, entity_ids: list[str]) -> tuple | None:
+def _blocking_decision(
+    con: duckdb.DuckDBPyConnection, since, entity_ids: list[str] | None
+) -> tuple | None:
     """The latest steward decision in force made since `since` on one of `entity_ids`
-    (or, when none names them, the latest one that changed entities at all)."""
+    (or, when none names them, the latest one that changed entities at all; with
+    `entity_ids` None, when the changed rows are not known, the latest one at all)."""
     base = ("SELECT decision_id, action, who, decided_at FROM decisions WHERE decided_at >= ? "
             "AND undone_by IS NULL AND action <> 'comment' ")
+    order = "ORDER BY decided_at DESC, decision_id DESC LIMIT 1"
+    if entity_ids is None:
+        found = con.execute(base + order, [since]).fetchall()
+        return found[0] if found else None
     on = ("AND (list_has_any(?, [entity_id, target_entity_id]) OR list_has_any(?, "
           "json_extract_string(after, '$.membership.*')) OR list_has_any(?, "
           "json_extract_string(before, '$.membership.*'))) ")
-    order = "ORDER BY decided_at DESC, decision_id DESC LIMIT 1"
     found = con.execute(base + on + order, [since, entity_ids, entity_ids, entity_ids]).fetchall()
     if not found:
         found = con.execute(
@@ -1024,6 +1040,9 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
     log = con.execute(
         "SELECT table_name, mode, seq FROM undo_log WHERE job_id = ? ORDER BY table_name", [job_id]
     ).fetchall()
+    written = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT table_name, added, added_hash FROM undo_log WHERE job_id = ?", [job_id]
+    ).fetchall()}
     if not log:
         raise ResolutionError(
             f"job {job_id} has no rollback record (they are kept for the latest {UNDO_KEEP} "
@@ -1047,6 +1066,11 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
     changed: dict[str, int] = {}
     for t, mode, _s in log:
         add = _undo_name(job_id, t, "added")
+        n_added, added_hash = written[t]
+        if added_hash is not None:  # created or replaced whole: compare the fingerprint
+            if not _has_table(con, t) or _fingerprint(con, t) != (n_added, added_hash):
+                changed[t] = -1  # which rows changed is not known: any decision since blocks
+            continue
         if _columns(con, db, "main", t) != _columns(con, db, "undo", f"{job_id}__{t}__added"):
             changed[t] = -1
             continue
@@ -1058,12 +1082,13 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
             changed[t] = gone + extra
     if changed:
         ents: set[str] = set()
-        for t in changed:
-            if changed[t] > 0 and "entity_id" in {c for c, _ in _columns(con, db, "main", t)}:
+        for t, n in changed.items():
+            if n > 0 and "entity_id" in {c for c, _ in _columns(con, db, "main", t)}:
                 ents |= {r[0] for r in con.execute(
                     f"SELECT DISTINCT entity_id FROM (SELECT * FROM {_undo_name(job_id, t, 'added')} "
                     f"EXCEPT ALL SELECT * FROM {t})").fetchall()}
-        d = _blocking_decision(con, job["finished_at"], sorted(ents))
+        unknown = any(n < 0 and written[t][1] is not None for t, n in changed.items())
+        d = _blocking_decision(con, job["finished_at"], None if unknown else sorted(ents))
         tables = ", ".join(sorted(changed))
         if d:
             raise ResolutionError(
@@ -1086,7 +1111,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
         tables: dict[str, tuple[int, int]] = {}
         for t, mode, _s in log:
             rem, add = _undo_name(job_id, t, "removed"), _undo_name(job_id, t, "added")
-            n_add = scalar(con, f"SELECT count(*) FROM {add}")
+            n_add = written[t][0]
             if mode == "diff":
                 n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
                 con.execute(f'CREATE OR REPLACE TEMP TABLE "_rb_{t}" AS (SELECT * FROM {t} EXCEPT ALL '

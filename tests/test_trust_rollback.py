@@ -44,7 +44,7 @@ def world(tmp_path_factory, mlflow_store):
     (root / "config.yaml").write_text(text, "utf-8")
     (root / "settings.json").write_text(
         json.dumps(build_settings(load_config(root / "config.yaml")), ensure_ascii=False), "utf-8")
-    customers, truth = write_demo(root / "data", n_records=300, seed=11)
+    customers, _truth = write_demo(root / "data", n_records=300, seed=11)
     with customers.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     header = list(rows[0])
@@ -156,6 +156,35 @@ def test_review_decision_on_a_changed_entity_blocks_then_undo_unblocks(world, tm
         assert run_cli("store", "verify", "--store", store).exit_code == 0
     else:
         assert r.exit_code == 2 and "steward decision" in r.output
+
+
+def test_a_first_job_is_checked_by_fingerprint_and_a_decision_blocks_it(world, tmp_path):
+    """A job that created the store's tables keeps no second copy of them, only their row
+    counts and hashes; a steward decision that changed them still blocks its rollback."""
+    from resolution.review import actions
+    from resolution.review.store_access import ensure_schema
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(world["root"] / "after1.duckdb", store)
+    con = duckdb.connect(str(store))
+    copies = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'undo' AND table_name LIKE ?",
+        [world["job1"] + "%"]).fetchall()}
+    hashed = {r[0] for r in con.execute(
+        "SELECT table_name FROM undo_log WHERE job_id = ? AND mode = 'created' "
+        "AND added_hash IS NOT NULL", [world["job1"]]).fetchall()}
+    # the registry exists in every store, so job 1 keeps the diff of it
+    assert hashed == set(TABLES) - {"entity_registry"}
+    assert {c.split("__")[1] for c in copies} == {"entity_registry"}
+    ensure_schema(con)
+    eid = con.execute("SELECT entity_id FROM entities WHERE record_count >= 2 ORDER BY 1 LIMIT 1"
+                      ).fetchall()[0][0]
+    cfg = actions.load_review_config(con, world["config"])
+    did = actions.confirm(con, cfg, "alice", eid, actions.entity_version(con, eid))
+    con.close()
+    r = run_cli("store", "rollback", world["job1"], "--store", store, expect=2)
+    assert r.output.startswith(f"error: steward decision {did} (confirm by alice")
+    assert len(r.output.strip().splitlines()) == 1
 
 
 def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
