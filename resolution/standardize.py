@@ -432,11 +432,28 @@ class _Divisions:
                 if e not in lst:
                     lst.append(e)
         self.maxlen = max(len(k) for k in self.full)
-        lens: dict[str, set[int]] = {}
+        # a character trie of every name of two or more characters (full or short): one walk
+        # from a position finds all the names starting there; the key None marks a name's end
+        self.trie: dict = {}
         for k in list(self.full) + list(self.short):
             if len(k) >= 2:
-                lens.setdefault(k[0], set()).add(len(k))
-        self.lens = {ch: sorted(v, reverse=True) for ch, v in lens.items()}
+                node = self.trie
+                for ch in k:
+                    node = node.setdefault(ch, {})
+                node[None] = True
+
+    def name_lengths(self, text: str, pos: int) -> list[int]:
+        """Lengths of the names that text[pos:] starts with, longest first."""
+        out: list[int] = []
+        node = self.trie
+        for i in range(pos, len(text)):
+            node = node.get(text[i])
+            if node is None:
+                break
+            if None in node:
+                out.append(i + 1 - pos)
+        out.reverse()
+        return out
 
     def consistent(self, state: tuple, e: tuple[str, str, str]) -> bool:
         sp, sc, sd = state
@@ -505,34 +522,15 @@ def _scan_admin(text: str, state: tuple, mode: str) -> tuple[tuple, int]:
         if pos >= n:
             break
         matched = False
-        for length in dv.lens.get(text[pos], ()):
-            if length > n - pos:
-                continue
+        for length in dv.name_lengths(text, pos):
             sub = text[pos : pos + length]
-            rest = text[pos + length :]
-            new = None
-            full = dv.full.get(sub)
-            if full:
-                cands = full
-                if mode != "column" and sub.endswith(_TOWN_SUFFIX):
-                    cands = [e for e in full if state[1] and e[1] == state[1]]
-                new = dv.merge(state, cands) if cands else None
-            if new is None:
-                short = dv.short.get(sub)
-                if short:
-                    cands = short
-                    if mode != "column":
-                        if mode == "address" and rest and _ROADISH.match(rest):
-                            cands = []
-                        cands = [
-                            e
-                            for e in cands
-                            if not e[2]
-                            or (state[1] and e[1] == state[1] and not e[2].endswith(_TOWN_SUFFIX))
-                        ]
-                    new = dv.merge(state, cands) if cands else None
+            new = _full_step(state, sub, mode) if sub in dv.full else None
+            if new is None and sub in dv.short:
+                rest = text[pos + length :]
+                roadish = mode == "address" and bool(rest) and _ROADISH.match(rest) is not None
+                new = _short_step(state, sub, mode, roadish)
             if new is not None:
-                if mode == "name" and len(rest.strip(_SEP)) < 2:
+                if mode == "name" and len(text[pos + length :].strip(_SEP)) < 2:
                     continue
                 state = new
                 pos += length
@@ -542,6 +540,32 @@ def _scan_admin(text: str, state: tuple, mode: str) -> tuple[tuple, int]:
         if not matched:
             break
     return state, end
+
+
+# the state after one mention depends only on the state, the name and a few flags: cached, as
+# the same chains (广东省深圳市南山区) start thousands of addresses
+@lru_cache(maxsize=65536)
+def _full_step(state: tuple, sub: str, mode: str) -> tuple | None:
+    dv = _divisions()
+    cands = dv.full[sub]
+    if mode != "column" and sub.endswith(_TOWN_SUFFIX):
+        cands = [e for e in cands if state[1] and e[1] == state[1]]
+    return dv.merge(state, cands) if cands else None
+
+
+@lru_cache(maxsize=65536)
+def _short_step(state: tuple, sub: str, mode: str, roadish: bool) -> tuple | None:
+    dv = _divisions()
+    cands = dv.short[sub]
+    if mode != "column":
+        if roadish:
+            cands = []
+        cands = [
+            e
+            for e in cands
+            if not e[2] or (state[1] and e[1] == state[1] and not e[2].endswith(_TOWN_SUFFIX))
+        ]
+    return dv.merge(state, cands) if cands else None
 
 
 def _region_short(name: str) -> str:
