@@ -63,6 +63,16 @@ _BRACKETS = str.maketrans(
     {c: "(" for c in "（【〔［[｛{〖〘《〈"} | {c: ")" for c in "）】〕］]｝}〗〙》〉"}
 )
 _RX_ORDINAL = re.compile(r"\b(\d+)\s*(?:st|nd|rd|th)\b")
+# precompiled: re.sub/re.search with a pattern string pay a cache lookup on every call
+_RX_LETTER = re.compile(r"[a-z]")
+_RX_LETTERS = re.compile(r"[a-z]+")
+_RX_LETTERS_END = re.compile(r"([a-z]+)$")
+_RX_ALNUM_END = re.compile(r"[a-z0-9]+$")
+_RX_LETTERS_OR_DIGITS = re.compile(r"[a-z]+|[0-9]+")
+_RX_DIGITS = re.compile(r"\d+")
+_RX_SPACES = re.compile(r"\s+")
+_RX_PUNCT = re.compile(r"[^\w\s]")
+_RX_SLASH_FLOOR = re.compile(r"(\d+)\s*/\s*f\b")
 
 
 def _words(text: str) -> list[str]:
@@ -604,15 +614,17 @@ def _split_level(words: list[str]) -> tuple[list[str], tuple[str, ...] | None, s
     return words, None, ""
 
 
-def _place_cands(words: list[str], mode: str, state: tuple) -> tuple[list, bool]:
+@lru_cache(maxsize=65536)
+def _place_cands(words: tuple[str, ...], mode: str, state: tuple) -> tuple[list, bool]:
     """Division entries a run of Latin words may name, and whether it carried a level word.
+    (Cached: callers must not change the list.)
 
     mode 'column' trusts a bare name; 'address' takes a bare district or town only inside
     a known city (or a known province where it is the only one of its name); 'tail' (the end
     of an address, after its road) also takes a district whose name is unique in China.
     """
     pl = _places()
-    base, hint, hint_py = _split_level(words)
+    base, hint, hint_py = _split_level(list(words))
     tries = [base]
     if hint and ("自治区" in hint or "自治州" in hint or "自治县" in hint):
         tries += [base[:k] for k in range(len(base) - 1, 0, -1)]  # 'guangxi zhuang'
@@ -680,10 +692,10 @@ def _latin_divisions(province: str | None, city: str | None, district: str | Non
         if _CJK.search(t):
             cands = _cn_place_cands(t)
         else:
-            words = [w for w in re.findall(r"[a-z]+", t) if w not in _COUNTRY]
+            words = [w for w in _RX_LETTERS.findall(t) if w not in _COUNTRY]
             if not words:
                 continue
-            cands, _lv = _place_cands(words, "column", poss.state)
+            cands, _lv = _place_cands(tuple(words), "column", poss.state)
         cands = [e for e in cands if _ROLE[role](e)] or cands
         if cands:
             poss.add(cands)
@@ -1177,7 +1189,7 @@ def _legal_like(content: str) -> bool:
     c = content.replace(" ", "")
     if _CJK.search(c):
         return bool(_RX_CN_LEGAL_END.fullmatch(c))
-    words = re.findall(r"[a-z]+", content)
+    words = _RX_LETTERS.findall(content)
     return bool(words) and all(_is_latin_legal(w) for w in words)
 
 
@@ -1200,7 +1212,7 @@ def _strip_legal(t: str) -> str:
     for _ in range(len(t)):
         before = t
         t = t.rstrip(" .,;:-&")
-        m = re.search(r"[a-z0-9]+$", t)
+        m = _RX_ALNUM_END.search(t)
         if m and _is_latin_legal(m.group(0)) and _RX_TOKEN.search(t[: m.start()]):
             t = t[: m.start()]
         elif t and _CJK.match(t[-1]):
@@ -1290,7 +1302,7 @@ def _cn_number(s: str) -> int | None:
 @lru_cache(maxsize=65536)
 def _branch_key(s: str) -> str | None:
     t = _norm(s).replace("(", " ").replace(")", " ")
-    t = re.sub(r"[^\w\s]", " ", t).strip()
+    t = _RX_PUNCT.sub(" ", t).strip()
     # designators off the end, in either script: '海港分店', 'haigang店', 'shenzhen branch'
     marker_en = None
     strong_cn = False
@@ -1304,7 +1316,7 @@ def _branch_key(s: str) -> str | None:
             strong_cn = strong_cn or m.group(0) != "店"
             t = t[: m.start()]
         else:
-            m = re.search(r"([a-z]+)$", t)
+            m = _RX_LETTERS_END.search(t)
             if m and m.group(1) in _LATIN_BRANCH and t[: m.start()].strip():
                 marker_en = marker_en or m.group(1)
                 t = t[: m.start()]
@@ -1353,7 +1365,7 @@ def _branch_key(s: str) -> str | None:
         v = _cn_number(m.group(1))
         if v is not None:
             return str(v)
-    w = [x for x in re.findall(r"[a-z]+|[0-9]+", _RX_ORDINAL.sub(r"\1", t)) if x not in ("no",)]
+    w = [x for x in _RX_LETTERS_OR_DIGITS.findall(_RX_ORDINAL.sub(r"\1", t)) if x not in ("no",)]
     if len(w) == 1 and (w[0].isdigit() or w[0] in _EN_NUMS):
         return str(int(w[0])) if w[0].isdigit() else str(_EN_NUMS[w[0]])
     # a division's full name is its short name: 浦东新区 → 浦东, 'Gaoming District' → gaoming
@@ -1465,7 +1477,7 @@ def _latin_road_key(t: str) -> str | None:
     t = _RX_ORDINAL.sub(r"\1", t)
     # a house number written first ('738 datong rd', 'no. 5, ...'), apart from the name
     t = _RX_LEADING_NUMBER.sub("", t)
-    toks = re.findall(r"[a-z]+|[0-9]+", t)
+    toks = _RX_LETTERS_OR_DIGITS.findall(t)
     for i, w in enumerate(toks):
         if w in _SECTION and i > 0:
             toks = toks[:i]
@@ -1516,7 +1528,7 @@ def _latin_road_key(t: str) -> str | None:
 def _road_key(s: str) -> str | None:
     t = _norm(s)
     if _CJK.search(t):
-        t = re.sub(r"\s+", "", t)
+        t = _RX_SPACES.sub("", t)
         return _cn_road_key(t)
     return _latin_road_key(t.replace("'", ""))
 
@@ -1636,7 +1648,7 @@ def _drop_leading_place(toks: list[str], b: int, k: int) -> int:
             rest = toks[b + ln : k]
             if rest[0] in _LATIN_DIR or rest[0] in _PY_DIR or sum(_weight(w) for w in rest) < 2:
                 continue
-            cands, _lv = _place_cands(toks[b : b + ln], "address", poss.state)
+            cands, _lv = _place_cands(tuple(toks[b : b + ln]), "address", poss.state)
             if cands and poss.add(cands):
                 b += ln
                 break
@@ -1669,7 +1681,7 @@ def _scan_admin(toks: list[str], used: list[bool], poss: _Possible, backwards: b
         matched = False
         for ln in range(len(run), 0, -1):
             idx = run[-ln:] if backwards else run[:ln]
-            words = [toks[x] for x in idx]
+            words = tuple(toks[x] for x in idx)
             cands, leveled = _place_cands(words, "tail" if backwards else "address", poss.state)
             if not cands:
                 continue
@@ -1694,13 +1706,13 @@ def _scan_admin(toks: list[str], used: list[bool], poss: _Possible, backwards: b
 def _parse_latin(text: str | None, province, city, district) -> LatinAddress:
     poss = _Possible(_latin_divisions(province, city, district))
     t = _norm(text) if text else ""
-    if not t or _CJK.search(t) or not re.search(r"[a-z]", t):
+    if not t or _CJK.search(t) or not _RX_LETTER.search(t):
         p, c, d = poss.state
         return LatinAddress(p or None, c or None, d or None, None, None, None, None)
     t = t.replace("'", " ").replace("’", " ").replace("#", " no ").replace("&", " and ")
     t = _RX_ORDINAL.sub(r"\1", t)
-    t = re.sub(r"(\d+)\s*/\s*f\b", r"\1 f", t)
-    toks = [_SEP_TOK if x in ",;()/|" else re.sub(r"\s+", "", x) for x in _RX_ADDR_TOKEN.findall(t)]
+    t = _RX_SLASH_FLOOR.sub(r"\1 f", t)
+    toks = [_SEP_TOK if x in ",;()/|" else _RX_SPACES.sub("", x) for x in _RX_ADDR_TOKEN.findall(t)]
     n = len(toks)
     used = [False] * n
     room = floor = building = unit = lane = None
@@ -1793,7 +1805,7 @@ def parse_latin_address(
 
 @lru_cache(maxsize=65536)
 def _number_key(s: str) -> str | None:
-    runs = re.findall(r"\d+", unicodedata.normalize("NFKC", s))
+    runs = _RX_DIGITS.findall(unicodedata.normalize("NFKC", s))
     return "-".join(str(int(r)) for r in runs) or None
 
 
