@@ -363,57 +363,69 @@ def assign_stable_ids(
     if new_ids:
         insert_rows(work, "_registry_new", ["entity_id"], [(i,) for i in new_ids])
 
-    events = _events(work, set(new_ids))
-    if events:
-        insert_rows(
-            work, "_events", ["event", "entity_id", "related_entity_ids", "record_ids"], events
-        )
+    work.execute(f"INSERT INTO _events {_events_query('_registry_new')}")
     retired = len(old_ids - used_old)
     work.execute("DROP TABLE _old_created; DROP TABLE _rename")
-    return IdMapping(kept=len(used_old), new=len(new_ids), retired=retired, events=len(events))
+    return IdMapping(kept=len(used_old), new=len(new_ids), retired=retired,
+                     events=scalar(work, "SELECT count(*) FROM _events"))
+
+
+EVENTS_SQL = """
+WITH moved AS (        -- records whose entity changed (or that are new)
+    SELECT c.entity_id AS new, o.entity_id AS old, c.record_id
+    FROM clusters c LEFT JOIN _old o USING (record_id)
+    WHERE o.entity_id IS DISTINCT FROM c.entity_id
+),
+per_new AS (
+    SELECT new, new IN (SELECT entity_id FROM {new_ids}) AS is_new,
+           coalesce(list(DISTINCT old ORDER BY old) FILTER (WHERE old IS NOT NULL), []) AS olds,
+           coalesce(list(record_id ORDER BY record_id) FILTER (WHERE old IS NOT NULL), [])
+               AS from_old,
+           coalesce(list(record_id ORDER BY record_id) FILTER (WHERE old IS NULL), []) AS fresh
+    FROM moved GROUP BY new
+),
+ev AS (
+    SELECT 0 AS part, new AS k, 0 AS sub, 'create' AS event, new AS entity_id,
+           []::VARCHAR[] AS related_entity_ids, fresh AS record_ids
+    FROM per_new WHERE is_new AND len(olds) = 0
+    UNION ALL
+    SELECT 0, new, 0, CASE WHEN is_new THEN 'split' ELSE 'merge' END, new, olds, from_old
+    FROM per_new WHERE len(olds) > 0
+    UNION ALL
+    SELECT 0, new, 1, 'records_added', new, []::VARCHAR[], fresh
+    FROM per_new WHERE len(fresh) > 0 AND len(olds) > 0 OR len(fresh) > 0 AND NOT is_new
+    UNION ALL
+    SELECT 1, entity_id, 0, 'records_removed', entity_id, []::VARCHAR[],
+           list(record_id ORDER BY record_id)
+    FROM _old WHERE record_id NOT IN (SELECT record_id FROM clusters) GROUP BY entity_id
+    UNION ALL
+    SELECT 2, o.entity_id, 0, 'retire', o.entity_id,
+           coalesce(list(DISTINCT m.new ORDER BY m.new) FILTER (WHERE m.new IS NOT NULL), []),
+           []::VARCHAR[]
+    FROM (SELECT DISTINCT entity_id FROM _old
+          WHERE entity_id NOT IN (SELECT entity_id FROM clusters)) o
+    LEFT JOIN (SELECT DISTINCT new, old FROM moved) m ON m.old = o.entity_id
+    GROUP BY o.entity_id
+)
+SELECT event, entity_id, related_entity_ids, record_ids FROM ev ORDER BY part, k, sub
+"""
+
+
+def _events_query(new_ids: str) -> str:
+    """Compare the old (`_old`) and new (`clusters`) membership; one event per change, in a
+    fixed order: per entity (create, or merge/split then records_added), then
+    records_removed, then retire. `new_ids` names a table of the entity IDs new here."""
+    return EVENTS_SQL.format(new_ids=new_ids)
 
 
 def _events(work: duckdb.DuckDBPyConnection, new_ids: set[str]) -> list[tuple]:
-    """Compare the old and new membership; describe each change."""
-    moved = work.execute(
-        """SELECT c.entity_id AS new, o.entity_id AS old, list(c.record_id ORDER BY c.record_id)
-           FROM clusters c LEFT JOIN _old o USING (record_id)
-           WHERE o.entity_id IS DISTINCT FROM c.entity_id
-           GROUP BY ALL ORDER BY 1, 2 NULLS FIRST"""
-    ).fetchall()
-    removed = work.execute(
-        """SELECT o.entity_id, list(o.record_id ORDER BY o.record_id) FROM _old o
-           WHERE o.record_id NOT IN (SELECT record_id FROM clusters) GROUP BY 1 ORDER BY 1"""
-    ).fetchall()
-    still = {r[0] for r in work.execute("SELECT DISTINCT entity_id FROM clusters").fetchall()}
-    olds = {r[0] for r in work.execute("SELECT DISTINCT entity_id FROM _old").fetchall()}
-
-    incoming: dict[str, list[tuple[str | None, list[str]]]] = defaultdict(list)
-    for new, old, records in moved:
-        incoming[new].append((old, records))
-    events: list[tuple] = []
-    for new, sources in sorted(incoming.items()):
-        from_old = [(o, r) for o, r in sources if o is not None]
-        fresh = [r for o, r in sources if o is None]
-        if new in new_ids and not from_old:
-            events.append(("create", new, [], sorted(x for r in fresh for x in r)))
-            continue
-        if from_old:
-            kind = "split" if new in new_ids else "merge"
-            events.append(
-                (kind, new, sorted({o for o, _ in from_old}), sorted(x for _, r in from_old for x in r))
-            )
-        if fresh:
-            events.append(("records_added", new, [], sorted(x for r in fresh for x in r)))
-    for old, records in removed:
-        events.append(("records_removed", old, [], records))
-    receivers: dict[str, set[str]] = defaultdict(set)
-    for new, old, _r in moved:
-        if old is not None:
-            receivers[old].add(new)
-    for old in sorted(olds - still):
-        events.append(("retire", old, sorted(receivers.get(old, set())), []))
-    return events
+    """The events of `_events_query` as rows (a steward decision's or a rollback's few)."""
+    work.execute("CREATE OR REPLACE TEMP TABLE _new_ids (entity_id VARCHAR)")
+    insert_rows(work, "_new_ids", ["entity_id"], [(i,) for i in sorted(new_ids)])
+    try:
+        return work.execute(_events_query("_new_ids")).fetchall()
+    finally:
+        work.execute("DROP TABLE IF EXISTS temp._new_ids")
 
 
 def write_history(work: duckdb.DuckDBPyConnection, job_id: str, now: str) -> None:
