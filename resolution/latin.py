@@ -681,7 +681,7 @@ _ROLE = {
 }
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
 def _latin_divisions(province: str | None, city: str | None, district: str | None) -> tuple:
     """The possible (province, city, district) triples the three columns allow."""
     poss = _Possible()

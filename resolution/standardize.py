@@ -1934,7 +1934,8 @@ def _address_parts(street: str) -> tuple[str | None, str | None, str | None, str
     return road, number, building, room
 
 
-@lru_cache(maxsize=16384)
+# the province/city/district columns repeat: 29k distinct triples in the 1M demo records
+@lru_cache(maxsize=65536)
 def _column_state(province: str | None, city: str | None, district: str | None) -> tuple:
     state: tuple = (None, None, None)
     for col in (province, city, district):
