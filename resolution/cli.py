@@ -91,6 +91,12 @@ class _Stages:
         self.current, self.t0 = stage, time.perf_counter()
         self.status.update(f"{self.title}: {stage} …")
 
+    def progress(self, done: int, total: int) -> None:
+        """Within the running stage: `done` of `total` parts (e.g. prediction chunks)."""
+        width = 20
+        bar = "█" * (width * done // max(total, 1))
+        self.status.update(f"{self.title}: {self.current} [{bar:<{width}}] {done}/{total} …")
+
     def _done(self) -> None:
         if self.current:
             console.print(f"  ✓ {self.current} ({time.perf_counter() - self.t0:.1f}s)")

@@ -284,6 +284,13 @@ class ResourcesConfig(_Strict):
         default=None,
         description="where DuckDB spills; default: a temp folder beside the job's output",
     )
+    predict_chunk_pairs: float | None = Field(
+        default=2e7,
+        gt=0,
+        description="score candidate pairs in chunks of about this many (Splink's chunked "
+        "predict over hash partitions of the records), so the blocked pairs of one chunk "
+        "are held at a time; None: one pass",
+    )
     spark: SparkConfig = Field(default_factory=SparkConfig)
 
 

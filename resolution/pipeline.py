@@ -150,15 +150,20 @@ def resolve_records(
     link_type = settings.get("link_type", "dedupe_only")
     table = training_table(con, "records", link_type)
     with _timed(seconds, "predict", say):
-        pr = (backend.predict_pairs if backend is not None else predict_pairs)(
-            con,
-            settings,
+        common = dict(
             blocking_rules=config.model.blocking_rules,
             keep_threshold=config.thresholds.keep_pairs,
             max_comparisons=config.model.max_comparisons,
             table=table,
             across_sources_only=link_type == "link_only",
         )
+        if backend is not None:
+            pr = backend.predict_pairs(con, settings, **common)
+        else:
+            pr = predict_pairs(
+                con, settings, **common, chunk_pairs=config.resources.predict_chunk_pairs,
+                on_chunk=getattr(say, "progress", None),  # the CLI's progress bar
+            )
         if isinstance(calibrator, dict):
             calibrator = Calibrator.from_dict(calibrator)
         if calibrator is not None:

@@ -8,6 +8,7 @@ count is checked so a loose rule is refused with advice instead of exhausting me
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +96,13 @@ def predict_pairs(
     max_comparisons: float,
     table: str = "records",
     across_sources_only: bool = False,
+    chunk_pairs: float | None = None,
+    on_chunk=None,
 ) -> PredictResult:
-    """Score the pairs the job's blocking rules generate with the model's parameters."""
+    """Score the pairs the job's blocking rules generate with the model's parameters.
+
+    With `chunk_pairs`, blocking that may yield more candidate pairs than that is scored
+    in chunks of about that many (`on_chunk(done, of)` after each)."""
     from training.settings import blocking_rule_sql
 
     total = check_blocking_size(con, blocking_rules, max_comparisons, table, across_sources_only)
@@ -117,31 +123,41 @@ def predict_pairs(
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
     })
-    df_pred = _predict_with_levels(linker, keep_threshold or None)
-    gammas = [
-        c
-        for c in (r[0] for r in con.execute(f"DESCRIBE {df_pred.physical_name}").fetchall())
-        if c.startswith(("gamma_", "mw_"))
-    ]
-    gamma_sql = "".join(f", {g}" for g in gammas)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE pairs AS
-        SELECT record_id_l, record_id_r, match_weight, match_probability{gamma_sql}
-        FROM {df_pred.physical_name}
-        WHERE match_probability >= ?
-        ORDER BY record_id_l, record_id_r
-        """,
-        [keep_threshold],
-    )
-    df_pred.drop_table_from_database_and_remove_from_cache()
+    # Splink's chunked prediction: the left-hand records in `chunks` hash partitions, each
+    # blocked and scored on its own, so the blocked pairs of only one are held at a time
+    chunks = max(1, math.ceil(total / chunk_pairs)) if chunk_pairs else 1
+    con.execute("DROP TABLE IF EXISTS _pairs_kept")
+    for i in range(1, chunks + 1):
+        df_pred = _predict_with_levels(linker, keep_threshold or None, (i, chunks))
+        if i == 1:
+            gammas = [
+                c
+                for c in (r[0] for r in con.execute(f"DESCRIBE {df_pred.physical_name}").fetchall())
+                if c.startswith(("gamma_", "mw_"))
+            ]
+            cols = "record_id_l, record_id_r, match_weight, match_probability" + "".join(
+                f", {g}" for g in gammas)
+            con.execute(f"CREATE TEMP TABLE _pairs_kept AS SELECT {cols} FROM "
+                        f"{df_pred.physical_name} WHERE match_probability >= ?", [keep_threshold])
+        else:
+            con.execute(f"INSERT INTO _pairs_kept SELECT {cols} FROM {df_pred.physical_name} "
+                        "WHERE match_probability >= ?", [keep_threshold])
+        df_pred.drop_table_from_database_and_remove_from_cache()
+        if on_chunk is not None:
+            on_chunk(i, chunks)
+    con.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM _pairs_kept "
+                "ORDER BY record_id_l, record_id_r")
+    con.execute("DROP TABLE _pairs_kept")
     kept = scalar(con, "SELECT count(*) FROM pairs")
     return PredictResult(candidate_pairs=total, pairs_kept=kept)
 
 
-def _predict_with_levels(linker, threshold_match_probability: float | None):
-    """Splink 5's predict pipeline (Inference._predict_chunk, one chunk) with
-    `training_mode`, which selects gamma_* without the compared columns."""
+def _predict_with_levels(
+    linker, threshold_match_probability: float | None, chunk: tuple[int, int] = (1, 1)
+):
+    """Splink 5's predict pipeline (Inference._predict_chunk) for left-hand chunk `chunk`
+    (number, of how many) with `training_mode`, which selects gamma_* without the
+    compared columns."""
     from splink.internals.comparison_vector_values import (
         compute_comparison_vector_values_from_id_pairs_sqls,
     )
@@ -152,7 +168,7 @@ def _predict_with_levels(linker, threshold_match_probability: float | None):
 
     s = linker._settings_obj
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
-        left_chunk=(1, 1), right_chunk=(1, 1)
+        left_chunk=chunk, right_chunk=(1, 1)
     )
     try:
         pipeline = CTEPipeline([blocked])
