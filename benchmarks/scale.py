@@ -149,6 +149,11 @@ def main() -> None:
                     "records, 7.1M candidate pairs; 10M needs more)")
     ap.add_argument("--no-baseline", action="store_true", help="skip plain Splink")
     ap.add_argument("--settings", type=Path, default=None, help="reuse trained settings json")
+    ap.add_argument("--rerun", action="store_true",
+                    help="run the job a second time on the same input and store (the nightly "
+                    "re-run: the store diffs every table) and check the entity IDs are unchanged")
+    ap.add_argument("--memory-limit", default=None,
+                    help="override resources.memory_limit (DuckDB spills beyond it), e.g. 12GB")
     args = ap.parse_args()
     n = args.records
     work = args.work or Path(f"/tmp/er-scale-{n}")
@@ -165,6 +170,9 @@ def main() -> None:
     if args.max_comparisons:
         config = config.model_copy(update={"model": config.model.model_copy(
             update={"max_comparisons": args.max_comparisons})})
+    if args.memory_limit:
+        config = config.model_copy(update={"resources": config.resources.model_copy(
+            update={"memory_limit": args.memory_limit})})
     text = args.config.read_text(encoding="utf-8")
 
     with RssSampler(work / "rss.log") as sampler:
@@ -229,6 +237,45 @@ def main() -> None:
             print(_fmt_row(stage, secs, n, peaks.get(stage)))
         other = wall - sum(summary.seconds.values())
         print(_fmt_row("(outside stages)", other, n, None), flush=True)
+
+        truth = work / "truth.csv"
+        if truth.exists():
+            from training.evaluate import evaluate_job
+
+            m = evaluate_job(out, truth)
+            print(f"accuracy vs the generator's truth: pairwise P/R/F1 {m.pairwise_precision:.4f}"
+                  f" / {m.pairwise_recall:.4f} / {m.pairwise_f1:.4f}; B-cubed F1 "
+                  f"{m.bcubed_f1:.4f}; {m.predicted_clusters:,} entities vs "
+                  f"{m.true_clusters:,} true", flush=True)
+
+        if args.rerun:
+            import duckdb
+
+            def ids() -> dict:
+                c = duckdb.connect(str(out / "job.duckdb"), read_only=True)
+                try:
+                    return dict(c.execute("SELECT record_id, entity_id FROM crosswalk").fetchall())
+                finally:
+                    c.close()
+
+            before = ids()
+            t_re = time.time()
+            sampler.set_stage("ingest")
+            t0 = time.perf_counter()
+            again = dedup(config, settings, [data], out, "bench", on_stage=sampler.set_stage,
+                          store_path=out / "store.duckdb")
+            re_wall = time.perf_counter() - t0
+            peaks = sampler.stage_peaks(t_re)
+            after = ids()
+            moved = sum(1 for k, v in after.items() if before.get(k) != v)
+            print(f"\nre-run, same input and store: {re_wall:.1f} s wall, "
+                  f"{n / re_wall:,.0f} records/s, peak RSS {sampler.peak_between(t_re):,.0f} MB; "
+                  f"records whose entity ID changed: {moved:,} of {len(after):,}")
+            print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
+            for stage, secs in again.seconds.items():
+                print(_fmt_row(stage, secs, n, peaks.get(stage)))
+            print(_fmt_row("(outside stages)", re_wall - sum(again.seconds.values()), n, None),
+                  flush=True)
 
         # --- plain Splink on the same standardized records ---
         base_total = None
