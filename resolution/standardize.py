@@ -1419,8 +1419,9 @@ _PHONE_SPLIT = re.compile(r"[/,;|、]|或|\s{2,}|\bor\b")
 
 
 @lru_cache(maxsize=1)
-def _cn_types() -> list[tuple[str, re.Pattern, tuple[int, ...]]]:
-    """CN number-type patterns from phonenumbers' metadata, in the order its type check uses."""
+def _cn_types() -> list[tuple[str, str, tuple[int, ...]]]:
+    """CN number-type patterns from phonenumbers' metadata, in the order its type check uses
+    (the general pattern first)."""
     import phonenumbers
 
     md = phonenumbers.PhoneMetadata.metadata_for_region("CN")
@@ -1440,10 +1441,24 @@ def _cn_types() -> list[tuple[str, re.Pattern, tuple[int, ...]]]:
     ]:
         desc = getattr(md, attr)
         if desc is not None and desc.national_number_pattern:
-            out.append(
-                (kind, re.compile(desc.national_number_pattern), tuple(desc.possible_length))
-            )
+            out.append((kind, desc.national_number_pattern, tuple(desc.possible_length)))
     return out
+
+
+@lru_cache(maxsize=64)
+def _cn_type_patterns(length: int) -> tuple[re.Pattern | None, re.Pattern | None, re.Pattern | None]:
+    """(general, fixed, mobile) regexes for numbers of one length; None where none applies.
+
+    The type check takes the first kind whose pattern fits, and every kind before mobile is
+    'fixed': so 'fixed' is one alternation of those patterns, and 'mobile' only when it fails.
+    """
+    fits: dict[str, list[str]] = {"general": [], "fixed": [], "mobile": []}
+    for kind, pat, lengths in _cn_types():
+        if not lengths or length in lengths:
+            fits[kind].append(f"(?:{pat})")
+    return tuple(  # type: ignore[return-value]
+        re.compile("|".join(fits[k])) if fits[k] else None for k in ("general", "fixed", "mobile")
+    )
 
 
 def _cn_type(nsn: str) -> str | None:
@@ -1451,13 +1466,13 @@ def _cn_type(nsn: str) -> str | None:
 
     The same test as phonenumbers.is_valid_number + number_type, without its parsing overhead.
     """
-    types = _cn_types()
-    kind, pat, lengths = types[0]
-    if (lengths and len(nsn) not in lengths) or not pat.fullmatch(nsn):
+    general, fixed, mobile = _cn_type_patterns(len(nsn))
+    if general is None or not general.fullmatch(nsn):
         return None
-    for kind, pat, lengths in types[1:]:
-        if (not lengths or len(nsn) in lengths) and pat.fullmatch(nsn):
-            return kind
+    if fixed is not None and fixed.fullmatch(nsn):
+        return "fixed"
+    if mobile is not None and mobile.fullmatch(nsn):
+        return "mobile"
     return None
 
 
