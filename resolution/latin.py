@@ -80,6 +80,29 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+def _words_pattern(words) -> str:
+    """A regex matching any of `words` (literals), the longest one where several start at a
+    position: the same matches as their alternation sorted longest first, but as a character
+    trie (风|风味|风味小吃 → 风(?:味(?:小吃)?)?), so the engine tries one branch per character
+    instead of every word in turn."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        if "" not in node:
+            return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return "(?:" + "|".join(alts) + ")?"
+
+    return build(trie)
+
+
 def _guard(default):
     """A standardizer never raises: a bug in a rule gives `default`, not a failed job."""
 
@@ -202,8 +225,7 @@ def _readings_re() -> tuple[re.Pattern, dict[str, tuple[str, ...]]]:
             table[name] = ("chang", *_plain_syl(name[1:]))
         if len(name) >= 2 and name.endswith("都") and name not in table:
             table[name] = (*_plain_syl(name[:-1]), "du")
-    alts = sorted(table, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, alts))), table
+    return re.compile(_words_pattern(table)), table
 
 
 @lru_cache(maxsize=1)
@@ -519,6 +541,7 @@ class _Possible:
 
     def __init__(self, options=((None, None, None),)) -> None:
         self.options: list[tuple] = list(options)
+        self._state: tuple | None = None  # computed on demand, reset by add()
 
     def add(self, cands: list[tuple[str, str, str]]) -> bool:
         pl = _places()
@@ -532,10 +555,16 @@ class _Possible:
         if not new:
             return False
         self.options = new[:64]
+        self._state = None
         return True
 
     @property
     def state(self) -> tuple:
+        if self._state is None:
+            self._state = self._narrowed()
+        return self._state
+
+    def _narrowed(self) -> tuple:
         pl = _places()
         out = []
         for i in range(3):
@@ -1021,7 +1050,7 @@ class _Dict:
         self.canons = frozenset(self.cn.values())
         for canon in self.canons:
             self.py[canon] = canon  # every key is its own fixed point
-        self.cn_re = re.compile("|".join(map(re.escape, sorted(self.cn, key=len, reverse=True))))
+        self.cn_re = re.compile(_words_pattern(self.cn))
         self.en_max = max(len(k) for k in self.en)
 
 
