@@ -182,18 +182,20 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PUNCT_RE = re.compile("[" + re.escape("".join(chr(k) for k in _PUNCT)) + "]")
 _opencc = None
 _trad_re: re.Pattern | None = None
+_unstable_re: re.Pattern | None = None  # any character a text pass would change or drop
 
 
 def _t2s(s: str) -> str:
     """Traditional → simplified with OpenCC, skipped when no character has a simplified form."""
-    global _opencc, _trad_re
+    global _opencc, _trad_re, _unstable_re
     if _trad_re is None:
         import opencc
 
         _opencc = opencc.OpenCC("t2s")
         probe = [chr(c) for c in range(0x3400, 0xA000)] + [chr(c) for c in range(0xF900, 0xFB00)]
-        trad = [c for c in probe if _opencc.convert(c) != c]
-        _trad_re = re.compile("[" + re.escape("".join(trad)) + "]")
+        trad = re.escape("".join(c for c in probe if _opencc.convert(c) != c))
+        _trad_re = re.compile("[" + trad + "]")
+        _unstable_re = re.compile("[" + _PUNCT_RE.pattern[1:-1] + _CTRL.pattern[1:-1] + trad + "]")
     if _trad_re.search(s):
         return _opencc.convert(s)
     return s
@@ -205,7 +207,9 @@ def _text_pass(s: str) -> str:
         if not s.isprintable():
             s = _CTRL.sub("", s)
         return " ".join(s.split()).lower()
-    s = unicodedata.normalize("NFKC", s).translate(_PUNCT)
+    s = unicodedata.normalize("NFKC", s)
+    if _PUNCT_RE.search(s):  # a regex scan is cheaper than translating character by character
+        s = s.translate(_PUNCT)
     s = _CTRL.sub("", s)
     s = _t2s(s)
     return " ".join(s.split()).lower()
@@ -213,13 +217,7 @@ def _text_pass(s: str) -> str:
 
 def _stable(t: str) -> bool:
     """True when another _text_pass would not change t (checked without running one)."""
-    return (
-        unicodedata.is_normalized("NFKC", t)
-        and not _PUNCT_RE.search(t)
-        and not _CTRL.search(t)
-        and not _trad_re.search(t)
-        and t.lower() == t
-    )
+    return unicodedata.is_normalized("NFKC", t) and not _unstable_re.search(t) and t.lower() == t
 
 
 def text_basic(s: object) -> str | None:
@@ -1959,6 +1957,10 @@ def _column_state(province: str | None, city: str | None, district: str | None) 
             continue
         t = _RX_SPACES.sub("", t)
         state, _ = _scan_admin(t, state, "column")
+    cols = (province, city, district)
+    if any(latin.is_latin(x) for x in cols):
+        named = latin.latin_divisions(*cols)
+        state = tuple(s or x for s, x in zip(state, named))
     return state
 
 
@@ -1975,10 +1977,6 @@ def parse_address(
     house number its digits in either script, so both compare equal.
     """
     state = _column_state(province, city, district)
-    cols = (province, city, district)
-    if any(latin.is_latin(x) for x in cols):
-        named = latin.latin_divisions(*cols)
-        state = tuple(s or x for s, x in zip(state, named))
     street = None
     a = _clean(address)
     latin_text = a is not None and latin.is_latin(a)
