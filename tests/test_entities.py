@@ -113,6 +113,50 @@ def test_weak_bridge_between_dense_groups_is_cut():
     assert _entities(con) == [set("ABCDEF")]
 
 
+_SEEDED_RUN = """
+import json, sys
+sys.path.insert(0, "tests")
+from test_entities import _graph, _entities
+from resolution.cluster import cluster_records
+from resolution.config import ClusteringConfig
+records, pairs = json.loads(sys.argv[1])
+con = _graph(records, [tuple(p) for p in pairs])
+cluster_records(con, 0.9, ClusteringConfig())
+print(json.dumps([sorted(e) for e in _entities(con)]))
+"""
+
+
+def test_weak_bridges_are_cut_the_same_whatever_the_hash_seed():
+    """A record between two dense groups, weakly linked to both: which link is cut must not
+    depend on Python's per-process string hashing (a re-run must give the same entities)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    records, pairs = [], []
+    for k in range(12):  # twelve groups-record-group chains with different IDs
+        a, b = [f"a{k}-{i}" for i in range(3)], [f"b{k}-{i}" for i in range(3)]
+        x = f"x{k}"
+        records += [{"record_id": r} for r in a + b + [x]]
+        pairs += [(a[0], a[1], 0.999), (a[1], a[2], 0.999), (a[0], a[2], 0.999),
+                  (b[0], b[1], 0.999), (b[1], b[2], 0.999), (b[0], b[2], 0.999),
+                  (a[2], x, 0.93), (x, b[0], 0.93)]
+    root = Path(__file__).resolve().parents[1]
+    results = set()
+    for seed in range(6):
+        out = subprocess.run(
+            [sys.executable, "-c", _SEEDED_RUN, json.dumps([records, pairs])], cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True,
+            check=True,
+        ).stdout
+        results.add(out.strip().splitlines()[-1])
+    assert len(results) == 1
+    entities = json.loads(results.pop())
+    assert len(entities) == 24  # each chain split once: x joins one group, never both
+
+
 def test_steward_constraints_beat_the_model():
     con = _graph([{"record_id": r} for r in "ABCD"], [("A", "B", 0.999), ("C", "D", 0.2)])
     con.execute(
