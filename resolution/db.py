@@ -40,7 +40,7 @@ def insert_rows(
         return
     import pyarrow as pa
 
-    arrow = pa.Table.from_pylist([dict(zip(names, row)) for row in data])
+    arrow = pa.table({n: [row[i] for row in data] for i, n in enumerate(names)})
     view = f"_insert_{table.replace('.', '_')}"
     con.register(view, arrow)
     try:
