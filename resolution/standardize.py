@@ -1508,6 +1508,10 @@ def parse_phone(s: object) -> Phone:
     if s is None:
         return none
     t = s if isinstance(s, str) else str(s)
+    if t.isascii() and t.isdigit():  # the commonest form: nothing to clean, split or cut off
+        if is_placeholder(t):
+            return none
+        return _phone_digits(t, [t], None, False) if len(t) >= 5 else Phone(None, None, None, False)
     t = unicodedata.normalize("NFKC", t).lower().strip()
     if _RX_SPREADSHEET_NUMBER.fullmatch(t):  # a number that went through a spreadsheet
         t = t.split(".")[0]
@@ -1527,33 +1531,39 @@ def parse_phone(s: object) -> Phone:
     digits = "".join(groups)
     if len(digits) < 5:
         return Phone(None, None, None, False)
+    return _phone_digits(digits, groups, ext, plus)
 
-    def candidates(d: str, plus: bool) -> list[str]:
-        out = []
-        if plus:
-            if d.startswith("86"):
-                out.append(d[3:] if d[2:3] == "0" else d[2:])
-            else:
-                out.append("+" + d)
-                return out
-        elif d.startswith("0086"):
-            out.append(d[5:] if d[4:5] == "0" else d[4:])
-        elif d.startswith("86") and len(d) >= 12:
-            out.append(d[2:])
+
+def _phone_candidates(d: str, plus: bool) -> list[str]:
+    """The national (or '+…' international) numbers a digit string may stand for, likeliest first."""
+    out = []
+    if plus:
+        if d.startswith("86"):
+            out.append(d[3:] if d[2:3] == "0" else d[2:])
         else:
-            out.append(d)
-        more = []
-        if _RX_CARRIER_PREFIX.match(d) and len(d) >= 16:
-            more.append(d[5:])  # IP-dialling carrier prefix such as 17951
-        for c in out:
-            if c.startswith("01") and len(c) == 12 and c[1:2] == "1" and c[2] in "3456789":
-                more.append(c[1:])  # 0 dialled before a mobile
-            if not c.startswith(("0", "1")) and 9 <= len(c) <= 11:
-                more.append("0" + c)  # area code written without its trunk 0
-        return out + more
+            out.append("+" + d)
+            return out
+    elif d.startswith("0086"):
+        out.append(d[5:] if d[4:5] == "0" else d[4:])
+    elif d.startswith("86") and len(d) >= 12:
+        out.append(d[2:])
+    else:
+        out.append(d)
+    more = []
+    if _RX_CARRIER_PREFIX.match(d) and len(d) >= 16:
+        more.append(d[5:])  # IP-dialling carrier prefix such as 17951
+    for c in out:
+        if c.startswith("01") and len(c) == 12 and c[1:2] == "1" and c[2] in "3456789":
+            more.append(c[1:])  # 0 dialled before a mobile
+        if not c.startswith(("0", "1")) and 9 <= len(c) <= 11:
+            more.append("0" + c)  # area code written without its trunk 0
+    return out + more
 
+
+def _phone_digits(digits: str, groups: list[str], ext: str | None, plus: bool) -> Phone:
+    """The Phone for a number's digits (in their written groups), extension and '+'."""
     best = None
-    cands = candidates(digits, plus)
+    cands = _phone_candidates(digits, plus)
     for cand in cands:
         r = _check_number(cand)
         if r is not None and r[2]:
@@ -1562,7 +1572,7 @@ def parse_phone(s: object) -> Phone:
     # '021-12345678-801': the last dash group is an extension
     if (best is None or not best[2]) and ext is None and len(groups) >= 3 and len(groups[-1]) <= 5:
         head = "".join(groups[:-1])
-        for cand in candidates(head, plus):
+        for cand in _phone_candidates(head, plus):
             r = _check_number(cand)
             if r and r[2] and r[1] == "fixed":
                 best, ext = r, groups[-1]
