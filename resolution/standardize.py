@@ -1902,7 +1902,9 @@ _ADDR_PREFIX = re.compile(r"^(?:(?:中华人民共和国|中国大陆|中国|chi
 def _norm_street(t: str) -> str:
     # each rewrite is guarded by a cheap membership test: most addresses need few of them
     if _CJK.search(t):  # spaces go where Chinese text meets anything; 'soho t1 1501' keeps its
-        t = unicodedata.normalize("NFKC", _RX_CJK_SPACES.sub("", t))
+        if " " in t or not t.isprintable():  # any whitespace but ' ' is unprintable
+            t = _RX_CJK_SPACES.sub("", t)
+        t = unicodedata.normalize("NFKC", t)
     if "(" in t:
         t = _RX_EMPTY_BRACKETS.sub("", _ADDR_NOTE.sub("", t))
     if _RX_CN_NUM_CHAR.search(t):
