@@ -229,16 +229,20 @@ def _readings_re() -> tuple[re.Pattern, dict[str, tuple[str, ...]]]:
 
 
 @lru_cache(maxsize=1)
-def _phrases() -> tuple[dict[str, tuple[str, ...]], int]:
-    """pypinyin's phrase readings, tone-less, for the characters with more than one reading."""
+def _phrases() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
+    """pypinyin's phrase readings, tone-less, for the characters with more than one reading;
+    and the lengths of those phrases by their first two characters, longest first."""
     from pypinyin.phrases_dict import phrases_dict
 
     mono = _mono()
     out = {}
+    lengths: dict[str, set[int]] = {}
     for phrase, readings in phrases_dict.items():
         if any(c not in mono for c in phrase):
             out[phrase] = tuple(_fold(r[0]) for r in readings)
-    return out, max(len(k) for k in out)
+            if len(phrase) >= 2:
+                lengths.setdefault(phrase[:2], set()).add(len(phrase))
+    return out, {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
 
 
 @lru_cache(maxsize=1)
@@ -255,7 +259,7 @@ def _plain_syl(s: str) -> tuple[str, ...]:
     out = [mono.get(c) for c in s]
     if None not in out:
         return tuple(out)  # type: ignore[arg-type]
-    phrases, mx = _phrases()
+    phrases, lengths = _phrases()
     first = _first_reading()
     res: list[str] = []
     i, n = 0, len(s)
@@ -264,8 +268,9 @@ def _plain_syl(s: str) -> tuple[str, ...]:
         if i > last_poly:  # no phrase can change the rest
             res.extend(out[i:])  # type: ignore[arg-type]
             break
-        for ln in range(min(mx, n - i, last_poly - i + 1 + 3), 1, -1):
-            r = phrases.get(s[i : i + ln])
+        longest = min(n - i, last_poly - i + 1 + 3)
+        for ln in lengths.get(s[i : i + 2], ()):
+            r = phrases.get(s[i : i + ln]) if ln <= longest else None
             if r is not None:
                 res.extend(r)
                 i += ln
