@@ -1050,11 +1050,10 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
         raise ResolutionError(f"job {job_id} was already rolled back by {done[0]} at {done[1]}; "
                               "nothing to do")
     log = con.execute(
-        "SELECT table_name, mode, seq FROM undo_log WHERE job_id = ? ORDER BY table_name", [job_id]
+        "SELECT table_name, mode, seq, added, added_hash FROM undo_log WHERE job_id = ? "
+        "ORDER BY table_name", [job_id]
     ).fetchall()
-    written = {r[0]: (r[1], r[2]) for r in con.execute(
-        "SELECT table_name, added, added_hash FROM undo_log WHERE job_id = ?", [job_id]
-    ).fetchall()}
+    written = {r[0]: (r[3], r[4]) for r in log}  # rows the job wrote, and their hash
     if not log:
         raise ResolutionError(
             f"job {job_id} has no rollback record (they are kept for the latest {UNDO_KEEP} "
@@ -1076,7 +1075,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
     # Every row the job added must still be there as the job wrote it.
     db = scalar(con, "SELECT current_database()")
     changed: dict[str, int] = {}
-    for t, mode, _s in log:
+    for t, mode, *_ in log:
         add = _undo_name(job_id, t, "added")
         n_added, added_hash = written[t]
         if added_hash is not None:  # created or replaced whole: compare the fingerprint
@@ -1121,7 +1120,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
                     + ("crosswalk" if has_xw else "(SELECT NULL::VARCHAR AS record_id, "
                        "NULL::VARCHAR AS entity_id WHERE false)"))
         tables: dict[str, tuple[int, int]] = {}
-        for t, mode, _s in log:
+        for t, mode, *_ in log:
             rem, add = _undo_name(job_id, t, "removed"), _undo_name(job_id, t, "added")
             n_add = written[t][0]
             if mode == "diff":
@@ -1186,7 +1185,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
         if dry_run:
             con.execute("ROLLBACK")
         else:
-            for t, _m, _s in log:
+            for t, *_ in log:
                 for part in ("removed", "added"):
                     con.execute(f"DROP TABLE IF EXISTS {_undo_name(job_id, t, part)}")
             con.execute("COMMIT")
