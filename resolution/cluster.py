@@ -71,7 +71,13 @@ class _Groups:
         self.values = {n: {c: ({v} if v is not None else set()) for c, v in vals.items()}
                        for n, vals in nodes.items()}
         self.members = {n: {n} for n in nodes}
-        self.cannot = cannot
+        # each record's cannot-link partners, so a conflict check costs the smaller group's
+        # constraints, not |group a| x |group b| lookups
+        self.cannot: dict[str, list[str]] = defaultdict(list)
+        for pair in cannot:
+            x, y = sorted(pair)
+            self.cannot[x].append(y)
+            self.cannot[y].append(x)
 
     def find(self, x: str) -> str:
         while self.parent[x] != x:
@@ -88,10 +94,10 @@ class _Groups:
             if va and vb and va != vb:
                 return col
         if self.cannot:
-            small, big = sorted((self.members[ra], self.members[rb]), key=len)
-            for x in small:
-                for y in big:
-                    if frozenset((x, y)) in self.cannot:
+            small, other = (ra, rb) if len(self.members[ra]) <= len(self.members[rb]) else (rb, ra)
+            for x in self.members[small]:
+                for y in self.cannot.get(x, ()):
+                    if self.find(y) == other:
                         return "cannot_link"
         return None
 
@@ -108,7 +114,12 @@ class _Groups:
 
 
 def _weak_bridges(members: set[str], edges: list[tuple[str, str, float]], threshold: float):
-    """Links below `threshold` whose removal leaves two parts of at least two records."""
+    """Links below `threshold` whose removal leaves two parts of at least two records.
+
+    Removing a bridge (a, b) leaves a part of one record exactly when a or b has no other
+    link, so each candidate is decided by the two degrees, and cutting it lowers both;
+    one linear pass instead of a component search per bridge (giant components at 10M).
+    """
     import networkx as nx
 
     g = nx.Graph()
@@ -117,19 +128,18 @@ def _weak_bridges(members: set[str], edges: list[tuple[str, str, float]], thresh
         if a in members and b in members:
             if not g.has_edge(a, b) or g[a][b]["p"] < p:
                 g.add_edge(a, b, p=p)
+    degree = dict(g.degree())
     cut = []
     # each bridge as (smaller, larger) ID: networkx orients it by its search order, which
     # follows set order and so Python's per-process hash seed; cutting in that order made
     # a re-run split a few components differently (39 of 1M demo records)
     for a, b in sorted(tuple(sorted(e)) for e in nx.bridges(g)):
         p = g[a][b]["p"]
-        if p >= threshold:
-            continue
-        g.remove_edge(a, b)
-        if len(nx.node_connected_component(g, a)) >= 2 and len(nx.node_connected_component(g, b)) >= 2:
+        if p < threshold and degree[a] >= 2 and degree[b] >= 2:
             cut.append((a, b, p))
-        else:
-            g.add_edge(a, b, p=p)
+            degree[a] -= 1
+            degree[b] -= 1
+    g.remove_edges_from((a, b) for a, b, _p in cut)
     return cut, [set(c) for c in nx.connected_components(g)]
 
 
@@ -152,15 +162,24 @@ def _split_component(
             reasons.add(why)
         else:
             groups.union(a, b)
+    # the links and must-links inside each final group, by one pass over each list
+    inside: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    for e in edges:
+        root = groups.find(e[0])
+        if root == groups.find(e[1]):
+            inside[root].append(e)
+    for pair in must:
+        a, b = sorted(pair)
+        if a in groups.parent and b in groups.parent and groups.find(a) == groups.find(b):
+            inside[groups.find(a)].append((a, b, 1.0))
     parts: list[set[str]] = []
-    for members in groups.members.values():
+    for root, members in groups.members.items():
         if len(members) >= 4 and bridge_threshold < 1:
-            inside = [e for e in edges if e[0] in members and e[1] in members]
-            if all(e[2] >= bridge_threshold for e in inside):
+            links = inside.get(root, [])
+            if all(e[2] >= bridge_threshold for e in links):
                 parts.append(set(members))  # no weak link, so no weak bridge
                 continue
-            inside += [(*sorted(p), 1.0) for p in must if p <= members]
-            cut, pieces = _weak_bridges(members, inside, bridge_threshold)
+            cut, pieces = _weak_bridges(members, links, bridge_threshold)
             if cut:
                 reasons.add("bridge")
                 parts.extend(pieces)
@@ -343,6 +362,16 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
     for comp, a, b, p in edge_rows:
         edges[comp].append((a, b, float(p)))
 
+    # each constraint under the component holding both its records
+    component_of = {rid: comp for comp, members in nodes.items() for rid in members}
+    must_in: dict[str, set[frozenset]] = defaultdict(set)
+    cannot_in: dict[str, set[frozenset]] = defaultdict(set)
+    for pairs, by_component in ((must, must_in), (cannot, cannot_in)):
+        for pair in pairs:
+            comps = {component_of.get(rid) for rid in pair}
+            if len(comps) == 1 and None not in comps:
+                by_component[comps.pop()].add(pair)
+
     reassign: list[tuple[str, str]] = []
     splits: list[tuple[str, list[str], int, str]] = []
     for comp in sorted(nodes):
@@ -350,8 +379,8 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
         parts, reasons = _split_component(
             members,
             edges.get(comp, []),
-            {m for m in must if m <= members.keys()},
-            {c for c in cannot if c <= members.keys()},
+            must_in.get(comp, set()),
+            cannot_in.get(comp, set()),
             options.bridge_threshold,
         )
         if len(parts) <= 1:
