@@ -53,6 +53,7 @@ class JobSummary:
     review_queue: int
     largest_entity: int
     guard_splits: int = 0
+    backend: str = "duckdb"  # where pairs were scored and components found (duckdb, spark)
     seconds: dict[str, float] = field(default_factory=dict)
     store: str | None = None
     duplicate_rate: float | None = None
@@ -363,6 +364,7 @@ def dedup(
             accepted=ing.accepted,
             seconds=seconds,
             store=str(store),
+            backend=backend,
             **counts,
         )
         with _timed(seconds, "report", say):

@@ -147,6 +147,7 @@ def test_spark_entities_agree_with_duckdb(both_runs):
         "review_queue",
     ):
         assert summaries[0][key] == summaries[1][key], key
+    assert [s["backend"] for s in summaries] == ["duckdb", "spark"]
 
 
 def test_spark_scores_every_pair_like_duckdb(both_runs):
