@@ -291,6 +291,12 @@ class ResourcesConfig(_Strict):
         "predict over hash partitions of the records), so the blocked pairs of one chunk "
         "are held at a time; None: one pass",
     )
+    standardize_cache: str | None = Field(
+        default=None,
+        description="a DuckDB file keeping standardized values between runs (train, then "
+        "dedup on the same data; nightly re-runs): only values not seen before are "
+        "standardized. Holds personal data like the store. None: no cache",
+    )
     spark: SparkConfig = Field(default_factory=SparkConfig)
 
 

@@ -44,6 +44,10 @@ class IngestResult:
     rows_in: int
     accepted: int
     rejected: int
+    # filled by pipeline.prepare_records: distinct values standardized, and of them how
+    # many came from the standardize cache
+    standardized_values: int = 0
+    standardize_cache_hits: int = 0
 
 
 def _decodes(path: Path, encoding: str) -> tuple[bool, int]:

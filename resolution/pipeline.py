@@ -8,6 +8,7 @@ are written to a fresh run folder and switched into place with one rename (see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -53,6 +54,8 @@ class JobSummary:
     review_queue: int
     largest_entity: int
     guard_splits: int = 0
+    standardized_values: int = 0  # distinct values (and value tuples) standardized
+    standardize_cache_hits: int = 0  # of them read from resources.standardize_cache
     backend: str = "duckdb"  # where pairs were scored and components found (duckdb, spark)
     seconds: dict[str, float] = field(default_factory=dict)
     store: str | None = None
@@ -100,9 +103,13 @@ def prepare_records(
         result = ingest(con, inputs, config.source, encoding)
         fault_point("ingest")
     with _timed(seconds, "standardize", say):
-        standardize_table(con, "raw_records", "records")
+        std = standardize_table(
+            con, "raw_records", "records", cache=config.resources.standardize_cache
+        )
         score_records(con, config.quality)
-    return result
+    return dataclasses.replace(
+        result, standardized_values=std["values"], standardize_cache_hits=std["cached"]
+    )
 
 
 def _check_model_columns(con: duckdb.DuckDBPyConnection, settings: dict) -> None:
@@ -362,6 +369,8 @@ def dedup(
             records_in=ing.rows_in,
             rejected=ing.rejected,
             accepted=ing.accepted,
+            standardized_values=ing.standardized_values,
+            standardize_cache_hits=ing.standardize_cache_hits,
             seconds=seconds,
             store=str(store),
             backend=backend,

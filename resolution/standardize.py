@@ -2307,13 +2307,117 @@ def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
         del parts[key], tables[key]
 
 
+def standardizer_version() -> str:
+    """A fingerprint of everything a standardized value depends on: this module's and
+    `latin`'s source, the bundled dictionaries, and the versions of the libraries the
+    standardizers call. A cache of standardized values is valid only under the same one."""
+    import hashlib
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    for mod in ("standardize.py", "latin.py", "data/cn_divisions.csv", "config.py"):
+        h.update(resources.files("resolution").joinpath(mod).read_bytes())
+    for lib in ("opencc", "phonenumbers", "pypinyin", "python-stdnum", "email-validator"):
+        try:
+            h.update(f"{lib}={metadata.version(lib)};".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{lib}=-;".encode())
+    return h.hexdigest()[:16]
+
+
+class _Cache:
+    """Standardized values from earlier runs, in a DuckDB file (``resources.standardize_cache``).
+
+    One table per lookup: the key columns k0.. and the result r, exactly what the lookup
+    computes. Entries from another `standardizer_version` are dropped on open. A table is
+    rewritten to this run's values when it holds more than twice as many, so the file
+    stays near the size of the largest input. Unusable (locked by another job, not a
+    DuckDB file): a warning, and the run standardizes everything itself.
+    """
+
+    ALIAS = "__std_cache"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self.con, self.path, self.ok = con, path, False
+        try:
+            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {self.ALIAS}")
+        except duckdb.Error as exc:
+            _log.warning("standardize: cache %s not used (%s)", path, str(exc).splitlines()[0])
+            return
+        self.ok = True
+        try:
+            os.chmod(path, 0o600)  # personal data: owner only
+        except OSError:
+            pass
+        version = standardizer_version()
+        a = self.ALIAS
+        con.execute(f"CREATE TABLE IF NOT EXISTS {a}.meta (version VARCHAR)")
+        have = con.execute(f"SELECT version FROM {a}.meta").fetchall()
+        if have != [(version,)]:
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+                "AND table_name <> 'meta'", [a]
+            ).fetchall():
+                con.execute(f"DROP TABLE {a}.{_q(t)}")
+            con.execute(f"DELETE FROM {a}.meta")
+            con.execute(f"INSERT INTO {a}.meta VALUES (?)", [version])
+
+    def _has(self, key: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            [self.ALIAS, key],
+        ).fetchall())
+
+    def split(self, tmp: str, key: str) -> int:
+        """Keep only the keys the cache lacks in {tmp}_{key}_k; the hits with their results
+        go to {tmp}_{key}_hit. Returns the number of hits."""
+        con, c = self.con, f"{self.ALIAS}.{key}"
+        ncols = len(con.execute(f"DESCRIBE {tmp}_{key}_k").fetchall())
+        if not self._has(key):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
+                        f"SELECT *, NULL AS r FROM {tmp}_{key}_k LIMIT 0")
+            return 0
+        on = " AND ".join(f"k.k{i} IS NOT DISTINCT FROM c.k{i}" for i in range(ncols))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
+                    f"SELECT k.*, c.r FROM {tmp}_{key}_k k JOIN {c} c ON {on}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS "
+                    f"SELECT * FROM {tmp}_{key}_k k ANTI JOIN {c} c ON {on}")
+        return con.execute(f"SELECT count(*) FROM {tmp}_{key}_hit").fetchall()[0][0]
+
+    def merge(self, tmp: str, key: str) -> None:
+        """Store the values computed now, then complete {tmp}_{key} with the hits."""
+        con, c = self.con, f"{self.ALIAS}.{key}"
+        if not self._has(key):
+            con.execute(f"CREATE TABLE {c} AS SELECT * FROM {tmp}_{key}")
+        else:
+            con.execute(f"INSERT INTO {c} BY NAME SELECT * FROM {tmp}_{key}")
+        hits = con.execute(f"SELECT count(*) FROM {tmp}_{key}_hit").fetchall()[0][0]
+        if hits:
+            con.execute(f"INSERT INTO {tmp}_{key} BY NAME SELECT * FROM {tmp}_{key}_hit")
+        con.execute(f"DROP TABLE {tmp}_{key}_hit")
+        total = con.execute(f"SELECT count(*) FROM {c}").fetchall()[0][0]
+        now = con.execute(f"SELECT count(*) FROM {tmp}_{key}").fetchall()[0][0]
+        if total > 2 * max(now, 1):
+            con.execute(f"CREATE OR REPLACE TABLE {c} AS SELECT * FROM {tmp}_{key}")
+
+    def close(self) -> None:
+        if self.ok:
+            self.con.execute(f"DETACH {self.ALIAS}")
+            self.ok = False
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def standardize_table(
-    con: duckdb.DuckDBPyConnection, source: str, target: str, *, workers: int | None = None
-) -> None:
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    target: str,
+    *,
+    workers: int | None = None,
+    cache: str | os.PathLike | None = None,
+) -> dict[str, int]:
     """Create table `target`: every column of `source` unchanged plus the standardized columns
     (``STD_COLUMNS``), one row per source row, in source order.
 
@@ -2322,6 +2426,13 @@ def standardize_table(
     distinct values and more than one core, through the same vectorised UDF functions in
     ``workers`` processes (default: one per core), since Python UDFs hold the GIL.
     Source columns that are missing are treated as NULL.
+
+    With `cache` (a DuckDB file path, see `_Cache`), values standardized by an earlier run
+    under the same `standardizer_version` are read from it instead of computed, and the
+    ones computed now are added: the job after training on the same data, or a nightly
+    re-run over a mostly unchanged master, standardizes only what is new.
+
+    Returns ``{"values": distinct values looked up, "cached": of them found in the cache}``.
     """
     register_udfs(con)
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
@@ -2346,6 +2457,7 @@ def standardize_table(
         ),
     }
     created: list[str] = []
+    store: _Cache | None = None
     t0 = time.perf_counter()
     try:
         try:  # a base table keeps its order in rowid; anything else gets numbered
@@ -2373,6 +2485,15 @@ def standardize_table(
             con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS {keys}")
             created.append(f"{tmp}_{key}_k")
             sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchall()[0][0]
+        stats = {"values": sum(sizes.values()), "cached": 0}
+        if cache is not None:
+            store = _Cache(con, os.fspath(cache))
+            if store.ok:
+                for key in lookups:
+                    created.append(f"{tmp}_{key}_hit")
+                    hits = store.split(tmp, key)
+                    sizes[key] -= hits
+                    stats["cached"] += hits
         n_workers = _worker_count(workers)
         created.extend(f"{tmp}_{key}" for key in lookups)
         _log.info("standardize: distinct values %s (%.1fs)", sizes, time.perf_counter() - t0)
@@ -2393,6 +2514,10 @@ def standardize_table(
                 )
         for key in lookups:  # free the key lists before the big join
             con.execute(f"DROP TABLE IF EXISTS {tmp}_{key}_k")
+        if store is not None and store.ok:
+            for key in lookups:
+                store.merge(tmp, key)
+            store.close()
         _log.info("standardize: standardized them (%.1fs)", time.perf_counter() - t0)
 
         def on(alias: str, names: list[str]) -> str:
@@ -2446,6 +2571,9 @@ def standardize_table(
             LEFT JOIN {tmp}_ts t ON {ua} = t.k0
             ORDER BY {order}""")
         _log.info("standardize: joined into %s (%.1fs)", target, time.perf_counter() - t0)
+        return stats
     finally:
+        if store is not None:
+            store.close()
         for t in created:
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -117,6 +117,38 @@ def test_chunked_prediction_scores_the_same_pairs_as_one_pass(tmp_path, demo_fil
     assert got["chunked"] == got["single"]
 
 
+def test_standardize_cache_between_jobs(tmp_path, demo_files, trained_model):
+    """With resources.standardize_cache the second job on the same input reads every
+    standardized value from the cache, says so in summary.json, and gives the same records
+    and entities."""
+    import yaml
+
+    customers, _ = demo_files
+    cfg = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    cfg["quality"]["track_in_mlflow"] = False
+    cfg["resources"]["standardize_cache"] = str(tmp_path / "cache" / "std.duckdb")
+    (tmp_path / "cache").mkdir()
+    config = tmp_path / "cached.yaml"
+    config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    got = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        run_cli("dedup", "--config", config, "--model", trained_model, "--input", customers,
+                "--out", out)
+        summary = json.loads((out / "summary.json").read_text("utf-8"))
+        con = _tables(out)
+        got.append((
+            summary["standardized_values"], summary["standardize_cache_hits"],
+            con.execute("SELECT * FROM records ORDER BY record_id")
+            .fetchall(),
+            con.execute("SELECT record_id, entity_id FROM crosswalk ORDER BY ALL").fetchall(),
+        ))
+        con.close()
+    assert got[0][0] > 1500 and got[0][1] == 0
+    assert got[1][1] == got[1][0] == got[0][0]
+    assert got[0][2:] == got[1][2:]
+
+
 def test_rejected_rows_and_the_rest_proceed(tmp_path, demo_files, trained_model):
     customers, _ = demo_files
     df = pd.read_csv(customers, dtype=str).head(300)

@@ -878,6 +878,75 @@ def test_standardize_table_empty_source():
     assert con.execute("SELECT count(*) FROM out").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_standardize_cache_reuses_values_and_changes_nothing(tmp_path, monkeypatch, parallel):
+    """resources.standardize_cache: a second run reads every value from the file, a run
+    with new rows computes only those, and the table is the same as without a cache."""
+    if parallel:
+        monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
+        monkeypatch.setattr(S, "_CHUNK", 16)
+    cache = tmp_path / "std_cache.duckdb"
+    rows = _sample_rows(80)
+    con = duckdb.connect()
+    _table(con, rows)
+    first = standardize_table(con, "src", "out", workers=2, cache=cache)
+    assert first["values"] > 100 and first["cached"] == 0
+    _check_table(con, rows)
+    assert cache.stat().st_mode & 0o077 == 0  # personal data: owner only
+
+    con = duckdb.connect()
+    _table(con, rows)
+    again = standardize_table(con, "src", "out", workers=2, cache=cache)
+    assert again == {"values": first["values"], "cached": first["values"]}
+    _check_table(con, rows)
+
+    more = rows[:40] + _sample_rows(140)[-60:]  # old rows and rows never seen
+    con = duckdb.connect()
+    _table(con, more)
+    mixed = standardize_table(con, "src", "out", workers=2, cache=cache)
+    assert 0 < mixed["cached"] < mixed["values"]
+    _check_table(con, more)
+
+
+def test_standardize_cache_of_another_version_or_unusable_is_not_used(tmp_path, monkeypatch):
+    cache = tmp_path / "std_cache.duckdb"
+    rows = _sample_rows(30)
+    con = duckdb.connect()
+    _table(con, rows)
+    standardize_table(con, "src", "out", cache=cache)
+    # the standardizers changed (code, dictionaries or libraries): nothing stale is read
+    monkeypatch.setattr(S, "standardizer_version", lambda: "another-version")
+    con = duckdb.connect()
+    _table(con, rows)
+    assert standardize_table(con, "src", "out", cache=cache)["cached"] == 0
+    _check_table(con, rows)
+    # not a DuckDB file: a warning, and the values are computed
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a database", "utf-8")
+    con = duckdb.connect()
+    _table(con, rows)
+    assert standardize_table(con, "src", "out", cache=bad)["cached"] == 0
+    _check_table(con, rows)
+    assert bad.read_text("utf-8") == "not a database"
+
+
+def test_standardize_cache_stays_near_the_size_of_the_input(tmp_path):
+    cache = tmp_path / "std_cache.duckdb"
+    con = duckdb.connect()
+    _table(con, _sample_rows(400))
+    standardize_table(con, "src", "out", cache=cache)
+    small = _sample_rows(5)
+    con = duckdb.connect()
+    _table(con, small)
+    got = standardize_table(con, "src", "out", cache=cache)
+    _check_table(con, small)
+    con = duckdb.connect(str(cache))
+    # the rows the small input no longer needs are dropped: at most twice what it uses
+    n = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'meta'").fetchall())
+    assert n <= 2 * got["values"]
+
+
 def test_udfs_usable_in_sql():
     con = duckdb.connect()
     S.register_udfs(con)
