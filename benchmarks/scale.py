@@ -152,6 +152,10 @@ def main() -> None:
     ap.add_argument("--rerun", action="store_true",
                     help="run the job a second time on the same input and store (the nightly "
                     "re-run: the store diffs every table) and check the entity IDs are unchanged")
+    ap.add_argument("--std-cache", action="store_true",
+                    help="set resources.standardize_cache to WORK/std_cache.duckdb: training "
+                    "fills it, the job then reads the values it standardized (warm cache); "
+                    "the file is emptied first, so the training run is a cold one")
     ap.add_argument("--memory-limit", default=None,
                     help="override resources.memory_limit (DuckDB spills beyond it), e.g. 12GB")
     args = ap.parse_args()
@@ -173,6 +177,11 @@ def main() -> None:
     if args.memory_limit:
         config = config.model_copy(update={"resources": config.resources.model_copy(
             update={"memory_limit": args.memory_limit})})
+    if args.std_cache:
+        cache = work / "std_cache.duckdb"
+        cache.unlink(missing_ok=True)
+        config = config.model_copy(update={"resources": config.resources.model_copy(
+            update={"standardize_cache": str(cache)})})
     text = args.config.read_text(encoding="utf-8")
 
     with RssSampler(work / "rss.log") as sampler:
@@ -232,6 +241,8 @@ def main() -> None:
         print(f"\ndedup: {wall:.1f} s wall, {n / wall:,.0f} records/s, peak RSS {job_peak:,.0f} MB"
               f"; entities {summary.entities:,}, pairs kept {summary.pairs_scored:,} of "
               f"{summary.candidate_pairs:,} candidates", flush=True)
+        print(f"standardize: {summary.standardized_values:,} distinct values, "
+              f"{summary.standardize_cache_hits:,} of them from the standardize cache")
         print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
         for stage, secs in summary.seconds.items():
             print(_fmt_row(stage, secs, n, peaks.get(stage)))
@@ -271,7 +282,9 @@ def main() -> None:
             print(f"\nre-run, same input and store: {re_wall:.1f} s wall, "
                   f"{n / re_wall:,.0f} records/s, peak RSS {sampler.peak_between(t_re):,.0f} MB; "
                   f"records whose entity ID changed: {moved:,} of {len(after):,}")
-            print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
+            print(f"standardize: {summary.standardized_values:,} distinct values, "
+              f"{summary.standardize_cache_hits:,} of them from the standardize cache")
+        print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
             for stage, secs in again.seconds.items():
                 print(_fmt_row(stage, secs, n, peaks.get(stage)))
             print(_fmt_row("(outside stages)", re_wall - sum(again.seconds.values()), n, None),
