@@ -2328,11 +2328,13 @@ def standardizer_version() -> str:
 class _Cache:
     """Standardized values from earlier runs, in a DuckDB file (``resources.standardize_cache``).
 
-    One table per lookup: the key columns k0.. and the result r, exactly what the lookup
-    computes. Entries from another `standardizer_version` are dropped on open. A table is
-    rewritten to this run's values when it holds more than twice as many, so the file
-    stays near the size of the largest input. Unusable (locked by another job, not a
-    DuckDB file): a warning, and the run standardizes everything itself.
+    One table per lookup: the key columns k0.., the result r (exactly what the lookup
+    computes) and `run`, the run that last stored or kept the entry. Entries of another
+    `standardizer_version` are dropped on open. When a table holds more than twice the
+    distinct values of the largest run it has served, it is cut back to that many: this
+    run's values, then the most recent others (a small `er match` batch does not evict
+    what the nightly job uses). Unusable (locked by another job, not a DuckDB file): a
+    warning, and the run standardizes everything itself.
     """
 
     ALIAS = "__std_cache"
@@ -2351,16 +2353,20 @@ class _Cache:
             pass
         version = standardizer_version()
         a = self.ALIAS
-        con.execute(f"CREATE TABLE IF NOT EXISTS {a}.meta (version VARCHAR)")
-        have = con.execute(f"SELECT version FROM {a}.meta").fetchall()
-        if have != [(version,)]:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {a}.meta (version VARCHAR, run BIGINT)")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {a}.largest (lookup VARCHAR, n BIGINT)")
+        have = con.execute(f"SELECT version, run FROM {a}.meta").fetchall()
+        if len(have) != 1 or have[0][0] != version:
             for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
-                "AND table_name <> 'meta'", [a]
+                "AND table_name NOT IN ('meta', 'largest')", [a]
             ).fetchall():
                 con.execute(f"DROP TABLE {a}.{_q(t)}")
             con.execute(f"DELETE FROM {a}.meta")
-            con.execute(f"INSERT INTO {a}.meta VALUES (?)", [version])
+            con.execute(f"DELETE FROM {a}.largest")
+            con.execute(f"INSERT INTO {a}.meta VALUES (?, 0)", [version])
+        con.execute(f"UPDATE {a}.meta SET run = run + 1")
+        self.run = con.execute(f"SELECT run FROM {a}.meta").fetchall()[0][0]
 
     def _has(self, key: str) -> bool:
         return bool(self.con.execute(
@@ -2368,37 +2374,51 @@ class _Cache:
             [self.ALIAS, key],
         ).fetchall())
 
+    def _on(self, tmp: str, key: str, left: str, right: str) -> str:
+        n = len(self.con.execute(f"DESCRIBE {tmp}_{key}_k").fetchall())
+        return " AND ".join(f"{left}.k{i} IS NOT DISTINCT FROM {right}.k{i}" for i in range(n))
+
     def split(self, tmp: str, key: str) -> int:
         """Keep only the keys the cache lacks in {tmp}_{key}_k; the hits with their results
         go to {tmp}_{key}_hit. Returns the number of hits."""
         con, c = self.con, f"{self.ALIAS}.{key}"
-        ncols = len(con.execute(f"DESCRIBE {tmp}_{key}_k").fetchall())
+        self.on = self._on(tmp, key, "k", "c")
         if not self._has(key):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
                         f"SELECT *, NULL AS r FROM {tmp}_{key}_k LIMIT 0")
             return 0
-        on = " AND ".join(f"k.k{i} IS NOT DISTINCT FROM c.k{i}" for i in range(ncols))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
-                    f"SELECT k.*, c.r FROM {tmp}_{key}_k k JOIN {c} c ON {on}")
+                    f"SELECT k.*, c.r FROM {tmp}_{key}_k k JOIN {c} c ON {self.on}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS "
-                    f"SELECT * FROM {tmp}_{key}_k k ANTI JOIN {c} c ON {on}")
+                    f"SELECT * FROM {tmp}_{key}_k k ANTI JOIN {c} c ON {self.on}")
         return con.execute(f"SELECT count(*) FROM {tmp}_{key}_hit").fetchall()[0][0]
 
     def merge(self, tmp: str, key: str) -> None:
         """Store the values computed now, then complete {tmp}_{key} with the hits."""
-        con, c = self.con, f"{self.ALIAS}.{key}"
+        con, a, c = self.con, self.ALIAS, f"{self.ALIAS}.{key}"
+        new = f"SELECT *, CAST({int(self.run)} AS BIGINT) AS run FROM {tmp}_{key}"
         if not self._has(key):
-            con.execute(f"CREATE TABLE {c} AS SELECT * FROM {tmp}_{key}")
+            con.execute(f"CREATE TABLE {c} AS {new}")
         else:
-            con.execute(f"INSERT INTO {c} BY NAME SELECT * FROM {tmp}_{key}")
+            con.execute(f"INSERT INTO {c} BY NAME {new}")
         hits = con.execute(f"SELECT count(*) FROM {tmp}_{key}_hit").fetchall()[0][0]
         if hits:
             con.execute(f"INSERT INTO {tmp}_{key} BY NAME SELECT * FROM {tmp}_{key}_hit")
         con.execute(f"DROP TABLE {tmp}_{key}_hit")
-        total = con.execute(f"SELECT count(*) FROM {c}").fetchall()[0][0]
         now = con.execute(f"SELECT count(*) FROM {tmp}_{key}").fetchall()[0][0]
-        if total > 2 * max(now, 1):
-            con.execute(f"CREATE OR REPLACE TABLE {c} AS SELECT * FROM {tmp}_{key}")
+        largest = max([now] + [r[0] for r in con.execute(
+            f"SELECT n FROM {a}.largest WHERE lookup = ?", [key]).fetchall()])
+        con.execute(f"DELETE FROM {a}.largest WHERE lookup = ?", [key])
+        con.execute(f"INSERT INTO {a}.largest VALUES (?, ?)", [key, largest])
+        total = con.execute(f"SELECT count(*) FROM {c}").fetchall()[0][0]
+        if total > 2 * max(largest, 1):
+            on = self.on.replace("k.", "x.")
+            con.execute(f"""
+                CREATE OR REPLACE TABLE {c} AS
+                SELECT * FROM ({new})
+                UNION ALL
+                (SELECT * FROM {c} c ANTI JOIN {tmp}_{key} x ON {on}
+                 ORDER BY run DESC LIMIT {max(largest - now, 0)})""")
 
     def close(self) -> None:
         if self.ok:

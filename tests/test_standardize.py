@@ -930,21 +930,39 @@ def test_standardize_cache_of_another_version_or_unusable_is_not_used(tmp_path, 
     assert bad.read_text("utf-8") == "not a database"
 
 
-def test_standardize_cache_stays_near_the_size_of_the_input(tmp_path):
+def test_standardize_cache_is_bounded_and_keeps_what_big_runs_use(tmp_path):
+    import random
+
     cache = tmp_path / "std_cache.duckdb"
-    con = duckdb.connect()
-    _table(con, _sample_rows(400))
-    standardize_table(con, "src", "out", cache=cache)
-    small = _sample_rows(5)
-    con = duckdb.connect()
-    _table(con, small)
-    got = standardize_table(con, "src", "out", cache=cache)
-    _check_table(con, small)
-    con = duckdb.connect(str(cache))
-    # the rows the small input no longer needs are dropped: at most twice what it uses
-    n = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'meta'").fetchall())
-    assert n <= 2 * got["values"]
+
+    def run(rows):
+        con = duckdb.connect()
+        _table(con, rows)
+        got = standardize_table(con, "src", "out", cache=cache)
+        _check_table(con, rows)
+        return got
+
+    def cached_rows() -> int:
+        con = duckdb.connect(str(cache), read_only=True)
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name NOT IN ('meta', 'largest')"
+        ).fetchall()
+        return sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for (t,) in tables)
+
+    big = _sample_rows(300)
+    first = run(big)
+    for _ in range(3):  # small batches in between (an `er match`) evict nothing of it
+        run(big[:3] + _sample_rows(3))
+    assert run(big)["cached"] == first["values"]
+    # many inputs never seen before: the file stays under twice the largest run's values
+    largest = first["values"]
+    for seed in range(6):
+        rng = random.Random(seed)
+        other = [[f"x{seed}-{i}"] + [v + rng.choice("甲乙丙丁") if v else v for v in r[1:]]
+                 for i, r in enumerate(big)]
+        largest = max(largest, run(other)["values"])
+        assert cached_rows() <= 2 * largest
+    assert run(other)["cached"] == run(other)["values"]  # the latest run's values are kept
 
 
 def test_udfs_usable_in_sql():
