@@ -282,9 +282,9 @@ def main() -> None:
             print(f"\nre-run, same input and store: {re_wall:.1f} s wall, "
                   f"{n / re_wall:,.0f} records/s, peak RSS {sampler.peak_between(t_re):,.0f} MB; "
                   f"records whose entity ID changed: {moved:,} of {len(after):,}")
-            print(f"standardize: {summary.standardized_values:,} distinct values, "
-              f"{summary.standardize_cache_hits:,} of them from the standardize cache")
-        print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
+            print(f"standardize: {again.standardized_values:,} distinct values, "
+                  f"{again.standardize_cache_hits:,} of them from the standardize cache")
+            print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
             for stage, secs in again.seconds.items():
                 print(_fmt_row(stage, secs, n, peaks.get(stage)))
             print(_fmt_row("(outside stages)", re_wall - sum(again.seconds.values()), n, None),
