@@ -51,6 +51,7 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
     freq_cols: list[str] = []
     selects: list[str] = []
     picks: list[str] = []
+    singles: list[str] = []  # the same columns for an entity of one record, without grouping
     lineage: list[str] = []
     for i, (field, fr) in enumerate(config.fields.items()):
         col = fr.column or field
@@ -71,6 +72,11 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
             picks.append(
                 f"list(DISTINCT {value} ORDER BY {value}) FILTER (WHERE {cond}) AS _pick{i}"
             )
+            singles.append(f"CASE WHEN {cond} THEN [{value}] END AS _pick{i}")
+            singles.append(f"CASE WHEN {cond} THEN CAST(r.record_id AS VARCHAR) END AS _rids{i}")
+            singles.append(
+                f"CASE WHEN {cond} THEN CAST(r.source_system AS VARCHAR) END AS _srcs{i}"
+            )
             picks.append(
                 f"array_to_string(list(r.record_id ORDER BY r.record_id) FILTER (WHERE {cond}), "
                 f"',') AS _rids{i}"
@@ -88,14 +94,13 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
         freq = f"_freq{i}"
         if "most_frequent" in (fr.rule, *fr.tie_breakers):
             freq_cols.append(
-                f"count(*) OVER (PARTITION BY c.entity_id, r.{quote_ident(col)}) AS {freq}"
+                f"count(*) OVER (PARTITION BY b.entity_id, b.{quote_ident(col)}) AS {freq}"
             )
         keys = [_key_sql(k, value, f"r.{freq}", priority) for k in (fr.rule, *fr.tie_breakers)]
         key = "[" + ", ".join(f"CAST({k} AS DOUBLE)" for k in keys) + "]"
-        pick = (
-            f"arg_min({{'v': {value}, 'rid': r.record_id, 'src': r.source_system}}, "
-            f"({key}, r.record_id)) FILTER (WHERE {cond})"
-        )
+        chosen = f"{{'v': {value}, 'rid': r.record_id, 'src': r.source_system}}"
+        pick = f"arg_min({chosen}, ({key}, r.record_id)) FILTER (WHERE {cond})"
+        singles.append(f"CASE WHEN {cond} THEN {chosen} END AS _pick{i}")
         # each pick is aggregated once; the outer query takes its value and lineage
         picks.append(f"{pick} AS _pick{i}")
         selects.append(f"_pick{i}.v AS {fname}")
@@ -105,13 +110,19 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
         )
     base_extra = "".join(f", {f}" for f in freq_cols)
     pick_sql = "".join(f"{p},\n" for p in picks)
+    single_sql = "".join(f"{p},\n" for p in singles)
     lineage_sql = ", ".join(lineage) if lineage else "'none': NULL"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE entities AS
-        WITH r AS (
-            SELECT r.*, c.entity_id, c.cluster_confidence{base_extra}
+        WITH base AS (
+            SELECT r.*, c.entity_id, c.cluster_confidence, n.n AS _members
             FROM records r JOIN clusters c USING (record_id)
+            JOIN (SELECT entity_id, count(*) AS n FROM clusters GROUP BY entity_id) n
+              USING (entity_id)
+        ),
+        r AS (
+            SELECT b.*{base_extra} FROM base b WHERE b._members > 1
         ),
         agg AS (
             SELECT r.entity_id,
@@ -121,6 +132,15 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
                    min(r.cluster_confidence) AS cluster_confidence
             FROM r
             GROUP BY r.entity_id
+            UNION ALL
+            -- an entity of one record (a third of them, typically): its values as they are,
+            -- the same columns as above without the grouping and frequency windows
+            SELECT r.entity_id,
+                   {single_sql}
+                   CAST(1 AS BIGINT) AS record_count,
+                   [r.source_system] AS source_systems,
+                   r.cluster_confidence
+            FROM base r WHERE r._members = 1
         )
         SELECT entity_id,
                {"".join(f"{s}, " for s in selects)}

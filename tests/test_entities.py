@@ -233,6 +233,39 @@ def test_aggregate_keeps_all_distinct_values():
     assert lineage == "r1,r3,r4"
 
 
+def test_entities_of_one_record_follow_the_same_rules():
+    """An entity of one record skips the grouping; its golden record must be what the
+    rules give: the record's values, NULL where valid_only or fixed_source rules it out,
+    aggregates as one-element lists, lineage to the record."""
+    con = _members()
+    con.execute("CREATE OR REPLACE TABLE clusters AS SELECT record_id, 'E' || record_id AS "
+                "entity_id, 0.8::DOUBLE AS cluster_confidence FROM records")
+    fields = {
+        "name": FieldRule(rule="source_priority", column="name"),
+        "shop_name": FieldRule(rule="fixed_source", column="name", source="SHOP"),
+        "mobile": FieldRule(rule="most_recent", column="mobile", valid_only="mobile_valid"),
+        "emails": FieldRule(rule="aggregate", column="email"),
+        "common": FieldRule(rule="most_frequent", column="name", tie_breakers=["longest"]),
+    }
+    survive(con, SurvivorshipConfig(source_priority=["ERP", "CRM", "SHOP"], fields=fields))
+    rows = con.execute(
+        "SELECT entity_id, name, lineage.name.record_id, shop_name, lineage.shop_name.record_id,"
+        " mobile, lineage.mobile.rule, emails, lineage.emails.record_id, "
+        "lineage.emails.source_system, common, record_count, source_systems, "
+        "cluster_confidence, needs_review FROM entities ORDER BY entity_id"
+    ).fetchall()
+    assert rows == [
+        ("Er1", "华联超市", "r1", None, None, "+8613800000001", "most_recent", ["a@x.cn"], "r1",
+         "CRM", "华联超市", 1, ["CRM"], 0.8, False),
+        ("Er2", "上海华联超市有限公司", "r2", None, None, None, "most_recent", None, None, None,
+         "上海华联超市有限公司", 1, ["ERP"], 0.8, False),
+        ("Er3", "华联", "r3", "华联", "r3", "+8613800000003", "most_recent", ["b@x.cn"], "r3",
+         "SHOP", "华联", 1, ["SHOP"], 0.8, False),
+        ("Er4", "华联超市", "r4", "华联超市", "r4", "+8613800000003", "most_recent", ["a@x.cn"],
+         "r4", "SHOP", "华联超市", 1, ["SHOP"], 0.8, False),
+    ]
+
+
 # --- stable IDs and the store, through the CLI -------------------------------------
 
 def _crosswalk(out) -> dict[str, str]:
