@@ -394,8 +394,9 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
     if reassign:
         con.execute("CREATE OR REPLACE TEMP TABLE _reassign (record_id VARCHAR, grp VARCHAR)")
         insert_rows(con, "_reassign", ["record_id", "grp"], reassign)
-        con.execute(
-            "UPDATE _assign SET grp = r.grp FROM _reassign r WHERE _assign.record_id = r.record_id"
+        con.execute(  # one join, not an UPDATE of the records' rows one by one
+            "CREATE OR REPLACE TABLE _assign AS SELECT a.record_id, coalesce(r.grp, a.grp) AS grp "
+            "FROM _assign a LEFT JOIN _reassign r USING (record_id)"
         )
         insert_rows(con, "cluster_splits", ["component_entity_id", "entity_ids", "records", "reason"], splits)
         con.execute("DROP TABLE _reassign")
