@@ -661,6 +661,9 @@ def print_summary(s, metrics=None) -> None:
     t.add_row("pairs scored (kept)", f"{s.pairs_scored:,}")
     t.add_row("review queue", f"{s.review_queue:,}")
     t.add_row("components split by guard", f"{s.guard_splits:,}")
+    if s.standardize_cache_hits:
+        t.add_row("standardized values from cache",
+                  f"{s.standardize_cache_hits:,} of {s.standardized_values:,}")
     t.add_row("largest entity", f"{s.largest_entity:,} records")
     if s.duplicate_rate is not None:
         t.add_row("duplicate rate", f"{s.duplicate_rate * 100:.1f}%")

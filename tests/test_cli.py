@@ -133,8 +133,9 @@ def test_standardize_cache_between_jobs(tmp_path, demo_files, trained_model):
     got = []
     for i in range(2):
         out = tmp_path / f"run{i}"
-        run_cli("dedup", "--config", config, "--model", trained_model, "--input", customers,
-                "--out", out)
+        res = run_cli("dedup", "--config", config, "--model", trained_model, "--input",
+                      customers, "--out", out)
+        assert ("standardized values from cache" in res.output) == (i == 1)
         summary = json.loads((out / "summary.json").read_text("utf-8"))
         con = _tables(out)
         got.append((
