@@ -8,14 +8,13 @@ are written to a fresh run folder and switched into place with one rename (see
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -107,7 +106,7 @@ def prepare_records(
             con, "raw_records", "records", cache=config.resources.standardize_cache
         )
         score_records(con, config.quality)
-    return dataclasses.replace(
+    return replace(
         result, standardized_values=std["values"], standardize_cache_hits=std["cached"]
     )
 

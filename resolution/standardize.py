@@ -2374,23 +2374,25 @@ class _Cache:
             [self.ALIAS, key],
         ).fetchall())
 
-    def _on(self, tmp: str, key: str, left: str, right: str) -> str:
-        n = len(self.con.execute(f"DESCRIBE {tmp}_{key}_k").fetchall())
-        return " AND ".join(f"{left}.k{i} IS NOT DISTINCT FROM {right}.k{i}" for i in range(n))
+    def _on(self, table: str, left: str, right: str) -> str:
+        """Equal keys (k0, k1, ..., NULL equal to NULL) of the lookup `table`."""
+        keys = [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()
+                if re.fullmatch(r"k\d+", r[0])]
+        return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in keys)
 
     def split(self, tmp: str, key: str) -> int:
         """Keep only the keys the cache lacks in {tmp}_{key}_k; the hits with their results
         go to {tmp}_{key}_hit. Returns the number of hits."""
         con, c = self.con, f"{self.ALIAS}.{key}"
-        self.on = self._on(tmp, key, "k", "c")
         if not self._has(key):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
                         f"SELECT *, NULL AS r FROM {tmp}_{key}_k LIMIT 0")
             return 0
+        on = self._on(f"{tmp}_{key}_k", "k", "c")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_hit AS "
-                    f"SELECT k.*, c.r FROM {tmp}_{key}_k k JOIN {c} c ON {self.on}")
+                    f"SELECT k.*, c.r FROM {tmp}_{key}_k k JOIN {c} c ON {on}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS "
-                    f"SELECT * FROM {tmp}_{key}_k k ANTI JOIN {c} c ON {self.on}")
+                    f"SELECT * FROM {tmp}_{key}_k k ANTI JOIN {c} c ON {on}")
         return con.execute(f"SELECT count(*) FROM {tmp}_{key}_hit").fetchall()[0][0]
 
     def merge(self, tmp: str, key: str) -> None:
@@ -2412,7 +2414,7 @@ class _Cache:
         con.execute(f"INSERT INTO {a}.largest VALUES (?, ?)", [key, largest])
         total = con.execute(f"SELECT count(*) FROM {c}").fetchall()[0][0]
         if total > 2 * max(largest, 1):
-            on = self.on.replace("k.", "x.")
+            on = self._on(f"{tmp}_{key}", "c", "x")
             con.execute(f"""
                 CREATE OR REPLACE TABLE {c} AS
                 SELECT * FROM ({new})
