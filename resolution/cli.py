@@ -54,6 +54,15 @@ EncodingOpt = Annotated[
     typer.Option("--encoding", help="CSV encoding (utf-8, utf-8-sig, gbk, gb18030); detected if unset"),
 ]
 
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="seconds to wait for another job holding the same store or output folder "
+        "(default 0: refuse at once, naming the job)",
+    ),
+]
+
 
 def user_errors(fn):
     """Turn a ResolutionError into one clear line and a non-zero exit."""
@@ -216,6 +225,7 @@ def dedup(
             "default: config resources.spark.master, else local[2]"
         ),
     ] = None,
+    wait: WaitOpt = 0.0,
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
@@ -233,6 +243,7 @@ def dedup(
         summary = run_dedup(
             cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store,
             calibrator=loaded.calibration, backend=backend.value, spark_master=spark_master,
+            lock_wait=wait,
         )
     print_summary(summary)
 
@@ -245,6 +256,7 @@ def match(
     input: InputOpt,
     store: Annotated[Path, typer.Option(help="the store a batch job created, e.g. out/store.duckdb")],
     encoding: EncodingOpt = None,
+    wait: WaitOpt = 0.0,
 ):
     """Match new records against the store: attach them to existing entities or create
     new ones, without re-running the whole batch.
@@ -258,7 +270,8 @@ def match(
     cfg, _ = _load(config)
     loaded = resolve_model(model)
     with _Stages("match") as stages:
-        s = run_match(cfg, loaded.settings, input, store, encoding, stages, loaded.calibration)
+        s = run_match(cfg, loaded.settings, input, store, encoding, stages, loaded.calibration,
+                      lock_wait=wait)
     t = Table(title=f"match {s.job_id}", show_header=False)
     for label, value in (
         ("records in", s.records_in), ("rejected", s.rejected), ("new records", s.new_records),
@@ -511,7 +524,7 @@ def store_backup(store: StoreOpt,
 @store_app.command("restore")
 @user_errors
 def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er store backup` wrote")],
-                  store: StoreOpt):
+                  store: StoreOpt, wait: WaitOpt = 0.0):
     """Replace the store with a backup in one step; say what was replaced (the old file
     is kept beside it as STORE.replaced-TIME).
 
@@ -519,7 +532,7 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er stor
     """
     from resolution.store import restore_store
 
-    r = restore_store(backup, store)
+    r = restore_store(backup, store, lock_wait=wait)
     out.print(f"replaced: {_facts_line(r['before'])}", highlight=False, soft_wrap=True)
     out.print(f"restored: {_facts_line(r['after'])} (backup of {r['backed_up_at']})",
               highlight=False, soft_wrap=True)
@@ -533,6 +546,7 @@ def store_rollback(
     job_id: Annotated[str, typer.Argument(help="the job to undo (summary.json's job_id)")],
     store: StoreOpt,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would change; change nothing")] = False,
+    wait: WaitOpt = 0.0,
 ):
     """Undo one job's merges, splits and golden-record changes in one transaction.
 
@@ -545,7 +559,7 @@ def store_rollback(
     """
     from resolution.store import rollback_job
 
-    r = rollback_job(store, job_id, dry_run=dry_run)
+    r = rollback_job(store, job_id, dry_run=dry_run, lock_wait=wait)
     changes = "; ".join(f"{t} +{a}/-{b}" for t, (a, b) in sorted(r.tables.items()) if a or b)
     events = ", ".join(f"{k} {v}" for k, v in sorted(r.events.items())) or "none"
     head = "would roll back" if dry_run else "rolled back"

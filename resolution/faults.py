@@ -11,15 +11,27 @@ that stage; then the process kills itself with SIGKILL on the spot (no cleanup, 
 - `switched` dedup: just after OUT/current was switched to the new run
 - `commit`   inside the store transaction, just before COMMIT (dedup and match)
 
-Never set it outside tests.
+`ER_PAUSE_AT=stage` with `ER_PAUSE_FILE=PATH` pauses there instead: the process writes
+`PATH.paused` and waits (at most 10 minutes) until PATH is removed, so a test can run a
+second job while the first is mid-way (tests/test_trust_concurrency.py).
+
+Never set them outside tests.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 
 def fault_point(stage: str) -> None:
     if os.environ.get("ER_FAULT_AT") == stage:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("ER_PAUSE_AT") == stage and os.environ.get("ER_PAUSE_FILE"):
+        hold = Path(os.environ["ER_PAUSE_FILE"])
+        hold.with_name(hold.name + ".paused").write_text(str(os.getpid()))
+        deadline = time.monotonic() + 600
+        while hold.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

@@ -29,6 +29,7 @@ from resolution.config import Config
 from resolution.db import columns, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
+from resolution.locks import job_locks
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
 from resolution.store import (
     assign_stable_ids, load_constraints, open_store, undo_begin, undo_end, write_history,
@@ -119,13 +120,30 @@ def match(
     encoding: str | None = None,
     on_stage: Say | None = None,
     calibrator=None,
+    lock_wait: float = 0.0,
 ) -> MatchSummary:
-    """Match new records against the store and update it."""
+    """Match new records against the store and update it. Another job on the store makes
+    this one wait up to `lock_wait` seconds, then refuse (`resolution.locks`)."""
     say = on_stage or (lambda _s: None)
     store = Path(store_path)
     if not store.exists():
         raise ResolutionError(f"store not found: {store} (run `er dedup --store {store}` first)")
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # one job per store for the job's whole life (resolution.locks)
+    with job_locks(job_id, "match", store=store, wait=lock_wait, say=say):
+        return _match_locked(config, settings, inputs, store, job_id, encoding, say, calibrator)
+
+
+def _match_locked(
+    config: Config,
+    settings: dict,
+    inputs: list[str | Path],
+    store: Path,
+    job_id: str,
+    encoding: str | None,
+    say: Say,
+    calibrator,
+) -> MatchSummary:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     seconds: dict[str, float] = {}
     con = duckdb.connect()

@@ -26,6 +26,7 @@ from resolution.db import scalar
 from resolution.errors import ModelError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
+from resolution.locks import job_locks
 from resolution.predict import predict_pairs
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
 from resolution.store import assign_stable_ids, commit_job, load_constraints
@@ -333,67 +334,73 @@ def dedup(
     calibrator=None,
     backend: str = "duckdb",
     spark_master: str | None = None,
+    lock_wait: float = 0.0,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
     (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`).
 
     `backend="spark"` scores pairs and finds components with Splink on Spark
-    (`spark_master`, else the config's `resources.spark.master`, else local[2])."""
+    (`spark_master`, else the config's `resources.spark.master`, else local[2]).
+
+    Another job on the same output folder or store makes this one wait up to `lock_wait`
+    seconds, then refuse (`resolution.locks`)."""
     say = on_stage or (lambda _s: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out)
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
     store = Path(store_path or config.store.path or out / "store.duckdb")
-    seconds: dict[str, float] = {}
-    tmp = Path(config.resources.temp_directory or out) / f".tmp-{job_id}"
-    engine = None
-    if backend == "spark":  # first, so a missing pyspark or Java fails before any work
-        from resolution.spark_backend import SparkBackend
+    # one job per output folder and per store, for the job's whole life (resolution.locks)
+    with job_locks(job_id, "dedup", store=store, out=out, wait=lock_wait, say=say):
+        _remove_leftovers(out)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        seconds: dict[str, float] = {}
+        tmp = Path(config.resources.temp_directory or out) / f".tmp-{job_id}"
+        engine = None
+        if backend == "spark":  # first, so a missing pyspark or Java fails before any work
+            from resolution.spark_backend import SparkBackend
 
-        with _timed(seconds, "spark", say):
-            engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
-    con = duckdb.connect(config=duckdb_config(config, tmp))
-    try:
-        ing = prepare_records(con, config, inputs, encoding, seconds, say)
-        counts = resolve_records(
-            con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
-            backend=engine,
-        )
-        summary = JobSummary(
-            job_id=job_id,
-            out_dir=str(out),
-            model=model_reference,
-            records_in=ing.rows_in,
-            rejected=ing.rejected,
-            accepted=ing.accepted,
-            standardized_values=ing.standardized_values,
-            standardize_cache_hits=ing.standardize_cache_hits,
-            seconds=seconds,
-            store=str(store),
-            backend=backend,
-            **counts,
-        )
-        with _timed(seconds, "report", say):
-            report = build_report(con, config.quality, ing.rejected, entities_table="clusters")
-            summary.quality_passed = report["passed"]
-            summary.duplicate_rate = report["duplicate_rate"]
-        with _timed(seconds, "write", say):
-            _write_outputs(con, out, summary, report, before_moves=lambda: commit_job(
-                con, store, job_id,
-                {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
-                settings=settings,
-                config=config.model_dump(mode="json"),
-            ))
-        if config.quality.track_in_mlflow:
-            summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
-        return summary
-    finally:
-        con.close()
-        if engine is not None:
-            engine.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+            with _timed(seconds, "spark", say):
+                engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
+        con = duckdb.connect(config=duckdb_config(config, tmp))
+        try:
+            ing = prepare_records(con, config, inputs, encoding, seconds, say)
+            counts = resolve_records(
+                con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
+                backend=engine,
+            )
+            summary = JobSummary(
+                job_id=job_id,
+                out_dir=str(out),
+                model=model_reference,
+                records_in=ing.rows_in,
+                rejected=ing.rejected,
+                accepted=ing.accepted,
+                standardized_values=ing.standardized_values,
+                standardize_cache_hits=ing.standardize_cache_hits,
+                seconds=seconds,
+                store=str(store),
+                backend=backend,
+                **counts,
+            )
+            with _timed(seconds, "report", say):
+                report = build_report(con, config.quality, ing.rejected, entities_table="clusters")
+                summary.quality_passed = report["passed"]
+                summary.duplicate_rate = report["duplicate_rate"]
+            with _timed(seconds, "write", say):
+                _write_outputs(con, out, summary, report, before_moves=lambda: commit_job(
+                    con, store, job_id,
+                    {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
+                    settings=settings,
+                    config=config.model_dump(mode="json"),
+                ))
+            if config.quality.track_in_mlflow:
+                summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
+            return summary
+        finally:
+            con.close()
+            if engine is not None:
+                engine.close()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def profile(

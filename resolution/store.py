@@ -32,6 +32,7 @@ import os
 import time
 import uuid
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ import duckdb
 from resolution.db import insert_rows, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
+from resolution.locks import job_locks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -830,7 +832,14 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     return manifest
 
 
-def restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
+def restore_store(from_dir: str | Path, store_path: str | Path, lock_wait: float = 0.0) -> dict:
+    """`_restore_store` while holding the store's job lock: a job running on the store
+    would otherwise commit into the restored file a change computed against the old one."""
+    with job_locks("restore", "restore", store=store_path, wait=lock_wait):
+        return _restore_store(from_dir, store_path)
+
+
+def _restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
     """Bring a backup back: check it against its manifest, copy it beside the store, then
     `os.replace` it over the store in one step. The replaced file is kept as
     `STORE.replaced-<time>`. Returns the jobs and counts before and after."""
@@ -1021,16 +1030,23 @@ def _blocking_decision(
     return found[0] if found else None
 
 
-def rollback_job(store_path: str | Path, job_id: str, dry_run: bool = False) -> RollbackResult:
-    """Undo one job's changes to the store (see the section comment above)."""
+def rollback_job(
+    store_path: str | Path, job_id: str, dry_run: bool = False, lock_wait: float = 0.0
+) -> RollbackResult:
+    """Undo one job's changes to the store (see the section comment above). A rollback is a
+    job of its own: it waits up to `lock_wait` seconds for a running job on the store."""
     p = Path(store_path)
     if not p.exists():
         raise ResolutionError(f"store not found: {p}")
-    con = connect_store(p)
-    try:
-        return _rollback(con, job_id, dry_run)
-    finally:
-        con.close()
+    with ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(job_locks(f"rollback of {job_id}", "rollback", store=p,
+                                          wait=lock_wait))
+        con = connect_store(p)
+        try:
+            return _rollback(con, job_id, dry_run)
+        finally:
+            con.close()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> RollbackResult:
