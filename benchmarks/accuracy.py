@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--config", default=str(ROOT / "configs" / "customer_zh.yaml"))
     args = ap.parse_args()
 
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
 
     config = load_config(args.config)
     with tempfile.TemporaryDirectory() as tmp:

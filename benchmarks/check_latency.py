@@ -49,7 +49,7 @@ def build(
     skipped when its output is already there, so a failed build resumes."""
 
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
     from resolution.pipeline import dedup
 
     if (workdir / "model.json").exists() and (workdir / "store.duckdb").exists():

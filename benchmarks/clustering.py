@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
 
     config = load_config(ROOT / "configs" / "customer_zh.yaml")
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,9 +50,9 @@ def _say(msg: str) -> None:
 
 def build(work: Path, n: int) -> tuple[Path, Path, Path, Path]:
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
     from resolution.pipeline import dedup
-    from training.settings import build_settings
+    from resolution.model.settings import build_settings
 
     store = work / "store.duckdb"
     config = work / "config.yaml"

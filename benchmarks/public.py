@@ -101,7 +101,8 @@ def run_engine(con, config, link_type: str) -> tuple[Metrics, float]:
     from resolution.cluster import cluster_records
     from resolution.pipeline import resolve_records
     from resolution.predict import predict_pairs
-    from training.train import fit, training_table
+    from resolution.model.settings import training_table
+    from training.train import fit
 
     t0 = time.perf_counter()
     fitted = fit(con, config, "records", link_type=link_type)

@@ -106,7 +106,7 @@ def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> d
     import duckdb
 
     from resolution.predict import make_linker
-    from training.settings import blocking_rule_sql
+    from resolution.model.settings import blocking_rule_sql
 
     con = duckdb.connect()
     r = config.resources
@@ -165,7 +165,7 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
 
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
 
     config = load_config(args.config)
     config = config.model_copy(

@@ -7,7 +7,7 @@
 random, with the variation real customer data has (traditional characters, full-width digits,
 pinyin names, +86/0086 prefixes, extensions, Chinese numerals, several date formats), so most
 addresses, phones and names are distinct values, as in real data. `--data demo` uses
-`resolution.demo_data.generate` when that module is there.
+`training.demo_data.generate` when that module is there.
 """
 
 from __future__ import annotations
@@ -447,7 +447,7 @@ def synthetic(n: int, seed: int = 7) -> pa.Table:
 
 
 def demo(n: int, seed: int = 7) -> pa.Table:
-    from resolution import demo_data  # optional: only when that module exists
+    from training import demo_data  # optional: only when that module exists
 
     out = demo_data.generate(n, seed)
     if isinstance(out, tuple):

@@ -491,7 +491,7 @@ class Checker:
         self._settings = settings
         self._calibrator = None
         if calibration:
-            from training.calibration import Calibrator
+            from resolution.model.calibration import Calibrator
 
             self._calibrator = Calibrator.from_dict(calibration)
         self._rules = [list(r) for r in config.model.blocking_rules]
@@ -520,7 +520,7 @@ class Checker:
         cls, store_path: str | Path, model: str, config: Config, **kwargs: Any
     ) -> Checker:
         """Load the model (registry URI, run ID or settings JSON) and the store snapshot."""
-        from training.registry import resolve_model
+        from resolution.model.loading import resolve_model
 
         loaded = resolve_model(model)
         return cls(

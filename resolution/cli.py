@@ -235,7 +235,7 @@ def dedup(
     On Spark: er dedup ... --backend spark --spark-master spark://head:7077
     """
     from resolution.pipeline import dedup as run_dedup
-    from training.registry import resolve_model
+    from resolution.model.loading import resolve_model
 
     cfg, _ = _load(config)
     loaded = resolve_model(model)
@@ -265,7 +265,7 @@ def match(
     --input new.csv --store out/store.duckdb
     """
     from resolution.incremental import match as run_match
-    from training.registry import resolve_model
+    from resolution.model.loading import resolve_model
 
     cfg, _ = _load(config)
     loaded = resolve_model(model)
@@ -412,7 +412,7 @@ def demo(
 
     Example: er demo --out demo
     """
-    from resolution.demo import run_demo
+    from training.demo import run_demo
 
     with _Stages("demo") as stages:
         result = run_demo(out_dir, records, seed, on_stage=stages)

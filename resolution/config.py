@@ -14,6 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from resolution.errors import ConfigError
 
+
+def preset(name: str) -> Path:
+    """A config preset shipped with the package (`configs/NAME.yaml` in the source tree,
+    installed as package data `resolution.presets`)."""
+    from importlib.resources import files
+
+    try:  # an installed wheel
+        return Path(str(files("resolution.presets") / f"{name}.yaml"))
+    except ModuleNotFoundError:  # the source tree (editable install, tests)
+        return Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+
+
+# The default config: the preset for Chinese customer master data.
+DEFAULT_CONFIG = preset("customer_zh")
+
 CANONICAL_FIELDS: tuple[str, ...] = (
     "record_id",
     "source_system",
@@ -82,7 +97,7 @@ ComparisonKind = Literal[
 class ComparisonConfig(_Strict):
     """One comparison of the Fellegi-Sunter model, built from a named kind.
 
-    Kinds (see `training.settings`): `name` (core name by characters and pinyin),
+    Kinds (see `resolution.model.settings`): `name` (core name by characters and pinyin),
     `person_name`, `identifier` (valid-only keys: agree / disagree), `phone`, `email`,
     `address` (district / road / number), `branch` (designators that must agree),
     `exact`, `date`; generic kinds for data outside the customer schema (e.g. public

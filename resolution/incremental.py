@@ -60,7 +60,7 @@ def _score_new(con: duckdb.DuckDBPyConnection, config: Config, settings: dict) -
     """Create `_new_pairs`: new-vs-stored and new-vs-new pairs above keep_pairs."""
     from splink import DuckDBAPI, Linker
 
-    from training.settings import blocking_rule_sql
+    from resolution.model.settings import blocking_rule_sql
 
     settings = {
         **settings,
@@ -178,7 +178,7 @@ def _match_locked(
         with _timed(seconds, "predict", say):
             n_pairs = _score_new(con, config, settings)
             if calibrator is not None:
-                from training.calibration import Calibrator, apply_sql
+                from resolution.model.calibration import Calibrator, apply_sql
 
                 if isinstance(calibrator, dict):
                     calibrator = Calibrator.from_dict(calibrator)

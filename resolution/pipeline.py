@@ -149,8 +149,8 @@ def resolve_records(
     clustering; the model's own score stays in `pairs.raw_match_probability`. A model
     trained for `link_only` scores only pairs across source systems.
     """
-    from training.calibration import Calibrator, apply_sql
-    from training.train import training_table
+    from resolution.model.calibration import Calibrator, apply_sql
+    from resolution.model.settings import training_table
 
     _check_model_columns(con, settings)
     if store_path is not None:

@@ -103,7 +103,7 @@ def predict_pairs(
 
     With `chunk_pairs`, blocking that may yield more candidate pairs than that is scored
     in chunks of about that many (`on_chunk(done, of)` after each)."""
-    from training.settings import blocking_rule_sql
+    from resolution.model.settings import blocking_rule_sql
 
     total = check_blocking_size(con, blocking_rules, max_comparisons, table, across_sources_only)
     settings = {

@@ -202,7 +202,7 @@ def metrics_for_mlflow(report: dict[str, Any]) -> dict[str, float]:
 
 def log_to_mlflow(report: dict[str, Any], run_name: str, experiment: str = "data-quality") -> str:
     """Log the report's metrics and files as one MLflow run; return its run ID."""
-    from training.registry import configure_mlflow
+    from resolution.model.loading import configure_mlflow
 
     mlflow = configure_mlflow()
     mlflow.set_experiment(experiment)

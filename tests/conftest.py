@@ -42,7 +42,7 @@ def mlflow_store(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory) -> tuple[Path, Path]:
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
 
     return write_demo(tmp_path_factory.mktemp("demo"), n_records=1500, seed=11)
 

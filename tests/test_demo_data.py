@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from stdnum.cn import ric, uscc
 
-from resolution import demo_data
-from resolution.demo_data import CANONICAL_COLUMNS, generate, generate_with_groups, write_demo
+from training import demo_data
+from training.demo_data import CANONICAL_COLUMNS, generate, generate_with_groups, write_demo
 
 N = 800
 

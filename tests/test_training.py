@@ -229,7 +229,7 @@ def _level_of(comparison: str, left: dict, right: dict, settings: dict | None = 
     import duckdb
 
     from resolution.config import load_config
-    from training.settings import build_settings
+    from resolution.model.settings import build_settings
 
     settings = settings or build_settings(load_config(CONFIG))
     comp = next(c for c in settings["comparisons"] if c["output_column_name"] == comparison)
@@ -263,7 +263,7 @@ def test_a_shared_landline_is_counted_by_the_phone_comparison_only():
 
 
 def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
-    from training.settings import HEAD_OFFICE_M
+    from resolution.model.settings import HEAD_OFFICE_M
 
     branch = {"name_branch": "longhua", "name_legal_form": "股份有限公司"}
     head_office = {"name_branch": None, "name_legal_form": "股份有限公司"}
@@ -285,7 +285,7 @@ def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
     import duckdb
 
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
     from resolution.pipeline import prepare_records
     from training.train import fit_model
 

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _er(*args, env, **kw):
     return subprocess.run([sys.executable, "-m", "resolution.cli", *map(str, args)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **kw)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+                          **kw)
 
 
 def _start(*args, env):
@@ -37,8 +38,8 @@ def _start(*args, env):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
-    from training.settings import build_settings
+    from resolution.model.settings import build_settings
+    from training.demo_data import write_demo
 
     root = tmp_path_factory.mktemp("concurrency")
     cfg_text = (ROOT / "configs" / "customer_zh.yaml").read_text("utf-8")

@@ -74,8 +74,8 @@ def _outputs(out: Path) -> tuple:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
-    from training.settings import build_settings
+    from training.demo_data import write_demo
+    from resolution.model.settings import build_settings
 
     root = tmp_path_factory.mktemp("crash")
     cfg_text = (ROOT / "configs" / "customer_zh.yaml").read_text("utf-8")

@@ -36,8 +36,8 @@ def _job_id(out: Path) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, mlflow_store):
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
-    from training.settings import build_settings
+    from training.demo_data import write_demo
+    from resolution.model.settings import build_settings
 
     root = tmp_path_factory.mktemp("rollback")
     text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")
@@ -218,7 +218,7 @@ def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
 
 def test_rollback_of_an_incremental_match(world, tmp_path):
     """`er match` writes the store too; rolling it back gives back the tables before it."""
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
 
     store = _fresh(world, tmp_path)
     run_cli("store", "rollback", world["job2"], "--store", store)

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     from resolution.config import load_config
-    from resolution.demo_data import write_demo
+    from training.demo_data import write_demo
     from resolution.pipeline import dedup
-    from training.settings import build_settings
+    from resolution.model.settings import build_settings
 
     root = tmp_path_factory.mktemp("trust")
     text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")

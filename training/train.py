@@ -35,10 +35,9 @@ import duckdb
 from resolution.config import Config
 from resolution.db import scalar
 from resolution.errors import InputError, ResolutionError
+from resolution.model.settings import build_settings, training_table
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
-from training.settings import build_settings
 
-LINK_TYPES = ("dedupe_only", "link_only", "link_and_dedupe")
 META_FILE = "training.json"
 
 
@@ -69,25 +68,6 @@ class Fitted:
     lambda_from: str
     em_sessions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def training_table(con: duckdb.DuckDBPyConnection, table: str, link_type: str) -> str:
-    """The table Splink trains on: for linking, `source_system` is Splink's source_dataset."""
-    if link_type not in LINK_TYPES:
-        raise InputError(f"unknown link type '{link_type}'; use one of {', '.join(LINK_TYPES)}")
-    if link_type == "dedupe_only":
-        return table
-    n = scalar(con, f"SELECT count(DISTINCT source_system) FROM {table}")
-    if n < 2:
-        raise InputError(
-            f"link type {link_type} needs records from at least two sources (source_system); "
-            f"found {n}"
-        )
-    view = f"_{table}_linking"
-    con.execute(
-        f"CREATE OR REPLACE VIEW {view} AS SELECT *, source_system AS source_dataset FROM {table}"
-    )
-    return view
 
 
 def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
@@ -367,7 +347,7 @@ def recommend_threshold(sweep, target_precision: float | None = None) -> tuple[f
 def _scored_pairs(con, fitted: Fitted, config: Config, link: bool) -> str:
     """Score every candidate pair from the config's blocking rules (keep all scores)."""
     from resolution.predict import count_candidate_pairs
-    from training.settings import blocking_rule_sql
+    from resolution.model.settings import blocking_rule_sql
 
     total = sum(n for _, n in count_candidate_pairs(con, config.model.blocking_rules))
     if total > config.model.max_comparisons:

@@ -65,7 +65,7 @@ def serve(
     """
     import uvicorn
 
-    from resolution.demo import DEFAULT_CONFIG
+    from resolution.config import DEFAULT_CONFIG
     from resolution.review.app import create_app
 
     app = create_app(store, config or DEFAULT_CONFIG, hold=hold_store)

@@ -1,4 +1,5 @@
-"""Build a Splink settings dict from the config: the model is data, the config its twin.
+"""Splink settings from the config (the model is data, the config its twin), the blocking
+rules' SQL and the table Splink reads: what a job and training both need.
 
 Each comparison kind is a small named builder returning Splink comparison levels as SQL.
 Chinese text is compared by characters (set overlap on `string_split(x, '')`) and by
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 from splink import block_on
 
 from resolution.config import ComparisonConfig, Config
+from resolution.db import scalar
+from resolution.errors import InputError
 
 LinkType = str  # "dedupe_only" | "link_only" | "link_and_dedupe"
 
@@ -288,3 +292,25 @@ def build_settings(config: Config, link_type: LinkType = "dedupe_only") -> dict[
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": [],
     }
+
+
+LINK_TYPES = ("dedupe_only", "link_only", "link_and_dedupe")
+
+
+def training_table(con: duckdb.DuckDBPyConnection, table: str, link_type: str) -> str:
+    """The table Splink trains on: for linking, `source_system` is Splink's source_dataset."""
+    if link_type not in LINK_TYPES:
+        raise InputError(f"unknown link type '{link_type}'; use one of {', '.join(LINK_TYPES)}")
+    if link_type == "dedupe_only":
+        return table
+    n = scalar(con, f"SELECT count(DISTINCT source_system) FROM {table}")
+    if n < 2:
+        raise InputError(
+            f"link type {link_type} needs records from at least two sources (source_system); "
+            f"found {n}"
+        )
+    view = f"_{table}_linking"
+    con.execute(
+        f"CREATE OR REPLACE VIEW {view} AS SELECT *, source_system AS source_dataset FROM {table}"
+    )
+    return view

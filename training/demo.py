@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from resolution.config import load_config
+from resolution.config import DEFAULT_CONFIG, load_config
 from resolution.pipeline import JobSummary, dedup
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "customer_zh.yaml"
+from training.demo_data import write_demo
+from training.evaluate import evaluate_job
+from training.train import train
 
 
 @dataclass
@@ -30,10 +31,6 @@ def run_demo(
     model_name: str = "customer_zh_demo",
     on_stage=None,
 ) -> DemoResult:
-    from resolution.demo_data import write_demo
-    from training.evaluate import evaluate_job
-    from training.train import train
-
     say = on_stage or (lambda _s: None)
     out = Path(out_dir)
     say("generate demo data")

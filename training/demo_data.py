@@ -2060,7 +2060,7 @@ def summary(frame: pd.DataFrame, groups: pd.DataFrame | None = None) -> dict:
     return out
 
 
-if __name__ == "__main__":  # python -m resolution.demo_data [n_records] [seed]
+if __name__ == "__main__":  # python -m training.demo_data [n_records] [seed]
     import json
     import sys
     import time
