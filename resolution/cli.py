@@ -497,7 +497,7 @@ def _facts_line(f: dict | None) -> str:
 def store_backup(store: StoreOpt,
                  to: Annotated[Path, typer.Option("--to", help="an empty or new folder")]):
     """A consistent copy of the store (taken while jobs or the review app may run) with
-    a manifest (time, jobs, table counts).
+    a manifest (time, jobs, table counts and content hashes, the file's SHA-256).
 
     Example: er store backup --store out/store.duckdb --to backups/2026-01-31
     """
@@ -513,7 +513,9 @@ def store_backup(store: StoreOpt,
 def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er store backup` wrote")],
                   store: StoreOpt):
     """Replace the store with a backup in one step; say what was replaced (the old file
-    is kept beside it as STORE.replaced-TIME).
+    is kept beside it as STORE.replaced-TIME). The backup is checked first against its
+    manifest's checksums and by `er store verify`; any difference or breach refuses it
+    and leaves the store untouched.
 
     Example: er store restore backups/2026-01-31 --store out/store.duckdb
     """
@@ -525,6 +527,8 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er stor
               highlight=False, soft_wrap=True)
     if r["kept"]:
         out.print(f"previous store kept as {r['kept']}", highlight=False, soft_wrap=True)
+    for w in r["warnings"]:
+        out.print(f"warning: {w}", highlight=False, soft_wrap=True)
 
 
 @store_app.command("rollback")
