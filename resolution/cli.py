@@ -543,7 +543,8 @@ def store_rollback(
     Only the latest job still in force can be rolled back (roll back later jobs first,
     one by one). Steward decisions on entities the job did not change are kept; a
     review-app decision on an entity it changed blocks the rollback (undo it first).
-    Constraints and decisions are never removed.
+    Constraints and decisions are never removed. The job's output folder is marked
+    (ROLLED_BACK.json, summary.json `rolled_back`) when it still shows the job.
 
     Example: er store rollback 20260131T101500-1a2b3c4d --store out/store.duckdb --dry-run
     """
@@ -563,6 +564,8 @@ def store_rollback(
         out.print("dry run: nothing changed", highlight=False)
     else:
         out.print(f"rollback recorded as job {r.rollback_id}; store verify: ok", highlight=False)
+        if r.output_mark:
+            out.print(r.output_mark, highlight=False, soft_wrap=True)
 
 
 # `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py

@@ -1075,6 +1075,7 @@ class RollbackResult:
     events: dict[str, int]
     kept_decisions: int  # steward decisions made since the job, kept
     breaches: list[str]
+    output_mark: str | None = None  # what became of the job's output folder (`_mark_outputs`)
 
 
 def _job_row(con: duckdb.DuckDBPyConnection, job_id: str) -> dict | None:
@@ -1122,9 +1123,58 @@ def rollback_job(store_path: str | Path, job_id: str, dry_run: bool = False) -> 
         raise ResolutionError(f"store not found: {p}")
     con = connect_store(p)
     try:
-        return _rollback(con, job_id, dry_run)
+        result = _rollback(con, job_id, dry_run)
+        job = None if dry_run else _job_row(con, job_id)
     finally:
         con.close()
+    if job is not None:  # after the commit: the store is the truth, the folder a courtesy
+        result.output_mark = _mark_outputs(job, result.rollback_id, p)
+    return result
+
+
+def _mark_outputs(job: dict, rollback_id: str, store: Path) -> str | None:
+    """Mark a rolled-back job's output folder: `ROLLED_BACK.json` (job, time, rollback
+    job, store) beside its outputs and the same under `rolled_back` in its summary.json,
+    each written whole and renamed into place. The folder is found through OUT/summary.json
+    (in the run folder OUT/current points to, or a plain file of an older version); a
+    folder moved, removed or showing a later job is named and left alone, never an error
+    (a later job in OUT replaces the marked run anyway). None for a job without an output
+    folder (`er match`)."""
+    try:
+        out_dir = json.loads(job["summary"] or "{}").get("out_dir")
+    except (TypeError, ValueError):
+        out_dir = None
+    if not out_dir:
+        return None
+    where = f"output folder {out_dir}"
+    try:
+        summary_file = (Path(out_dir) / "summary.json").resolve(strict=True)
+        shown = json.loads(summary_file.read_text("utf-8"))
+    except (OSError, RuntimeError, ValueError):
+        return f"{where} not marked: not found (moved or removed)"
+    if not isinstance(shown, dict) or shown.get("job_id") != job["job_id"]:
+        other = shown.get("job_id") if isinstance(shown, dict) else None
+        return f"{where} not marked: it now shows job {other}, not {job['job_id']}"
+    mark = {"job_id": job["job_id"], "rolled_back_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rollback_job_id": rollback_id, "store": str(store.resolve())}
+    flag = summary_file.with_name("ROLLED_BACK.json")
+    try:
+        _write_json_whole(flag, mark)
+        _write_json_whole(summary_file, {**shown, "rolled_back": mark})
+    except OSError as exc:
+        return f"{where} not marked: {exc.strerror or exc} ({exc.filename or summary_file.parent})"
+    return f"{where} marked as rolled back ({flag.name}, summary.json rolled_back)"
+
+
+def _write_json_whole(path: Path, data: dict) -> None:
+    """Write beside `path` and rename over it: a reader sees the old file or the new one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+        os.chmod(tmp, 0o600)  # job outputs hold personal data: owner only
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> RollbackResult:
