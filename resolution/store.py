@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import insert_rows, scalar
+from resolution.db import insert_rows, quote_literal, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 
@@ -806,7 +806,11 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     if not src.exists():
         raise ResolutionError(f"store not found: {src}")
     out = Path(to_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResolutionError(f"cannot back up into {out}: {exc.strerror or exc} "
+                              f"({exc.filename or out})")
     dest = out / "store.duckdb"
     if dest.exists():
         raise ResolutionError(f"{dest} already exists; back up into an empty folder")
@@ -814,7 +818,10 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     con = duckdb.connect()
     try:
         attach_store(con, src, alias="src", read_only=True)
-        con.execute(f"ATTACH '{tmp}' AS bk")
+        try:
+            con.execute(f"ATTACH {quote_literal(str(tmp))} AS bk")
+        except duckdb.IOException as exc:  # a read-only folder, no space
+            raise ResolutionError(f"cannot back up into {out}: {str(exc).splitlines()[0][:160]}")
         con.execute("COPY FROM DATABASE src TO bk")
         con.execute("USE src")
         facts = _snapshot_facts(con, hashes=True)

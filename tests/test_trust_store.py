@@ -304,10 +304,13 @@ def test_restore_of_a_backup_without_checksums_warns(store, tmp_path):
     run_cli("store", "verify", "--store", p)
 
 
-def test_restore_into_a_path_that_is_not_a_folder_is_one_error_line(store, tmp_path):
+def test_restore_or_backup_into_a_path_that_is_not_a_folder_is_one_error_line(store, tmp_path):
     run_cli("store", "backup", "--store", store, "--to", tmp_path / "bk")
     (tmp_path / "a-file").write_text("x", "utf-8")
     r = run_cli("store", "restore", tmp_path / "bk", "--store", tmp_path / "a-file" / "s.duckdb",
                 expect=2)
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "a-file" in r.output, r.output
+    for to in (tmp_path / "a-file", tmp_path / "a-file" / "bk"):
+        r = run_cli("store", "backup", "--store", store, "--to", to, expect=2)
+        assert r.output.startswith("error: cannot back up into") and "a-file" in r.output, r.output
