@@ -510,7 +510,7 @@ def _facts_line(f: dict | None) -> str:
 def store_backup(store: StoreOpt,
                  to: Annotated[Path, typer.Option("--to", help="an empty or new folder")]):
     """A consistent copy of the store (taken while jobs or the review app may run) with
-    a manifest (time, jobs, table counts).
+    a manifest (time, jobs, table counts and content hashes, the file's SHA-256).
 
     Example: er store backup --store out/store.duckdb --to backups/2026-01-31
     """
@@ -526,7 +526,9 @@ def store_backup(store: StoreOpt,
 def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er store backup` wrote")],
                   store: StoreOpt, wait: WaitOpt = 0.0):
     """Replace the store with a backup in one step; say what was replaced (the old file
-    is kept beside it as STORE.replaced-TIME).
+    is kept beside it as STORE.replaced-TIME). The backup is checked first against its
+    manifest's checksums and by `er store verify`; any difference or breach refuses it
+    and leaves the store untouched.
 
     Example: er store restore backups/2026-01-31 --store out/store.duckdb
     """
@@ -538,6 +540,8 @@ def store_restore(backup: Annotated[Path, typer.Argument(help="a folder `er stor
               highlight=False, soft_wrap=True)
     if r["kept"]:
         out.print(f"previous store kept as {r['kept']}", highlight=False, soft_wrap=True)
+    for w in r["warnings"]:
+        out.print(f"warning: {w}", highlight=False, soft_wrap=True)
 
 
 @store_app.command("rollback")
@@ -553,7 +557,8 @@ def store_rollback(
     Only the latest job still in force can be rolled back (roll back later jobs first,
     one by one). Steward decisions on entities the job did not change are kept; a
     review-app decision on an entity it changed blocks the rollback (undo it first).
-    Constraints and decisions are never removed.
+    Constraints and decisions are never removed. The job's output folder is marked
+    (ROLLED_BACK.json, summary.json `rolled_back`) when it still shows the job.
 
     Example: er store rollback 20260131T101500-1a2b3c4d --store out/store.duckdb --dry-run
     """
@@ -573,6 +578,8 @@ def store_rollback(
         out.print("dry run: nothing changed", highlight=False)
     else:
         out.print(f"rollback recorded as job {r.rollback_id}; store verify: ok", highlight=False)
+        if r.output_mark:
+            out.print(r.output_mark, highlight=False, soft_wrap=True)
 
 
 # `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py

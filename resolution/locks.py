@@ -119,7 +119,13 @@ def job_locks(
                                      command, wait, say))
         if store is not None:
             left = max(deadline - time.monotonic(), 0.0)
-            Path(store).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(store).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ResolutionError(
+                    f"cannot use store {store}: its folder cannot be created "
+                    f"({exc.strerror or exc}: {exc.filename or Path(store).parent})"
+                ) from exc
             stack.enter_context(hold(store_lock_path(store), f"store {store}", job_id,
                                      command, left, say))
         yield

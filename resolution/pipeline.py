@@ -370,7 +370,7 @@ def dedup(
             )
             summary = JobSummary(
                 job_id=job_id,
-                out_dir=str(out),
+                out_dir=str(out.resolve()),  # absolute: rollback finds it from anywhere
                 model=model_reference,
                 records_in=ing.rows_in,
                 rejected=ing.rejected,

@@ -27,6 +27,7 @@ Steward constraints (must-link, cannot-link; a move is stored as both) live in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import insert_rows, scalar
+from resolution.db import insert_rows, quote_literal, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks
@@ -761,14 +762,20 @@ def verify_store(path: str | Path) -> tuple[list[str], dict]:
         con.close()
 
 
-def _snapshot_facts(con: duckdb.DuckDBPyConnection) -> dict:
-    counts = {}
+def _snapshot_facts(con: duckdb.DuckDBPyConnection, hashes: bool = False) -> dict:
+    """Row counts per table and the jobs; with `hashes`, each table's order-independent
+    content hash too (`_fingerprint`, kept as text: JSON readers lose big integers)."""
+    counts, content = {}, {}
     for (sch, t) in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database() ORDER BY 1, 2"
     ).fetchall():
         key = t if sch == "main" else f"{sch}.{t}"  # rollback records live in schema `undo`
-        counts[key] = scalar(con, f'SELECT count(*) FROM "{sch}"."{t}"')
+        if hashes:
+            counts[key], h = _fingerprint(con, f'"{sch}"."{t}"')
+            content[key] = str(h)
+        else:
+            counts[key] = scalar(con, f'SELECT count(*) FROM "{sch}"."{t}"')
     jobs = []
     if "jobs" in counts:
         jobs = [
@@ -777,11 +784,21 @@ def _snapshot_facts(con: duckdb.DuckDBPyConnection) -> dict:
                 "SELECT job_id, kind, finished_at FROM jobs ORDER BY finished_at, job_id"
             ).fetchall()
         ]
-    return {"counts": counts, "jobs": jobs}
+    return {"counts": counts, **({"hashes": content} if hashes else {}), "jobs": jobs}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
-    """Copy the store into `to_dir/store.duckdb` with a `manifest.json` (time, jobs, counts).
+    """Copy the store into `to_dir/store.duckdb` with a `manifest.json`: time, jobs, row
+    counts and content hash per table, the file's SHA-256 and the DuckDB version (table
+    hashes are DuckDB's `hash()`, comparable within one version only).
 
     The store is attached read-only for the whole copy (DuckDB then refuses writers, and
     `attach_store` waits for a running writer to finish), so the copy is one consistent
@@ -791,7 +808,11 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     if not src.exists():
         raise ResolutionError(f"store not found: {src}")
     out = Path(to_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResolutionError(f"cannot back up into {out}: {exc.strerror or exc} "
+                              f"({exc.filename or out})")
     dest = out / "store.duckdb"
     if dest.exists():
         raise ResolutionError(f"{dest} already exists; back up into an empty folder")
@@ -799,10 +820,13 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     con = duckdb.connect()
     try:
         attach_store(con, src, alias="src", read_only=True)
-        con.execute(f"ATTACH '{tmp}' AS bk")
+        try:
+            con.execute(f"ATTACH {quote_literal(str(tmp))} AS bk")
+        except duckdb.IOException as exc:  # a read-only folder, no space
+            raise ResolutionError(f"cannot back up into {out}: {str(exc).splitlines()[0][:160]}")
         con.execute("COPY FROM DATABASE src TO bk")
         con.execute("USE src")
-        facts = _snapshot_facts(con)
+        facts = _snapshot_facts(con, hashes=True)
         con.execute("USE memory")
         con.execute("DETACH src")
         con.execute("DETACH bk")
@@ -813,18 +837,21 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
         con.close()
     check = duckdb.connect(str(tmp), read_only=True)
     try:
-        copied = _snapshot_facts(check)
+        copied = _snapshot_facts(check, hashes=True)
     finally:
         check.close()
-    if copied["counts"] != facts["counts"]:
+    if (copied["counts"], copied["hashes"]) != (facts["counts"], facts["hashes"]):
         tmp.unlink(missing_ok=True)
-        raise ResolutionError(f"backup of {src} does not match the store's counts; nothing written")
+        raise ResolutionError(f"backup of {src} does not match the store's content; nothing written")
     os.chmod(tmp, 0o600)
+    digest = _sha256(tmp)  # after the last connection: the bytes restore will check
     os.replace(tmp, dest)
     manifest = {
         "store": str(src.resolve()),
         "backed_up_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "file": dest.name,
+        "sha256": digest,
+        "duckdb_version": duckdb.__version__,
         **facts,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
@@ -840,9 +867,11 @@ def restore_store(from_dir: str | Path, store_path: str | Path, lock_wait: float
 
 
 def _restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
-    """Bring a backup back: check it against its manifest, copy it beside the store, then
-    `os.replace` it over the store in one step. The replaced file is kept as
-    `STORE.replaced-<time>`. Returns the jobs and counts before and after."""
+    """Bring a backup back: copy it beside the store, check the copy (`_check_backup`:
+    manifest checksums, then `verify_connection`), then `os.replace` it over the store in
+    one step. The replaced file is kept as `STORE.replaced-<time>`. A refused backup
+    leaves the store untouched and no copy behind. Returns the jobs and counts before
+    and after, and warnings (what could not be checked)."""
     import shutil
 
     src_dir = Path(from_dir)
@@ -854,21 +883,22 @@ def _restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
         manifest = json.loads(manifest_path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise ResolutionError(f"{manifest_path} is unreadable: {exc}")
-    check = duckdb.connect(str(backup), read_only=True)
-    try:
-        after = _snapshot_facts(check)
-    finally:
-        check.close()
-    if after["counts"] != manifest.get("counts"):
-        raise ResolutionError(f"backup {backup} does not match its manifest's counts; not restored")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("counts"), dict):
+        raise ResolutionError(f"{manifest_path} is not a backup manifest (no table counts)")
     store = Path(store_path)
-    store.parent.mkdir(parents=True, exist_ok=True)
     tmp = store.with_name(f".{store.name}.restore-{uuid.uuid4().hex[:8]}")
-    shutil.copyfile(backup, tmp)
-    os.chmod(tmp, 0o600)
     before = None
     kept = None
     try:
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(backup, tmp)
+            os.chmod(tmp, 0o600)
+        except OSError as exc:
+            raise ResolutionError(f"cannot restore into {store}: {exc.strerror or exc} "
+                                  f"({exc.filename or store.parent}); the store is untouched")
+        # the copy is what replaces the store, so the copy is what is checked
+        after, warnings = _check_backup(tmp, backup, manifest)
         if store.exists():
             # Wait for writers, fold the WAL into the file, so no stale WAL outlives it.
             con = connect_store(store)
@@ -878,15 +908,86 @@ def _restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
             finally:
                 con.close()
             kept = store.with_name(f"{store.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
-            os.link(store, kept)
+            if kept.exists():  # a second restore within the same second
+                kept = kept.with_name(f"{kept.name}-{uuid.uuid4().hex[:4]}")
         wal = store.with_name(store.name + ".wal")
         if wal.exists():
             raise ResolutionError(f"{wal} exists after a checkpoint; stop the process using the store")
-        os.replace(tmp, store)
+        linked = False
+        try:
+            if kept:
+                os.link(store, kept)
+                linked = True
+            os.replace(tmp, store)
+        except OSError as exc:
+            if linked:
+                kept.unlink(missing_ok=True)
+            raise ResolutionError(f"cannot restore into {store}: {exc.strerror or exc} "
+                                  f"({exc.filename or store}); the store is untouched")
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # its folder is not a folder: nothing was written
+            pass
     return {"before": before, "after": after, "kept": str(kept) if kept else None,
-            "backed_up_at": manifest.get("backed_up_at")}
+            "backed_up_at": manifest.get("backed_up_at"), "warnings": warnings}
+
+
+def _check_backup(copy: Path, backup: Path, manifest: dict) -> tuple[dict, list[str]]:
+    """Check a copy of `backup` against its manifest, then the store's invariants on it.
+
+    Refused (one line naming what differs): a table whose row count or content hash
+    differs, a file whose SHA-256 differs, a breach of `verify_connection` (which also
+    catches a manifest re-written to match edited content). A manifest of a version
+    before checksums is checked by its counts only, and one from another DuckDB version
+    without the table hashes (DuckDB's `hash()` may change between versions); both say
+    so in the returned warnings."""
+    warnings: list[str] = []
+    refused = f"backup {backup} does not match its manifest"
+    untouched = "not restored, the store is untouched"
+    digest = _sha256(copy)
+    compare_hashes = "hashes" in manifest
+    if compare_hashes and manifest.get("duckdb_version") != duckdb.__version__:
+        compare_hashes = False
+        warnings.append(
+            f"the backup's table hashes were made with DuckDB {manifest.get('duckdb_version')} "
+            f"and this is {duckdb.__version__}: checked by its file checksum, row counts and "
+            "`er store verify` only")
+    if "sha256" not in manifest:
+        warnings.append(
+            f"backup {backup} was made by an older version and has no checksums: checked by "
+            "its row counts and `er store verify` only")
+    try:
+        con = duckdb.connect(str(copy), read_only=True)
+    except duckdb.Error as exc:
+        raise ResolutionError(f"backup {backup} cannot be opened "
+                              f"({str(exc).splitlines()[0][:120]}); {untouched}")
+    try:
+        facts = _snapshot_facts(con, hashes=compare_hashes)
+        counts, want = facts["counts"], manifest["counts"]
+        differ = [f"{t} (manifest {want.get(t, 'none')}, file {counts.get(t, 'none')})"
+                  for t in sorted(set(counts) | set(want)) if counts.get(t) != want.get(t)]
+        if differ:
+            raise ResolutionError(f"{refused}: row counts of {', '.join(differ[:5])} differ; {untouched}")
+        if compare_hashes:
+            differ = [t for t in sorted(counts) if facts["hashes"][t] != manifest["hashes"].get(t)]
+            if differ:
+                raise ResolutionError(
+                    f"{refused}: the content of {', '.join(differ[:5])} differs (same row "
+                    f"counts, other rows); {untouched}")
+        if "sha256" in manifest and digest != manifest["sha256"]:
+            raise ResolutionError(
+                f"{refused}: the file's SHA-256 differs ({digest[:12]}…, manifest "
+                f"{str(manifest['sha256'])[:12]}…) though its tables match; {untouched}")
+        breaches, _ = verify_connection(con)
+    finally:
+        con.close()
+    if breaches:
+        raise ResolutionError(
+            f"backup {backup} breaks the store's invariants ({len(breaches)} breach(es), the "
+            f"first: {breaches[0]}); {untouched}; see `er store verify --store {backup}`")
+    facts.pop("hashes", None)
+    return facts, warnings
 
 
 # --- Trust: rollback (`er store rollback JOB_ID`) ------------------------------------------
@@ -990,6 +1091,7 @@ class RollbackResult:
     events: dict[str, int]
     kept_decisions: int  # steward decisions made since the job, kept
     breaches: list[str]
+    output_mark: str | None = None  # what became of the job's output folder (`_mark_outputs`)
 
 
 def _job_row(con: duckdb.DuckDBPyConnection, job_id: str) -> dict | None:
@@ -1044,9 +1146,58 @@ def rollback_job(
                                           wait=lock_wait))
         con = connect_store(p)
         try:
-            return _rollback(con, job_id, dry_run)
+            result = _rollback(con, job_id, dry_run)
+            job = None if dry_run else _job_row(con, job_id)
         finally:
             con.close()
+        if job is not None:  # after the commit: the store is the truth, the folder a courtesy
+            result.output_mark = _mark_outputs(job, result.rollback_id, p)
+    return result
+
+
+def _mark_outputs(job: dict, rollback_id: str, store: Path) -> str | None:
+    """Mark a rolled-back job's output folder: `ROLLED_BACK.json` (job, time, rollback
+    job, store) beside its outputs and the same under `rolled_back` in its summary.json,
+    each written whole and renamed into place. The folder is found through OUT/summary.json
+    (in the run folder OUT/current points to, or a plain file of an older version); a
+    folder moved, removed or showing a later job is named and left alone, never an error
+    (a later job in OUT replaces the marked run anyway). None for a job without an output
+    folder (`er match`)."""
+    try:
+        out_dir = json.loads(job["summary"] or "{}").get("out_dir")
+    except (TypeError, ValueError):
+        out_dir = None
+    if not out_dir:
+        return None
+    where = f"output folder {out_dir}"
+    try:
+        summary_file = (Path(out_dir) / "summary.json").resolve(strict=True)
+        shown = json.loads(summary_file.read_text("utf-8"))
+    except (OSError, RuntimeError, ValueError):
+        return f"{where} not marked: not found (moved or removed)"
+    if not isinstance(shown, dict) or shown.get("job_id") != job["job_id"]:
+        other = shown.get("job_id") if isinstance(shown, dict) else None
+        return f"{where} not marked: it now shows job {other}, not {job['job_id']}"
+    mark = {"job_id": job["job_id"], "rolled_back_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rollback_job_id": rollback_id, "store": str(store.resolve())}
+    flag = summary_file.with_name("ROLLED_BACK.json")
+    try:
+        _write_json_whole(flag, mark)
+        _write_json_whole(summary_file, {**shown, "rolled_back": mark})
+    except OSError as exc:
+        return f"{where} not marked: {exc.strerror or exc} ({exc.filename or summary_file.parent})"
+    return f"{where} marked as rolled back ({flag.name}, summary.json rolled_back)"
+
+
+def _write_json_whole(path: Path, data: dict) -> None:
+    """Write beside `path` and rename over it: a reader sees the old file or the new one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+        os.chmod(tmp, 0o600)  # job outputs hold personal data: owner only
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> RollbackResult:

@@ -268,3 +268,41 @@ def test_only_the_latest_jobs_keep_rollback_records(world, tmp_path, monkeypatch
 def test_rollback_help_has_an_example():
     r = run_cli("store", "rollback", "--help")
     assert "Example: er store rollback" in r.output and "--dry-run" in r.output
+
+
+def test_rollback_marks_the_job_output_folder(world, tmp_path):
+    """After a rollback the job's output folder says so (ROLLED_BACK.json beside its
+    outputs, summary.json's `rolled_back`); a folder moved away is named and the rollback
+    still goes through (the store is the truth); a later job in the folder replaces it."""
+    store = tmp_path / "store.duckdb"
+    shutil.copy(world["root"] / "after1.duckdb", store)
+    out = tmp_path / "out"
+    job = ["--config", world["config"], "--model", world["root"] / "settings.json", "--store", store]
+    run_cli("dedup", "--input", world["root"] / "second.csv", "--out", out, *job)
+    job_id = _job_id(out)
+
+    moved_store = tmp_path / "moved-store.duckdb"
+    shutil.copy(store, moved_store)
+    out.rename(tmp_path / "moved")
+    r = run_cli("store", "rollback", job_id, "--store", moved_store)
+    assert f"rolled back job {job_id}" in r.output
+    assert f"output folder {out} not marked" in r.output and "not found" in r.output, r.output
+    (tmp_path / "moved").rename(out)
+    assert not (out / "current" / "ROLLED_BACK.json").exists()
+
+    r = run_cli("store", "rollback", job_id, "--store", store)
+    rollback_id = r.output.split("rollback recorded as job ")[1].split(";")[0]
+    assert f"output folder {out} marked as rolled back" in r.output, r.output
+    mark = json.loads((out / "current" / "ROLLED_BACK.json").read_text("utf-8"))
+    assert (mark["job_id"], mark["rollback_job_id"]) == (job_id, rollback_id)
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["job_id"] == job_id and summary["rolled_back"] == mark
+    run = (out / "summary.json").resolve().parent
+    assert {f.name for f in run.iterdir()} >= {"ROLLED_BACK.json", "summary.json"}
+    assert not [f for f in run.iterdir() if f.name.startswith(".")]  # no temporary files
+    for f in ("ROLLED_BACK.json", "summary.json"):
+        assert (run / f).stat().st_mode & 0o777 == 0o600
+
+    run_cli("dedup", "--input", world["root"] / "data" / "customers.csv", "--out", out, *job)
+    assert not (out / "current" / "ROLLED_BACK.json").exists()
+    assert "rolled_back" not in json.loads((out / "summary.json").read_text("utf-8"))

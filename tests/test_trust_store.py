@@ -122,6 +122,7 @@ def test_backup_and_restore_round_trip(store, tmp_path):
     assert "backed up" in r.output
     manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text("utf-8"))
     assert manifest["counts"]["crosswalk"] == 200 and len(manifest["jobs"]) == 1
+    assert len(manifest["sha256"]) == 64 and set(manifest["hashes"]) == set(manifest["counts"])
     run_cli("store", "verify", "--store", tmp_path / "bk" / "store.duckdb")
     # a second backup into the same folder is refused
     r = run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk", expect=2)
@@ -131,7 +132,7 @@ def test_backup_and_restore_round_trip(store, tmp_path):
     run_cli("store", "verify", "--store", p, expect=1)
     r = run_cli("store", "restore", tmp_path / "bk", "--store", p)
     assert "replaced: 1 job(s)" in r.output and "restored: 1 job(s)" in r.output
-    assert "previous store kept as" in r.output
+    assert "previous store kept as" in r.output and "warning" not in r.output
     run_cli("store", "verify", "--store", p)
     con = duckdb.connect(str(p), read_only=True)
     assert con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0] == 200
@@ -223,3 +224,93 @@ def test_review_app_holding_the_store_lets_a_waiting_job_in(store, tmp_path):
     finally:
         access.close()
     assert not list(tmp_path.glob("*.wanted-*"))
+
+
+def _two_members_of_different_entities(path: Path) -> tuple[str, str, str, str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        (e1, r1), (e2, r2) = con.execute(
+            "SELECT entity_id, min(record_id) FROM crosswalk GROUP BY 1 HAVING count(*) >= 2 "
+            "ORDER BY 1 LIMIT 2").fetchall()
+    finally:
+        con.close()
+    return e1, r1, e2, r2
+
+
+def _left_beside(folder: Path) -> list[str]:
+    """Files a refused restore must not leave: temporary copies and kept old stores."""
+    return sorted(f.name for f in folder.iterdir() if ".restore-" in f.name or ".replaced-" in f.name)
+
+
+@pytest.mark.parametrize("edit", ["golden value", "entity swap"])
+def test_restore_refuses_an_edited_backup_with_the_same_counts(store, tmp_path, edit):
+    """The backup's store.duckdb is edited after the backup, keeping every row count: one
+    entity's golden value changed, or two records swapped between two entities (which
+    the store's invariants cannot see). The restore names the table and changes nothing."""
+    p = _copy(store, tmp_path)
+    run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk")
+    bk = tmp_path / "bk" / "store.duckdb"
+    e1, r1, e2, r2 = _two_members_of_different_entities(bk)
+    if edit == "golden value":
+        stmts = [f"UPDATE entities SET customer_name = '篡改' WHERE entity_id = '{e1}'"]
+        table = "entities"
+    else:
+        stmts = [f"UPDATE crosswalk SET entity_id = '{e2}' WHERE record_id = '{r1}'",
+                 f"UPDATE crosswalk SET entity_id = '{e1}' WHERE record_id = '{r2}'"]
+        table = "crosswalk"
+    _sql(bk, *stmts)
+    before = p.read_bytes()
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", p, expect=2)
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+    assert "does not match its manifest" in r.output and table in r.output, r.output
+    assert p.read_bytes() == before
+    assert _left_beside(tmp_path) == []
+
+
+def test_restore_verifies_a_backup_whose_manifest_was_rewritten_to_match(store, tmp_path):
+    """Invariants broken in the backup, and a manifest re-written to match it (counts,
+    content hashes, file checksum: here `er store backup` of the edited copy writes exactly
+    what a careful tamperer would): the checksums pass, `verify` on the restored copy
+    refuses it before it replaces the store."""
+    p = _copy(store, tmp_path)
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(store, broken)
+    _e1, r1, _e2, _r2 = _two_members_of_different_entities(broken)
+    _sql(broken, f"DELETE FROM crosswalk WHERE record_id = '{r1}'")
+    run_cli("store", "backup", "--store", broken, "--to", tmp_path / "bk")
+    before = p.read_bytes()
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", p, expect=2)
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+    assert "breaks the store's invariants" in r.output, r.output
+    assert "record missing from crosswalk" in r.output and r1 in r.output, r.output
+    assert p.read_bytes() == before
+    assert _left_beside(tmp_path) == []
+
+
+def test_restore_of_a_backup_without_checksums_warns(store, tmp_path):
+    """A backup made by a version before checksums (its manifest has counts only) still
+    restores, checked by its counts and `verify`, and says so."""
+    p = _copy(store, tmp_path)
+    run_cli("store", "backup", "--store", p, "--to", tmp_path / "bk")
+    m = tmp_path / "bk" / "manifest.json"
+    d = json.loads(m.read_text("utf-8"))
+    legacy = {k: v for k, v in d.items() if k in ("store", "backed_up_at", "file", "counts", "jobs")}
+    m.write_text(json.dumps(legacy), "utf-8")
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", p)
+    assert "warning: " in r.output and "no checksums" in r.output, r.output
+    assert "restored: 1 job(s)" in r.output
+    run_cli("store", "verify", "--store", p)
+
+
+def test_restore_or_backup_into_a_path_that_is_not_a_folder_is_one_error_line(store, tmp_path):
+    run_cli("store", "backup", "--store", store, "--to", tmp_path / "bk")
+    (tmp_path / "a-file").write_text("x", "utf-8")
+    r = run_cli("store", "restore", tmp_path / "bk", "--store", tmp_path / "a-file" / "s.duckdb",
+                expect=2)
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "a-file" in r.output, r.output
+    for to in (tmp_path / "a-file", tmp_path / "a-file" / "bk"):
+        r = run_cli("store", "backup", "--store", store, "--to", to, expect=2)
+        assert r.output.startswith("error: cannot back up into") and "a-file" in r.output, r.output
