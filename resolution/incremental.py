@@ -50,6 +50,7 @@ class MatchSummary:
     entities_touched: int
     pairs_scored: int
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # from ingest
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,8 +120,10 @@ def match(
     encoding: str | None = None,
     on_stage: Say | None = None,
     calibrator=None,
+    sheet: str | None = None,
 ) -> MatchSummary:
-    """Match new records against the store and update it."""
+    """Match new records against the store and update it (`sheet`: the worksheet to
+    read in every Excel input)."""
     say = on_stage or (lambda _s: None)
     store = Path(store_path)
     if not store.exists():
@@ -130,7 +133,7 @@ def match(
     seconds: dict[str, float] = {}
     con = duckdb.connect()
     try:
-        ing = prepare_records(con, config, inputs, encoding, seconds, say)
+        ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         con.execute("ALTER TABLE records RENAME TO new_records")
         _check_model_columns_on(con, settings)
         with _timed(seconds, "load store", say):
@@ -175,7 +178,7 @@ def match(
                 job_id=job_id, store=str(store), records_in=ing.rows_in, rejected=ing.rejected,
                 new_records=ing.accepted - scalar(con, "SELECT count(*) FROM _updated"),
                 updated_records=scalar(con, "SELECT count(*) FROM _updated"),
-                pairs_scored=n_pairs, seconds=seconds, **counts,
+                pairs_scored=n_pairs, seconds=seconds, warnings=list(ing.warnings), **counts,
             )
             _commit_incremental(con, store, job_id, started, summary, settings)
         return summary
