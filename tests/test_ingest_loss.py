@@ -207,3 +207,17 @@ def test_dedup_reports_ingest_warnings_in_summary(tmp_path, demo_files, trained_
     con = duckdb.connect(str(out / "job.duckdb"), read_only=True)
     ids = {x for (x,) in con.execute("SELECT record_id FROM crosswalk").fetchall()}
     assert df.loc[0, "record_id"] in ids and len(ids) == 198
+
+
+def test_check_input_refuses_excel_numbers_and_ambiguous_workbooks(tmp_path):
+    # `er check` validates its records before it opens the store or the model
+    args = ("check", "--store", tmp_path / "none.duckdb", "--model", tmp_path / "none.json",
+            "--config", CONFIG, "--input")
+    form = [["customer_name", "mobile", "id_card"], ["上海星辰贸易有限公司", "13812345678",
+                                                   1.10101199001011e17]]
+    p = _xlsx(tmp_path / "form.xlsx", {"表单": form})
+    err = _one_error(run_cli(*args, p, expect=2))
+    assert "id_card" in err and "stored as a number in Excel" in err
+    p = _xlsx(tmp_path / "two.xlsx", {"A": form[:1] + [form[1][:2]], "B": form[:1]})
+    err = _one_error(run_cli(*args, p, expect=2))
+    assert "'A'" in err and "'B'" in err and "--sheet" in err
