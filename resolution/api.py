@@ -107,6 +107,7 @@ def dedup(
     *,
     store: str | Path | None = None,
     encoding: str | None = None,
+    sheet: str | None = None,
     backend: str = "duckdb",
     on_stage=None,
     lock_wait: float = 0.0,
@@ -118,7 +119,7 @@ def dedup(
         return pipeline.dedup(
             cfg, loaded.settings, files, out, loaded.reference, encoding, on_stage,
             store_path=store, calibrator=loaded.calibration, backend=backend,
-            lock_wait=lock_wait,
+            lock_wait=lock_wait, sheet=sheet,
         )
 
 
@@ -129,6 +130,7 @@ def match(
     store: str | Path,
     *,
     encoding: str | None = None,
+    sheet: str | None = None,
     on_stage=None,
     lock_wait: float = 0.0,
 ) -> MatchSummary:
@@ -136,14 +138,14 @@ def match(
     cfg, loaded = _config(config), _model(model)
     with _inputs(data) as files:
         return incremental.match(cfg, loaded.settings, files, store, encoding, on_stage,
-                                 loaded.calibration, lock_wait=lock_wait)
+                                 loaded.calibration, lock_wait=lock_wait, sheet=sheet)
 
 
 def profile(data: Data, config: ConfigLike = None, out: str | Path = "profile", *,
-            encoding: str | None = None, on_stage=None) -> dict:
+            encoding: str | None = None, sheet: str | None = None, on_stage=None) -> dict:
     """Standardize, validate and write the data-quality report (`er profile`)."""
     with _inputs(data) as files:
-        return pipeline.profile(_config(config), files, out, encoding, on_stage)
+        return pipeline.profile(_config(config), files, out, encoding, on_stage, sheet=sheet)
 
 
 __all__ = [

@@ -997,15 +997,25 @@ def validation_message(exc: Any) -> str:
     return "; ".join(parts)
 
 
-def read_records(path: str | Path, config: Config, encoding: str | None = None) -> list[dict]:
+def read_records(
+    path: str | Path, config: Config, encoding: str | None = None, sheet: str | None = None
+) -> list[dict]:
     """Records of a small file (CSV, Excel, Parquet), columns mapped as ingest maps them;
-    no record_id needed."""
-    from resolution.ingest import _mapping_sql, read_input
+    no record_id needed. A field Excel stored as a number too long for it is refused."""
+    from resolution.ingest import (
+        EXCEL_NUMBER_COLUMN,
+        EXCEL_NUMBER_REASON,
+        _mapping_sql,
+        _resolve_columns,
+        check_sheet_option,
+        read_input,
+    )
 
     p = Path(path)
+    check_sheet_option([p], sheet)
     con = duckdb.connect()
     try:
-        read_input(con, p, "_check_input", encoding or config.source.encoding)
+        read_input(con, p, "_check_input", encoding or config.source.encoding, sheet)
         n = scalar(con, "SELECT count(*) FROM _check_input")
         if n > 1000:
             raise InputError(
@@ -1024,7 +1034,16 @@ def read_records(path: str | Path, config: Config, encoding: str | None = None) 
             f"SELECT {_mapping_sql(con, '_check_input', source, p)} FROM _check_input"
         )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        records = [dict(zip(names, r)) for r in cur.fetchall()]
+        if EXCEL_NUMBER_COLUMN in columns(con, "_check_input"):
+            used = set(_resolve_columns(con, "_check_input", source, p).values())
+            flagged = con.execute(
+                f'SELECT "{EXCEL_NUMBER_COLUMN}" FROM _check_input').fetchall()
+            for i, ((cols,), rec) in enumerate(zip(flagged, records), 1):
+                hit = [c for c in cols or [] if c in used]
+                if hit:
+                    raise InputError(f"{p} record {i}: column '{hit[0]}' {EXCEL_NUMBER_REASON}")
+        return records
     finally:
         con.close()
 
@@ -1162,6 +1181,7 @@ def check_command(
     input_path: str | Path | None = None,
     encoding: str | None = None,
     top_k: int = 3,
+    sheet: str | None = None,
 ) -> list[tuple[dict[str, Any], CheckResult]]:
     """`er check`: the records of `--record` (JSON) or `--input` (a small file), each
     with its answer. Records are validated before the store is read."""
@@ -1173,7 +1193,7 @@ def check_command(
     if record is not None:
         records = [parse_record(record)]
     else:
-        raw = read_records(input_path, config, encoding)
+        raw = read_records(input_path, config, encoding, sheet)
         records = []
         for i, r in enumerate(raw, 1):
             try:

@@ -49,6 +49,14 @@ InputOpt = Annotated[
     list[Path],
     typer.Option("--input", "-i", help="input file (.csv, .xlsx, .parquet); repeat for several"),
 ]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="the worksheet to read in every Excel input; needed when a workbook has "
+        "several worksheets with data",
+    ),
+]
 EncodingOpt = Annotated[
     Optional[str],
     typer.Option("--encoding", help="CSV encoding (utf-8, utf-8-sig, gbk, gb18030); detected if unset"),
@@ -155,6 +163,7 @@ def train(
         typer.Option(help="recommend the lowest threshold reaching this pairwise precision"),
     ] = None,
     charts: Annotated[bool, typer.Option(help="log Splink charts (HTML and PNG)")] = True,
+    sheet: SheetOpt = None,
 ):
     """Train a Splink model, log it to MLflow and register it; with labels, evaluate,
     recommend a threshold and calibrate.
@@ -171,10 +180,9 @@ def train(
             link_type=link_type, labels_column=labels_column, truth=truth,
             labels_pairs=labels_pairs, m_from=m_from,
             calibration=None if calibration == "none" else calibration,
-            target_precision=target_precision, charts=charts,
+            target_precision=target_precision, charts=charts, sheet=sheet,
         )
-    for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    print_warnings(result.warnings)
     m = result.metrics
     if result.recommended_threshold is not None:
         out.print(
@@ -226,6 +234,7 @@ def dedup(
         ),
     ] = None,
     wait: WaitOpt = 0.0,
+    sheet: SheetOpt = None,
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
@@ -244,7 +253,9 @@ def dedup(
             cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store,
             calibrator=loaded.calibration, backend=backend.value, spark_master=spark_master,
             lock_wait=wait,
+            sheet=sheet,
         )
+    print_warnings(summary.warnings)
     print_summary(summary)
 
 
@@ -257,6 +268,7 @@ def match(
     store: Annotated[Path, typer.Option(help="the store a batch job created, e.g. out/store.duckdb")],
     encoding: EncodingOpt = None,
     wait: WaitOpt = 0.0,
+    sheet: SheetOpt = None,
 ):
     """Match new records against the store: attach them to existing entities or create
     new ones, without re-running the whole batch.
@@ -271,7 +283,8 @@ def match(
     loaded = resolve_model(model)
     with _Stages("match") as stages:
         s = run_match(cfg, loaded.settings, input, store, encoding, stages, loaded.calibration,
-                      lock_wait=wait)
+                      lock_wait=wait, sheet=sheet)
+    print_warnings(s.warnings)
     t = Table(title=f"match {s.job_id}", show_header=False)
     for label, value in (
         ("records in", s.records_in), ("rejected", s.rejected), ("new records", s.new_records),
@@ -292,6 +305,7 @@ def profile(
     input: InputOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="report folder")],
     encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
 ):
     """Data-quality report: completeness, validity, uniqueness, duplicates, rule checks.
 
@@ -302,9 +316,16 @@ def profile(
 
     cfg, _ = _load(config)
     with _Stages("profile") as stages:
-        report = run_profile(cfg, input, out_dir, encoding, stages)
+        report = run_profile(cfg, input, out_dir, encoding, stages, sheet)
+    print_warnings(report["warnings"])
     print_checks(report)
     out.print(f"report: {Path(out_dir) / 'quality.html'}")
+
+
+def print_warnings(warnings) -> None:
+    """Ingest's and training's warnings: one `warning:` line each, on stderr."""
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
 
 
 def print_checks(report: dict) -> None:
@@ -340,6 +361,7 @@ def evaluate(
         Optional[list[Path]], typer.Option("--input", "-i", help="input file (with --model)")
     ] = None,
     encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     mlflow: Annotated[bool, typer.Option(help="log the evaluation to MLflow")] = True,
     experiment: Annotated[str, typer.Option(help="MLflow experiment")] = "er-evaluate",
@@ -360,7 +382,7 @@ def evaluate(
         if config is None or not input:
             raise InputError("--model needs --config and --input to run the models on")
         cfg, _ = _load(config)
-        results = evaluate_models(cfg, model, input, truth, encoding)
+        results = evaluate_models(cfg, model, input, truth, encoding, sheet)
     else:
         results = evaluate_jobs(out_dir, truth)
     run_id = log_evaluation(results, truth, experiment) if mlflow else None
@@ -610,6 +632,7 @@ def check(
         Optional[Path], typer.Option("--input", "-i", help="a small file of records")
     ] = None,
     encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     top_k: Annotated[int, typer.Option(help="candidate entities to show", min=1, max=20)] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ):
@@ -622,7 +645,7 @@ def check(
         return
     if not (store and model and config):
         raise InputError("er check needs --store, --model and --config")
-    results = check_command(store, model, config, record, input, encoding, top_k)
+    results = check_command(store, model, config, record, input, encoding, top_k, sheet)
     if as_json:
         docs = [{"record": r, **res.model_dump(mode="json")} for r, res in results]
         out.print_json(json.dumps(docs[0] if record else docs, ensure_ascii=False))

@@ -51,6 +51,7 @@ class MatchSummary:
     entities_touched: int
     pairs_scored: int
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # from ingest
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -121,9 +122,11 @@ def match(
     on_stage: Say | None = None,
     calibrator=None,
     lock_wait: float = 0.0,
+    sheet: str | None = None,
 ) -> MatchSummary:
-    """Match new records against the store and update it. Another job on the store makes
-    this one wait up to `lock_wait` seconds, then refuse (`resolution.locks`)."""
+    """Match new records against the store and update it (`sheet`: the worksheet to read in
+    every Excel input). Another job on the store makes this one wait up to `lock_wait`
+    seconds, then refuse (`resolution.locks`)."""
     say = on_stage or (lambda _s: None)
     store = Path(store_path)
     if not store.exists():
@@ -131,7 +134,8 @@ def match(
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     # one job per store for the job's whole life (resolution.locks)
     with job_locks(job_id, "match", store=store, wait=lock_wait, say=say):
-        return _match_locked(config, settings, inputs, store, job_id, encoding, say, calibrator)
+        return _match_locked(config, settings, inputs, store, job_id, encoding, say, calibrator,
+                             sheet)
 
 
 def _match_locked(
@@ -143,12 +147,13 @@ def _match_locked(
     encoding: str | None,
     say: Say,
     calibrator,
+    sheet: str | None,
 ) -> MatchSummary:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     seconds: dict[str, float] = {}
     con = duckdb.connect()
     try:
-        ing = prepare_records(con, config, inputs, encoding, seconds, say)
+        ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         con.execute("ALTER TABLE records RENAME TO new_records")
         _check_model_columns_on(con, settings)
         with _timed(seconds, "load store", say):
@@ -193,7 +198,7 @@ def _match_locked(
                 job_id=job_id, store=str(store), records_in=ing.rows_in, rejected=ing.rejected,
                 new_records=ing.accepted - scalar(con, "SELECT count(*) FROM _updated"),
                 updated_records=scalar(con, "SELECT count(*) FROM _updated"),
-                pairs_scored=n_pairs, seconds=seconds, **counts,
+                pairs_scored=n_pairs, seconds=seconds, warnings=list(ing.warnings), **counts,
             )
             _commit_incremental(con, store, job_id, started, summary, settings)
         return summary

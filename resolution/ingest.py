@@ -1,6 +1,13 @@
 """Ingest: read CSV (UTF-8, UTF-8 with BOM, GBK, GB18030), Excel .xlsx and Parquet into
 DuckDB, map the input columns onto the canonical customer fields, and set aside rows that
-cannot be used (empty or duplicate record IDs) in `rejected` with the reason.
+cannot be used in `rejected` with the reason.
+
+Nothing is lost or altered silently: a workbook with several worksheets of data is refused
+unless one is named (`sheet`), duplicate column names are refused, record IDs are kept
+exactly as given (control or invisible characters reject the row; surrounding spaces are
+kept and reported), and Excel numbers too long for Excel's 15 significant digits reject
+the row. What a user should know but is not an error comes back in
+`IngestResult.warnings`.
 
 Owns tables `raw_records` (canonical VARCHAR columns plus `_row`, the 1-based row in
 its input file, and `_input`, the file it came from) and `rejected`.
@@ -9,17 +16,22 @@ its input file, and `_input`, the file it came from) and `rejected`.
 from __future__ import annotations
 
 import codecs
+import csv
+import math
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from resolution.config import CANONICAL_FIELDS, SourceConfig
-from resolution.db import columns, quote_ident as _q, scalar
+from resolution.db import columns, quote_literal, scalar
+from resolution.db import quote_ident as _q
 from resolution.errors import InputError
 
 SUPPORTED = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
+EXCEL = {".xlsx", ".xlsm"}
 _CHUNK = 1 << 20
 _MAX_LINE = 64 << 20  # a record may be up to 64 MB (DuckDB's default is 2 MB)
 # No customer field is legitimately longer; such a row is rejected (with the reason),
@@ -48,6 +60,10 @@ class IngestResult:
     # many came from the standardize cache
     standardized_values: int = 0
     standardize_cache_hits: int = 0
+    # accepted record IDs with leading or trailing spaces (kept as given, see ingest)
+    record_ids_with_spaces: int = 0
+    # one line each for the CLI's `warning:` lines and summary.json
+    warnings: tuple[str, ...] = ()
 
 
 def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
@@ -126,6 +142,48 @@ def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
+def _refuse_duplicate_columns(path: Path, names: list[str], where: str = "") -> None:
+    """Refuse a header with two columns of one name.
+
+    Names that differ only by case or surrounding spaces count as one: the column mapping
+    looks names up that way, and DuckDB's column names ignore case (it would silently
+    rename the second one `name_1`).
+    """
+    seen: dict[str, list[str]] = {}
+    for n in names:
+        seen.setdefault(n.strip().lower(), []).append(n)
+    dups = [v for v in seen.values() if len(v) > 1]
+    if dups:
+        shown = "; ".join(" / ".join(repr(n) for n in v) for v in dups[:10])
+        raise InputError(
+            f"{path}{where}: duplicate column name(s) {shown}; every column needs its own "
+            "name (names differing only by case or surrounding spaces are the same column)"
+        )
+
+
+def _csv_header(path: Path, encoding: str, read_as: list[str]) -> list[str] | None:
+    """The header row as written, parsed with Python's csv module.
+
+    DuckDB's reader renames duplicate names (`name`, `name_1`), so they must be seen
+    before it. The delimiter is the one whose split gives DuckDB's column count, and of
+    several such the one agreeing with most of DuckDB's names.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_LINE))
+    best, score = None, -1
+    for delim in (",", "\t", ";", "|"):
+        with path.open("r", encoding=encoding, newline="") as fh:
+            try:
+                fields = next(csv.reader(fh, delimiter=delim, quotechar='"'), None)
+            except csv.Error:
+                continue
+        if fields is None or len(fields) != len(read_as):
+            continue
+        agree = sum(f.strip() == c for f, c in zip(fields, read_as))
+        if agree > score:
+            best, score = fields, agree
+    return best
+
+
 def _read_csv(con, path: Path, table: str, encoding: str | None, workdir: Path) -> None:
     enc = detect_encoding(path, encoding)
     src = path if enc in ("utf-8", "utf-8-sig") else _transcode_to_utf8(path, enc, workdir)
@@ -144,6 +202,9 @@ def _read_csv(con, path: Path, table: str, encoding: str | None, workdir: Path) 
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise InputError(f"{path}: cannot parse as CSV ({first})")
+    header = _csv_header(path, enc, columns(con, table))
+    if header is not None:
+        _refuse_duplicate_columns(path, header)
 
 
 def _read_parquet(con, path: Path, table: str) -> None:
@@ -156,6 +217,28 @@ def _read_parquet(con, path: Path, table: str) -> None:
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {casts} FROM {table}")
 
 
+# Excel holds a number as a double and keeps 15 significant digits: an 18-digit ID card
+# typed as a number comes back as 110101199001011000. A numeric cell of 16 or more
+# integer digits is therefore not the value the user meant, whatever it reads as now.
+EXCEL_DIGITS = 15
+EXCEL_NUMBER_REASON = (
+    "stored as a number in Excel, which keeps only 15 significant digits (the digits "
+    "beyond the 15th are lost); format the column as text"
+)
+# Hidden column of an Excel input's table: per row, the columns whose cells hold such a
+# number (absent when there are none). ingest rejects the rows where a mapped field has one.
+EXCEL_NUMBER_COLUMN = "__er_excel_long_numbers"
+
+
+def _too_long_for_excel(value) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) >= 10**EXCEL_DIGITS
+    )
+
+
 def _cell_text(value) -> str | None:
     if value is None:
         return None
@@ -163,10 +246,42 @@ def _cell_text(value) -> str | None:
         return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float) and "e" in repr(value):
+        # 1e-05: written out, not in scientific notation
+        return format(Decimal(repr(value)), "f")
     return str(value)
 
 
-def _read_xlsx(con, path: Path, table: str) -> None:
+def _has_cells(ws) -> bool:
+    return any(v is not None for row in ws.iter_rows(values_only=True) for v in row)
+
+
+def _pick_sheet(wb, path: Path, sheet: str | None):
+    titles = [ws.title for ws in wb.worksheets]
+    if sheet is not None:
+        for ws in wb.worksheets:
+            if ws.title == sheet:
+                return ws
+        raise InputError(
+            f"{path}: no worksheet named '{sheet}' (--sheet); it has: "
+            + ", ".join(f"'{t}'" for t in titles)
+        )
+    with_data = [ws for ws in wb.worksheets if _has_cells(ws)]
+    if len(with_data) > 1:
+        names = ", ".join(
+            f"'{ws.title}'" + (" (hidden)" if ws.sheet_state != "visible" else "")
+            for ws in with_data
+        )
+        raise InputError(
+            f"{path}: {len(with_data)} worksheets have data ({names}); name the one to read "
+            "with --sheet NAME, or give each sheet as its own file"
+        )
+    if not with_data:
+        raise InputError(f"{path}: every worksheet is empty")
+    return with_data[0]
+
+
+def _read_xlsx(con, path: Path, table: str, sheet: str | None = None) -> None:
     import openpyxl
     import pyarrow as pa
 
@@ -175,30 +290,48 @@ def _read_xlsx(con, path: Path, table: str) -> None:
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise InputError(f"{path}: cannot read as Excel .xlsx ({type(exc).__name__}: {exc})")
     try:
-        ws = wb.worksheets[0]
+        ws = _pick_sheet(wb, path, sheet)
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise InputError(f"{path}: the first worksheet is empty")
+            raise InputError(f"{path}: worksheet '{ws.title}' is empty")
         names = [(_cell_text(h) or f"column{i + 1}").strip() for i, h in enumerate(header)]
+        _refuse_duplicate_columns(path, names, f" (worksheet '{ws.title}')")
         columns: list[list[str | None]] = [[] for _ in names]
+        long_numbers: list[list[str] | None] = []
         for row in rows:
             if row is None or all(v is None for v in row):
                 continue
+            flagged = None
             for i in range(len(names)):
-                columns[i].append(_cell_text(row[i]) if i < len(row) else None)
+                v = row[i] if i < len(row) else None
+                columns[i].append(_cell_text(v))
+                if _too_long_for_excel(v):
+                    flagged = (flagged or []) + [names[i]]
+            long_numbers.append(flagged)
     finally:
         wb.close()
-    arrow = pa.table({n: pa.array(c, type=pa.string()) for n, c in zip(names, columns)})
-    con.register("_xlsx_view", arrow)
+    data = {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns)}
+    if any(long_numbers):
+        data[EXCEL_NUMBER_COLUMN] = pa.array(long_numbers, type=pa.list_(pa.string()))
+    con.register("_xlsx_view", pa.table(data))
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _xlsx_view")
     con.unregister("_xlsx_view")
 
 
 def read_input(
-    con: duckdb.DuckDBPyConnection, path: str | Path, table: str, encoding: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    table: str,
+    encoding: str | None = None,
+    sheet: str | None = None,
 ) -> None:
-    """Load one input file into `table`, every column as VARCHAR."""
+    """Load one input file into `table`, every column as VARCHAR.
+
+    `sheet` names the worksheet of an Excel file (other files ignore it); without it a
+    workbook must have one worksheet with data. An Excel table may have the extra column
+    EXCEL_NUMBER_COLUMN (see there).
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"input file not found: {p}")
@@ -220,8 +353,8 @@ def read_input(
     with tempfile.TemporaryDirectory(prefix="er-ingest-") as tmp:
         if suffix in (".parquet", ".pq"):
             _read_parquet(con, p, table)
-        elif suffix in (".xlsx", ".xlsm"):
-            _read_xlsx(con, p, table)
+        elif suffix in EXCEL:
+            _read_xlsx(con, p, table, sheet)
         else:
             _read_csv(con, p, table, encoding, Path(tmp))
     n = scalar(con, f"SELECT count(*) FROM {table}")
@@ -229,15 +362,25 @@ def read_input(
         raise InputError(f"{p}: has a header but no records")
 
 
-def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
-    present = columns(con, table)
+def check_sheet_option(inputs: list[str | Path], sheet: str | None) -> None:
+    """`--sheet` names a worksheet of every Excel input; with no Excel input it is a
+    mistake (probably the wrong file), not something to ignore."""
+    if sheet is not None and not any(Path(i).suffix.lower() in EXCEL for i in inputs):
+        raise InputError(
+            f"--sheet '{sheet}' names an Excel worksheet, but no input is an .xlsx file"
+        )
+
+
+def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[str, str | None]:
+    """Canonical field -> the input column it is read from (None: not in the file)."""
+    present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
     if len(present) == 1 and any(sep in present[0] for sep in (",", "\t", ";", "|")):
         raise InputError(
             f"{path}: the CSV could not be split into columns (the header reads as one "
             "column); check for an unbalanced quote (\") in the file"
         )
     by_lower = {c.strip().lower(): c for c in present}
-    exprs = []
+    found: dict[str, str | None] = {}
     for field in CANONICAL_FIELDS:
         mapped = source.columns.get(field)
         if mapped is not None:
@@ -254,9 +397,20 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
                     f"{path}: required column '{field}' is missing; add it or map it in the "
                     f"config's source.columns (the file has: {', '.join(present[:20])})"
                 )
-        default = source.default_source_system or path.stem
-        default_sql = f"'{default.replace(chr(39), chr(39) * 2)}'"
-        if col is not None and field == "source_system":
+        found[field] = col
+    return found
+
+
+def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
+    exprs = []
+    default = source.default_source_system or path.stem
+    default_sql = quote_literal(default)
+    for field, col in _resolve_columns(con, table, source, path).items():
+        if col is not None and field == "record_id":
+            # kept exactly as given: it is the key back into the source system, and a
+            # trimmed ' ID-003 ' would be an ID that system does not have
+            exprs.append(f"CASE WHEN trim({_q(col)}) <> '' THEN {_q(col)} END AS record_id")
+        elif col is not None and field == "source_system":
             # an empty source_system cell gets the same default as a missing column
             exprs.append(f"coalesce(NULLIF(trim({_q(col)}), ''), {default_sql}) AS {field}")
         elif col is not None:
@@ -268,30 +422,92 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
     return ", ".join(exprs)
 
 
+# Characters a record ID must not contain: C0/C1 controls (NUL, tab, newline, ...),
+# format characters (zero-width space and joiners, BOM, soft hyphen, ...) and the line
+# and paragraph separators. They are invisible in every tool a steward uses, so two IDs
+# that look the same would be different keys.
+_BAD_ID_CHAR = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
+_EDGE_SPACE = r"^[\s\p{Z}]|[\s\p{Z}]$"
+_CHAR_NAMES = {
+    0: "NUL", 9: "tab", 10: "line feed", 13: "carriage return", 0x7F: "delete",
+    0xAD: "soft hyphen", 0x200B: "zero-width space", 0x200C: "zero-width non-joiner",
+    0x200D: "zero-width joiner", 0x2060: "word joiner", 0xFEFF: "byte-order mark",
+}
+
+
+def _bad_id_reason_sql(ch: str) -> str:
+    names = " ".join(f"WHEN {k} THEN ', {v}'" for k, v in _CHAR_NAMES.items())
+    return (
+        f"'record_id contains ' || CASE WHEN regexp_matches({ch}, '\\p{{Cc}}') "
+        f"THEN 'a control' ELSE 'an invisible' END || ' character (' "
+        f"|| printf('U+%04X', unicode({ch})) || CASE unicode({ch}) {names} ELSE '' END || ')'"
+    )
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     inputs: list[str | Path],
     source: SourceConfig,
     encoding: str | None = None,
+    sheet: str | None = None,
 ) -> IngestResult:
     """Read every input, map to canonical fields, and split usable rows from rejected ones.
 
-    Creates `raw_records` (usable rows) and `rejected` (rows with an empty or duplicate
-    record_id; the first occurrence of a duplicated ID is kept, later ones rejected).
+    Creates `raw_records` (usable rows) and `rejected` (every other row, with the reason:
+    an empty record_id, one with a control or invisible character, a field Excel stored
+    as a number too long for it, a field longer than MAX_FIELD_CHARS, or a duplicate
+    record_id; of usable rows sharing an ID the first is kept, later ones rejected).
+    Record IDs are kept exactly as given; those with surrounding spaces are counted and
+    reported in the result's warnings.
     """
+    check_sheet_option(inputs, sheet)
     parts = []
+    excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
     for i, path in enumerate(inputs):
         p = Path(path)
         table = f"_input_{i}"
-        read_input(con, p, table, encoding or source.encoding)
+        read_input(con, p, table, encoding or source.encoding, sheet)
         cols = _mapping_sql(con, table, source, p)
+        if EXCEL_NUMBER_COLUMN in columns(con, table):
+            mapped = _resolve_columns(con, table, source, p)
+            flags = [
+                f"CASE WHEN list_contains({_q(EXCEL_NUMBER_COLUMN)}, {quote_literal(c)}) "
+                f"THEN '{f}' END"
+                for f, c in mapped.items() if c is not None
+            ]
+            excel = f"NULLIF(concat_ws(', ', {', '.join(flags)}), '')"
+            excel_columns.update({f"{p.name}: {f}": c for f, c in mapped.items() if c})
+        else:
+            excel = "CAST(NULL AS VARCHAR)"
         parts.append(
-            f"SELECT {cols}, row_number() OVER () AS _row, '{p.name.replace(chr(39), chr(39) * 2)}' "
-            f"AS _input, {i} AS _input_no FROM {table}"
+            f"SELECT {cols}, row_number() OVER () AS _row, {quote_literal(p.name)} "
+            f"AS _input, {i} AS _input_no, {excel} AS _excel FROM {table}"
         )
     con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL ".join(parts))
     for i in range(len(inputs)):
         con.execute(f"DROP TABLE IF EXISTS _input_{i}")
+    fields = ", ".join(CANONICAL_FIELDS)
+    too_long = "concat_ws(', ', " + ", ".join(
+        f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS
+    ) + ")"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE _checked AS
+        SELECT * EXCLUDE (_bad_char, _too_long),
+               CASE WHEN record_id IS NULL THEN 'empty record_id'
+                    WHEN _bad_char IS NOT NULL THEN {_bad_id_reason_sql('_bad_char')}
+                    WHEN _excel IS NOT NULL
+                    THEN _excel || ' ' || {quote_literal(EXCEL_NUMBER_REASON)}
+                    WHEN _too_long IS NOT NULL
+                    THEN 'field longer than {MAX_FIELD_CHARS:,} characters: ' || _too_long
+               END AS _problem
+        FROM (SELECT *, NULLIF(regexp_extract(record_id, '{_BAD_ID_CHAR}'), '') AS _bad_char,
+                     NULLIF({too_long}, '') AS _too_long
+              FROM _mapped)
+        """
+    )
+    # duplicates among the usable rows only: a rejected first row does not make the
+    # next one with its ID a duplicate of nothing
     con.execute(
         """
         CREATE OR REPLACE TABLE _ranked AS
@@ -299,45 +515,72 @@ def ingest(
                row_number() OVER (PARTITION BY record_id ORDER BY _input_no, _row) AS _occurrence,
                first_value(_input || ' row ' || _row) OVER (
                    PARTITION BY record_id ORDER BY _input_no, _row) AS _first_at
-        FROM _mapped
+        FROM _checked WHERE _problem IS NULL
         """
     )
-    fields = ", ".join(CANONICAL_FIELDS)
-    too_long = "concat_ws(', ', " + ", ".join(
-        f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS
-    ) + ")"
-    con.execute("ALTER TABLE _ranked ADD COLUMN _too_long VARCHAR")
-    con.execute(f"UPDATE _ranked SET _too_long = NULLIF({too_long}, '')")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rejected AS
-        SELECT {fields}, _input, _row,
-               CASE WHEN record_id IS NULL THEN 'empty record_id'
-                    WHEN _occurrence > 1
-                    THEN 'duplicate record_id (first occurrence kept: ' || _first_at || ')'
-                    ELSE 'field longer than {MAX_FIELD_CHARS:,} characters: ' || _too_long
-               END AS reason
-        FROM _ranked
-        WHERE record_id IS NULL OR _occurrence > 1 OR _too_long IS NOT NULL
+        SELECT {fields}, _input, _row, reason FROM (
+            SELECT {fields}, _input, _row, _input_no, _problem AS reason
+            FROM _checked WHERE _problem IS NOT NULL
+            UNION ALL
+            SELECT {fields}, _input, _row, _input_no,
+                   'duplicate record_id (first occurrence kept: ' || _first_at || ')'
+            FROM _ranked WHERE _occurrence > 1)
         ORDER BY _input_no, _row
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE raw_records AS
-        SELECT {fields}, _input, _row FROM _ranked
-        WHERE record_id IS NOT NULL AND _occurrence = 1 AND _too_long IS NULL
+        SELECT {fields}, _input, _row FROM _ranked WHERE _occurrence = 1
         ORDER BY _input_no, _row
         """
     )
     rows_in = scalar(con, "SELECT count(*) FROM _mapped")
-    con.execute("DROP TABLE _mapped; DROP TABLE _ranked")
+    warnings = _warnings(con, excel_columns)
+    spaces = scalar(
+        con, f"SELECT count(*) FROM raw_records WHERE regexp_matches(record_id, '{_EDGE_SPACE}')"
+    )
+    con.execute("DROP TABLE _mapped; DROP TABLE _checked; DROP TABLE _ranked")
     accepted = scalar(con, "SELECT count(*) FROM raw_records")
     rejected = rows_in - accepted
     if accepted == 0:
+        first = con.execute("SELECT _input, _row, reason FROM rejected LIMIT 1").fetchone()
         raise InputError(
-            f"all {rows_in} input rows were rejected (empty or duplicate record_id, or a "
-            f"field longer than {MAX_FIELD_CHARS:,} characters); "
-            "check the record_id column mapping in source.columns"
+            f"all {rows_in} input rows were rejected (the first, {first[0]} row {first[1]}: "
+            f"{first[2]}); see the reasons with `er profile`, and check the record_id column "
+            "mapping in source.columns"
         )
-    return IngestResult(rows_in=rows_in, accepted=accepted, rejected=rejected)
+    return IngestResult(rows_in=rows_in, accepted=accepted, rejected=rejected,
+                        record_ids_with_spaces=spaces, warnings=tuple(warnings))
+
+
+def _warnings(con, excel_columns: dict[str, str]) -> list[str]:
+    """What the user should hear about even though the job goes on."""
+    out = []
+    # where, not the value: warnings reach quality.json, which is logged to MLflow
+    n, at = con.execute(
+        f"""SELECT count(*), arg_min(_input || ' row ' || _row, (_input_no, _row))
+            FROM _ranked WHERE _occurrence = 1 AND regexp_matches(record_id, '{_EDGE_SPACE}')"""
+    ).fetchone()
+    if n:
+        out.append(
+            f"{n:,} record_id(s) have leading or trailing spaces (the first at {at}); kept "
+            "exactly as given, as keys back into the source system"
+        )
+    n = scalar(con, "SELECT count(*) FROM _checked WHERE _problem LIKE 'record_id contains %'")
+    if n:
+        out.append(f"{n:,} row(s) rejected: record_id contains a control or invisible "
+                   "character (the reasons are in the rejected table)")
+    for file, field, n in con.execute(
+        """SELECT _input, f, count(*) FROM (
+               SELECT _input, _input_no, unnest(string_split(_excel, ', ')) AS f
+               FROM _checked WHERE _excel IS NOT NULL)
+           GROUP BY _input, _input_no, f ORDER BY _input_no, f"""
+    ).fetchall():
+        col = excel_columns.get(f"{file}: {field}", field)
+        out.append(f"{file}: {n:,} row(s) rejected: column '{col}' ({field}) "
+                   f"{EXCEL_NUMBER_REASON}")
+    return out

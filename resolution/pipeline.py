@@ -56,6 +56,8 @@ class JobSummary:
     guard_splits: int = 0
     standardized_values: int = 0  # distinct values (and value tuples) standardized
     standardize_cache_hits: int = 0  # of them read from resources.standardize_cache
+    record_ids_with_spaces: int = 0  # accepted IDs with surrounding spaces, kept as given
+    warnings: list[str] = field(default_factory=list)  # from ingest: the CLI's warning lines
     backend: str = "duckdb"  # where pairs were scored and components found (duckdb, spark)
     seconds: dict[str, float] = field(default_factory=dict)
     store: str | None = None
@@ -95,12 +97,15 @@ def prepare_records(
     encoding: str | None,
     seconds: dict[str, float],
     say: Say,
+    sheet: str | None = None,
 ) -> IngestResult:
-    """Ingest and standardize into `raw_records`, `rejected` and `records`."""
+    """Ingest and standardize into `raw_records`, `rejected` and `records`.
+
+    `sheet` names the worksheet to read in every Excel input."""
     from resolution.standardize import standardize_table
 
     with _timed(seconds, "ingest", say):
-        result = ingest(con, inputs, config.source, encoding)
+        result = ingest(con, inputs, config.source, encoding, sheet)
         fault_point("ingest")
     with _timed(seconds, "standardize", say):
         std = standardize_table(
@@ -335,6 +340,7 @@ def dedup(
     backend: str = "duckdb",
     spark_master: str | None = None,
     lock_wait: float = 0.0,
+    sheet: str | None = None,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
     (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`).
@@ -363,7 +369,7 @@ def dedup(
                 engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
         con = duckdb.connect(config=duckdb_config(config, tmp))
         try:
-            ing = prepare_records(con, config, inputs, encoding, seconds, say)
+            ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
             counts = resolve_records(
                 con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
                 backend=engine,
@@ -377,6 +383,8 @@ def dedup(
                 accepted=ing.accepted,
                 standardized_values=ing.standardized_values,
                 standardize_cache_hits=ing.standardize_cache_hits,
+                record_ids_with_spaces=ing.record_ids_with_spaces,
+                warnings=list(ing.warnings),
                 seconds=seconds,
                 store=str(store),
                 backend=backend,
@@ -409,15 +417,19 @@ def profile(
     out_dir: str | Path,
     encoding: str | None = None,
     on_stage: Say | None = None,
+    sheet: str | None = None,
 ) -> dict:
-    """Standardize and validate the inputs and write the data-quality report to `out_dir`."""
+    """Standardize and validate the inputs and write the data-quality report to `out_dir`.
+
+    The report's `warnings` are ingest's (e.g. record IDs with surrounding spaces)."""
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
     con = duckdb.connect()
     try:
-        ing = prepare_records(con, config, inputs, encoding, seconds, say)
+        ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         with _timed(seconds, "report", say):
             report = build_report(con, config.quality, ing.rejected)
+            report["warnings"] = list(ing.warnings)
         write_report(report, Path(out_dir))
         if config.quality.track_in_mlflow:
             report["mlflow_run_id"] = log_to_mlflow(report, run_name="profile")

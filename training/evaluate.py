@@ -168,6 +168,7 @@ def evaluate_models(
     inputs: list[str | Path],
     truth_path: str | Path,
     encoding: str | None = None,
+    sheet: str | None = None,
 ) -> list[Evaluated]:
     """Resolve the same input with each model (in memory) and score each against the truth.
 
@@ -180,7 +181,7 @@ def evaluate_models(
     loaded = [resolve_model(r) for r in model_refs]
     con = duckdb.connect()
     try:
-        prepare_records(con, config, list(inputs), encoding, {}, lambda _s: None)
+        prepare_records(con, config, list(inputs), encoding, {}, lambda _s: None, sheet)
         load_truth(con, truth_path)
         results = []
         for label, ref, model in zip(_labels(model_refs), model_refs, loaded):

@@ -50,6 +50,7 @@ def _truth_from_column(
     inputs: list[str | Path],
     column: str,
     encoding: str | None,
+    sheet: str | None = None,
 ) -> None:
     from resolution.ingest import read_input
 
@@ -57,7 +58,7 @@ def _truth_from_column(
     parts = []
     for i, path in enumerate(inputs):
         table = f"_labels_input_{i}"
-        read_input(con, path, table, encoding or config.source.encoding)
+        read_input(con, path, table, encoding or config.source.encoding, sheet)
         present = {c.lower(): c for c in columns(con, table)}
         for want in (id_col, column):
             if want.lower() not in present:
@@ -65,8 +66,10 @@ def _truth_from_column(
                     f"{path}: labels column '{want}' is missing; the file has: "
                     f"{', '.join(list(present.values())[:20])}"
                 )
+        rid = quote_ident(present[id_col.lower()])
+        # the record_id exactly as ingest keeps it (surrounding spaces and all)
         parts.append(
-            f"SELECT NULLIF(trim({quote_ident(present[id_col.lower()])}), '') AS record_id, "
+            f"SELECT CASE WHEN trim({rid}) <> '' THEN {rid} END AS record_id, "
             f"NULLIF(trim({quote_ident(present[column.lower()])}), '') AS entity_id FROM {table}"
         )
     con.execute(
@@ -97,11 +100,13 @@ def _pairs_from_file(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
             f"has: {', '.join(list(present.values())[:20])}"
         )
     lab = quote_ident(label)
+    # record IDs exactly as ingest keeps them; a blank one is empty
+    a, b = (f"CASE WHEN trim({quote_ident(present[c])}) <> '' THEN {quote_ident(present[c])} END"
+            for c in ("record_id_l", "record_id_r"))
     con.execute(
         f"""
         CREATE OR REPLACE TABLE _pairs_typed AS
-        SELECT trim({quote_ident(present['record_id_l'])}) AS a,
-               trim({quote_ident(present['record_id_r'])}) AS b,
+        SELECT {a} AS a, {b} AS b,
                CASE WHEN lower(trim({lab})) IN ('1', 'true', 't', 'yes', 'y', 'match') THEN 1
                     WHEN lower(trim({lab})) IN ('0', 'false', 'f', 'no', 'n', 'non-match',
                                                 'nonmatch') THEN 0
@@ -130,6 +135,7 @@ def load_labels(
     pairs: str | Path | None = None,
     encoding: str | None = None,
     records: str = "records",
+    sheet: str | None = None,
 ) -> LabelSummary | None:
     """Load whichever labels are given (at most one form); None when there are none."""
     given = [x for x in (labels_column, truth, pairs) if x is not None]
@@ -165,7 +171,7 @@ def load_labels(
         return LabelSummary("pairs", str(pairs), int(n_rec), int(n_match), int(n_non), None)
 
     if labels_column is not None:
-        _truth_from_column(con, config, inputs, labels_column, encoding)
+        _truth_from_column(con, config, inputs, labels_column, encoding, sheet)
         origin = f"column {labels_column}"
     else:
         _truth_from_file(con, truth)

@@ -559,10 +559,13 @@ def train(
     target_precision: float | None = None,
     charts: bool = True,
     tags: dict[str, str] | None = None,
+    sheet: str | None = None,
 ) -> TrainResult:
     """Train, evaluate when labels are given, log a run and register the model as NAME.
 
-    `on_stage(name)` reports progress. The experiment defaults to `er-NAME`.
+    `on_stage(name)` reports progress. The experiment defaults to `er-NAME`. `sheet`
+    names the worksheet to read in every Excel input. The result's warnings are
+    ingest's (not logged to MLflow) and the fit's.
     """
     from resolution.pipeline import prepare_records
     from training import diagnostics
@@ -577,10 +580,10 @@ def train(
     spill = Path(config.resources.temp_directory) if config.resources.temp_directory else tmp
     con = duckdb.connect(config=duckdb_config(config, spill / "duckdb-spill"))
     try:
-        prepare_records(con, config, inputs, encoding, seconds, say)
+        ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         labels = load_labels(
             con, config, inputs, labels_column=labels_column, truth=truth,
-            pairs=labels_pairs, encoding=encoding,
+            pairs=labels_pairs, encoding=encoding, sheet=sheet,
         )
         say("train")
         t0 = time.perf_counter()
@@ -621,11 +624,14 @@ def train(
 
     say("log to MLflow")
     try:
-        return _log_run(
+        result = _log_run(
             config, config_text, inputs, name, experiment, fitted, fingerprint, params_table,
             labels, evaluation, seconds, tmp, charts_dir, link_type, calibration,
             target_precision, tags or {},
         )
+        # ingest's warnings are for the user, not the run: they name input rows
+        result.warnings = [*ing.warnings, *result.warnings]
+        return result
     finally:
         import shutil
 
