@@ -23,7 +23,7 @@ import duckdb
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import scalar
-from resolution.errors import ModelError
+from resolution.errors import ModelError, writable_folder
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
@@ -340,12 +340,16 @@ def dedup(
     `backend="spark"` scores pairs and finds components with Splink on Spark
     (`spark_master`, else the config's `resources.spark.master`, else local[2])."""
     say = on_stage or (lambda _s: None)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    # every folder the job writes to, proven writable before any work (a file given as
+    # --out, a read-only disk): otherwise the job would fail at its last step
+    out = writable_folder(out_dir, "output folder")
+    store = Path(store_path or config.store.path or out / "store.duckdb")
+    writable_folder(store.parent, "the store's folder")
+    if config.resources.temp_directory:
+        writable_folder(config.resources.temp_directory, "resources.temp_directory")
     _remove_leftovers(out)
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    store = Path(store_path or config.store.path or out / "store.duckdb")
     seconds: dict[str, float] = {}
     tmp = Path(config.resources.temp_directory or out) / f".tmp-{job_id}"
     engine = None
@@ -406,6 +410,7 @@ def profile(
     """Standardize and validate the inputs and write the data-quality report to `out_dir`."""
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
+    writable_folder(out_dir, "report folder")  # before any work, not at the end
     con = duckdb.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
