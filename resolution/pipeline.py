@@ -23,7 +23,7 @@ import duckdb
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import scalar
-from resolution.errors import ModelError, writable_folder
+from resolution.errors import ConfigError, ModelError, writable_folder
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
@@ -87,6 +87,23 @@ def duckdb_config(config: Config, temp_directory: Path | None = None) -> dict[st
     return out
 
 
+def check_standardize_cache(path: str | None) -> None:
+    """A cache path whose folder is missing is a typo, not a cache to skip: refuse it
+    before any work (a cache that exists but is unusable, e.g. locked by another job,
+    only costs time and stays a warning)."""
+    if not path:
+        return
+    p = Path(path)
+    folder = p.parent
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise ConfigError(f"resources.standardize_cache: the folder {folder} {what}; "
+                          f"create the folder or fix the path ({path})")
+    if p.is_dir():
+        raise ConfigError(f"resources.standardize_cache: {path} is a folder; give a file "
+                          "in it, e.g. std_cache.duckdb")
+
+
 def prepare_records(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -98,6 +115,7 @@ def prepare_records(
     """Ingest and standardize into `raw_records`, `rejected` and `records`."""
     from resolution.standardize import standardize_table
 
+    check_standardize_cache(config.resources.standardize_cache)
     with _timed(seconds, "ingest", say):
         result = ingest(con, inputs, config.source, encoding)
         fault_point("ingest")
