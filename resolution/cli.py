@@ -1,13 +1,12 @@
 """The `er` command line: a thin shell over the Python API.
 
 Each command parses options, calls one function, and prints. User errors
-(`ResolutionError`) become one line on stderr and exit code 2; anything else is a bug and
-keeps its traceback.
+(`ResolutionError`, a full disk, a read-only folder, ...) become one line on stderr and exit
+code 2 (`resolution.cli_errors.user_errors`); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
@@ -17,9 +16,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from resolution.errors import ResolutionError
+from resolution.cli_errors import user_errors
 
 app = typer.Typer(
     name="er",
@@ -70,23 +70,6 @@ WaitOpt = Annotated[
         "(default 0: refuse at once, naming the job)",
     ),
 ]
-
-
-def user_errors(fn):
-    """Turn a ResolutionError into one clear line and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ResolutionError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-        except KeyboardInterrupt:
-            console.print("interrupted; previous results are intact")
-            raise typer.Exit(130)
-
-    return wrapper
 
 
 class _Stages:
@@ -325,7 +308,7 @@ def profile(
 def print_warnings(warnings) -> None:
     """Ingest's and training's warnings: one `warning:` line each, on stderr."""
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 def print_checks(report: dict) -> None:

@@ -23,7 +23,7 @@ import duckdb
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import scalar
-from resolution.errors import ModelError
+from resolution.errors import ConfigError, ModelError, writable_folder
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.locks import job_locks
@@ -90,6 +90,23 @@ def duckdb_config(config: Config, temp_directory: Path | None = None) -> dict[st
     return out
 
 
+def check_standardize_cache(path: str | None) -> None:
+    """A cache path whose folder is missing is a typo, not a cache to skip: refuse it
+    before any work (a cache that exists but is unusable, e.g. locked by another job,
+    only costs time and stays a warning)."""
+    if not path:
+        return
+    p = Path(path)
+    folder = p.parent
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise ConfigError(f"resources.standardize_cache: the folder {folder} {what}; "
+                          f"create the folder or fix the path ({path})")
+    if p.is_dir():
+        raise ConfigError(f"resources.standardize_cache: {path} is a folder; give a file "
+                          "in it, e.g. std_cache.duckdb")
+
+
 def prepare_records(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -104,6 +121,7 @@ def prepare_records(
     `sheet` names the worksheet to read in every Excel input."""
     from resolution.standardize import standardize_table
 
+    check_standardize_cache(config.resources.standardize_cache)
     with _timed(seconds, "ingest", say):
         result = ingest(con, inputs, config.source, encoding, sheet)
         fault_point("ingest")
@@ -351,10 +369,14 @@ def dedup(
     Another job on the same output folder or store makes this one wait up to `lock_wait`
     seconds, then refuse (`resolution.locks`)."""
     say = on_stage or (lambda _s: None)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # every folder the job writes to, proven writable before any work (a file given as
+    # --out, a read-only disk): otherwise the job would fail at its last step
+    out = writable_folder(out_dir, "output folder")
     store = Path(store_path or config.store.path or out / "store.duckdb")
+    writable_folder(store.parent, "the store's folder")
+    if config.resources.temp_directory:
+        writable_folder(config.resources.temp_directory, "resources.temp_directory")
+    job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     # one job per output folder and per store, for the job's whole life (resolution.locks)
     with job_locks(job_id, "dedup", store=store, out=out, wait=lock_wait, say=say):
         _remove_leftovers(out)
@@ -424,6 +446,7 @@ def profile(
     The report's `warnings` are ingest's (e.g. record IDs with surrounding spaces)."""
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
+    writable_folder(out_dir, "report folder")  # before any work, not at the end
     con = duckdb.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)

@@ -2249,6 +2249,15 @@ def _warm() -> None:
     latin.warm()
 
 
+def _init_worker(job_pid: int) -> None:
+    """Each worker: end with the job (not only with the forkserver that forked it), then
+    load the dictionaries."""
+    from resolution.orphans import end_with
+
+    end_with(job_pid)
+    _warm()
+
+
 def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -2261,7 +2270,6 @@ def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
     # `if __name__ == "__main__"` guard, as the CLI and the benchmarks have.)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["resolution.standardize"])
-    init = _warm
     tables = {key: con.sql(f"SELECT * FROM {tmp}_{key}_k").to_arrow_table() for key in lookups}
     # chunks of the biggest lookups first, so the pool stays busy to the end
     jobs = [
@@ -2270,7 +2278,8 @@ def _lookups_in_processes(con, tmp: str, lookups: dict, n_workers: int) -> None:
         for i in range(0, tables[key].num_rows, _CHUNK)
     ]
     parts: dict[str, dict[int, pa.Array]] = {key: {} for key in lookups}
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=init) as pool:
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(os.getpid(),)) as pool:
         pending: dict = {}
         todo = iter(jobs)
         while True:

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from resolution.cli_errors import user_errors
+
 models_app = typer.Typer(
     name="models",
     help="List registered models and promote a version to an alias (e.g. champion).\n\n"
@@ -25,14 +27,8 @@ models_app = typer.Typer(
 out = Console()
 
 
-def _user_errors(fn):
-    from resolution.cli import user_errors
-
-    return user_errors(fn)
-
-
 @models_app.command("list")
-@_user_errors
+@user_errors
 def list_cmd(
     name: Annotated[str | None, typer.Argument(help="registered model name (all if unset)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -65,7 +61,7 @@ def list_cmd(
 
 
 @models_app.command("promote")
-@_user_errors
+@user_errors
 def promote_cmd(
     name: Annotated[str, typer.Argument(help="registered model name")],
     version: Annotated[str, typer.Argument(help="version number to promote")],

@@ -39,6 +39,10 @@ from resolution.model.settings import build_settings, training_table
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
 
 META_FILE = "training.json"
+# an EM round on fewer blocked pairs cannot estimate m (a handful of pairs that agree on
+# everything drive λ to exactly 1 and Splink fails on `cast(inf as float8)`); rounds below
+# this are skipped, and with none left training stops with the counts
+MIN_EM_PAIRS = 50
 
 
 @dataclass
@@ -103,7 +107,7 @@ def fit(
 ) -> Fitted:
     """Train on a standardized table in `con`; see the module docstring for the steps."""
     from splink import block_on
-    from splink.internals.exceptions import EMTrainingException
+    from splink.internals.exceptions import EMTrainingException, SplinkException
 
     from resolution.predict import make_linker
     from training.diagnostics import em_sessions
@@ -128,6 +132,20 @@ def fit(
             warnings.append(
                 f"trained on a random sample of {t.max_records:,} of {n_all:,} records "
                 "(model.training.max_records)"
+            )
+    em_pairs = {}
+    if m_from == "em":
+        em_pairs = {tuple(r): blocked_pairs(con, fit_table, r, link_type)
+                    for r in t.em_blocking_rules}
+        if em_pairs and all(n < MIN_EM_PAIRS for n in em_pairs.values()):
+            n_fit = scalar(con, f"SELECT count(*) FROM {fit_table}")
+            found = ", ".join(f"{n:,} pairs under {list(r)}" for r, n in em_pairs.items())
+            raise InputError(
+                f"too few record pairs to train on: the {n_fit:,} records give {found} "
+                f"(model.training.em_blocking_rules), and EM needs at least {MIN_EM_PAIRS} "
+                "for one rule; train on more records (a few thousand, with duplicates among "
+                "them), use rules on columns your data fills, or estimate m from labels "
+                "(--truth, --labels-column or --labels-pairs)"
             )
     linker = make_linker(con, fit_table, build_settings(config, link_type))
 
@@ -168,6 +186,12 @@ def fit(
         probe = min(1.0, max(0.01, 50_000 / max(n_fit, 1)))
         for rule in t.em_blocking_rules:
             lam = linker._settings_obj._probability_two_random_records_match
+            if em_pairs.get(tuple(rule), MIN_EM_PAIRS) < MIN_EM_PAIRS:
+                warnings.append(
+                    f"EM rule {rule} found only {em_pairs[tuple(rule)]} record pairs in this "
+                    f"data (at least {MIN_EM_PAIRS} are needed); skipped"
+                )
+                continue
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*rule), estimate_without_term_frequencies=True,
@@ -178,6 +202,13 @@ def fit(
                 # A rule can find no pairs on a given data set (e.g. no addresses): the
                 # other rounds still train; with none left, the model cannot be trained.
                 warnings.append(f"EM rule {rule} found no record pairs in this data; skipped")
+            except SplinkException as exc:
+                # every blocked pair scored a certain match: λ reached 1, its log-odds inf
+                if "inf as float8" not in str(exc):
+                    raise
+                linker._settings_obj._probability_two_random_records_match = lam
+                warnings.append(f"EM rule {rule} scored every pair it found as a match "
+                                "(too few or too similar pairs to estimate from); skipped")
             except ValueError as exc:
                 # Splink refuses an m or u that underflows (a level EM drives to zero);
                 # the round's estimates are discarded before they reach the model.
@@ -214,6 +245,24 @@ def fit(
         em_sessions=em_sessions(linker),
         warnings=warnings,
     )
+
+
+def blocked_pairs(con: duckdb.DuckDBPyConnection, table: str, rule: list[str],
+                  link_type: str) -> int:
+    """How many record pairs the blocking rule (equal, non-null `rule` columns) yields:
+    pairs across sources only for link_only."""
+    keys = ", ".join(rule)
+    filled = " AND ".join(f"({c}) IS NOT NULL" for c in rule)
+    if link_type == "link_only":
+        return int(scalar(con, f"""
+            SELECT coalesce(sum((c * c - c2) // 2), 0) FROM (
+                SELECT sum(n) AS c, sum(n * n) AS c2 FROM (
+                    SELECT {keys}, count(*) AS n FROM {table} WHERE {filled}
+                    GROUP BY {keys}, source_dataset)
+                GROUP BY {keys})"""))
+    return int(scalar(con, f"""
+        SELECT coalesce(sum(c * (c - 1) // 2), 0) FROM (
+            SELECT count(*) AS c FROM {table} WHERE {filled} GROUP BY {keys})"""))
 
 
 def fill_unseen_u(linker: Any, n_pairs: float) -> list[str]:

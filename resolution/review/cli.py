@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from resolution.cli_errors import user_errors
 from resolution.errors import ResolutionError
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. demo/store.duckdb")]
@@ -24,23 +25,8 @@ users_app = typer.Typer(
 )
 
 
-def _errors(fn):
-    """Like `resolution.cli.user_errors` (not imported: that module imports this one)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ResolutionError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
-
-
 @review_app.command("serve")
-@_errors
+@user_errors
 def serve(
     store: StoreOpt,
     port: Annotated[int, typer.Option(help="port")] = 8000,
@@ -82,7 +68,7 @@ def serve(
 
 
 @review_app.command("export-labels")
-@_errors
+@user_errors
 def export_labels(
     store: StoreOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write")],
@@ -115,7 +101,7 @@ def _users(store: Path):
 
 
 @users_app.command("add")
-@_errors
+@user_errors
 def add(
     name: str,
     store: StoreOpt,
@@ -138,7 +124,7 @@ def add(
 
 
 @users_app.command("list")
-@_errors
+@user_errors
 def list_(store: StoreOpt):
     """List users and roles.
 
@@ -152,7 +138,7 @@ def list_(store: StoreOpt):
 
 
 @users_app.command("set-role")
-@_errors
+@user_errors
 def set_role(name: str, role: str, store: StoreOpt):
     """Change a user's role.
 
@@ -166,7 +152,7 @@ def set_role(name: str, role: str, store: StoreOpt):
 
 
 @users_app.command("set-password")
-@_errors
+@user_errors
 def set_password(
     name: str,
     store: StoreOpt,
@@ -185,7 +171,7 @@ def set_password(
 
 
 @users_app.command("disable")
-@_errors
+@user_errors
 def disable(name: str, store: StoreOpt):
     """Disable a user (sessions stop working at once).
 
