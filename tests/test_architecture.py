@@ -60,3 +60,11 @@ def test_a_wheel_install_runs_the_demo_from_any_folder(tmp_path):
     )
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert (work / "demo" / "job" / "summary.json").exists()
+    # the review app (its routes are a subpackage) starts from the wheel on the demo store
+    review = subprocess.run(
+        [sys.executable, "-c", ("from resolution.review.app import create_app; print(create_app("
+                                "'demo/store.duckdb').url_path_for('act_undo', entity_id='E1'))")],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert review.returncode == 0 and review.stdout.strip() == "/entity/E1/undo", (
+        review.stdout[-2000:] + review.stderr[-3000:])

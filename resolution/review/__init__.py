@@ -9,6 +9,11 @@
 - `views` — what the pages read: the queue, an entity with lineage and the model's
   per-comparison explanation of its pairs, history, the audit log.
 - `mask` — personal data masked for viewers; `i18n` — Chinese interface, English switch.
-- `app` — the FastAPI app (server-rendered Jinja2 templates, no build step, no CDN).
+- `app` — `create_app`: assembles the FastAPI app (server-rendered Jinja2 templates, no
+  build step, no CDN): state, session middleware, error pages, static files, routes.
+- `routes/` — the pages, one module per thing a user does: `session` (login, logout,
+  language), `queue`, `entity` (the entity page and the decisions), `audit`, `users`.
+- `web` — what the routes share: the user and role as FastAPI dependencies, CSRF,
+  rendering, refusals.
 - `cli` — `er review …` and `er users …`.
 """

@@ -1,0 +1,213 @@
+"""What every page of the review app shares: who is asking, CSRF, rendering, refusals.
+
+A route gets the signed-in user as a FastAPI dependency that also enforces the role:
+
+    def queue_page(request: Request, viewer: Viewer): ...        # any signed-in user
+    async def confirm(request: Request, steward: Steward, form: StewardForm): ...
+
+`Viewer`, `Steward` and `Admin` are the user (a `Caller`) with at least that role; a
+visitor who is not signed in is sent to the login page (GET) or refused with 401 (other
+methods), a signed-in user without the role is refused with 403. `StewardForm`,
+`AdminForm` and `SignedInForm` are the posted form once its CSRF token matches the
+session's, else a 403 refusal. A refusal is a `Halt` carrying the page to send back
+(`create_app` registers `halt_page` for it), and is one row in `access_log`.
+
+The role is read from the store on every request (a changed role or a disabled user
+takes effect at once) and kept in `request.state.role` for the page's navigation.
+Routes reach the store and the templates through `request.app.state` (`store`,
+`templates`, `config_path`), which `create_app` fills.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the annotations of
+# `_csrf_checked`'s inner dependency, which name a local variable, so they must be objects.
+
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from resolution.review import auth
+from resolution.review.i18n import LANGS, translator
+from resolution.review.store_access import StoreAccess, StoreBusy
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: the session's user and their current role (None, None for
+    a visitor who is not signed in, or whose user is gone or disabled)."""
+
+    name: str | None
+    role: str | None
+
+
+class Halt(Exception):
+    """Stop handling the request and send `response` (a refusal or a redirect to login)."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+# --- the app's state ----------------------------------------------------------------------
+
+
+def store(request: Request) -> StoreAccess:
+    return request.app.state.store
+
+
+def lang_of(request: Request) -> str:
+    lang = request.cookies.get("lang", "zh")
+    return lang if lang in LANGS else "zh"
+
+
+def translator_for(request: Request):
+    return translator(lang_of(request))
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=TEMPLATES)
+    templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
+    templates.env.filters["num"] = lambda v: "—" if v is None else f"{v:+.1f}"
+    templates.env.filters["dt"] = lambda v: "" if v is None else str(v)[:19]
+    templates.env.filters["val"] = _display
+    return templates
+
+
+def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    """A page from `templates/`, with what base.html needs (user, role, CSRF token, the
+    flash message left by the last action, which this page consumes)."""
+    user = request.session.get("user")
+    t = translator_for(request)
+    flash = request.session.pop("flash", None)
+    role = getattr(request.state, "role", None)
+    base = {
+        "request": request, "t": t, "user": user, "role": role,
+        "csrf": csrf_token(request), "flash": flash, "path": request.url.path,
+        "query": request.url.query, "can_decide": auth.allows(role, "steward"),
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, name, {**base, **ctx}, status_code=status
+    )
+
+
+def refuse(request: Request, caller: Caller, status: int, key: str, detail: str = "") -> Response:
+    """The refusal page (`key` is its i18n message unless `detail` says more), logged."""
+    with store(request).connect() as con:
+        auth.log_refusal(con, caller.name, caller.role, request.method, str(request.url.path),
+                         status, f"{key}: {detail}" if detail else key)
+    t = translator_for(request)
+    return render(request, "message.html", {"title": t("refused"), "message": detail or t(key)},
+                  status=status)
+
+
+async def halt_page(request: Request, exc: Halt) -> Response:
+    return exc.response
+
+
+async def store_busy_page(request: Request, exc: StoreBusy) -> Response:
+    """503 with Retry-After while a batch job holds the store longer than the app waits."""
+    t = translator_for(request)
+    return request.app.state.templates.TemplateResponse(
+        request, "message.html",
+        {"request": request, "t": t, "title": t("busy"), "message": str(exc),
+         "user": None, "role": None, "csrf": "", "flash": None, "path": "", "query": "",
+         "can_decide": False},
+        status_code=503, headers={"Retry-After": "5"},
+    )
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+def signed_in(request: Request) -> Caller:
+    """The session's user with their role now; Caller(None, None) when there is none."""
+    name = request.session.get("user")
+    if not name:
+        return Caller(None, None)
+    with store(request).connect() as con:
+        role = auth.current_role(con, name)
+    return Caller(name, role) if role else Caller(None, None)
+
+
+def _requiring(needed: str) -> Callable[[Request], Caller]:
+    def require(request: Request) -> Caller:
+        caller = signed_in(request)
+        request.state.role = caller.role
+        if caller.name is None:
+            if request.method == "GET":
+                nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                raise Halt(RedirectResponse(f"/login?next={quote(nxt)}", status_code=303))
+            raise Halt(refuse(request, caller, 401, "login_required", "请先登录 (log in first)"))
+        if not auth.allows(caller.role, needed):
+            raise Halt(refuse(request, caller, 403, "forbidden"))
+        return caller
+
+    require.__name__ = f"require_{needed}"
+    return require
+
+
+require_viewer = _requiring("viewer")
+require_steward = _requiring("steward")
+require_admin = _requiring("admin")
+
+SignedIn = Annotated[Caller, Depends(signed_in)]
+Viewer = Annotated[Caller, Depends(require_viewer)]
+Steward = Annotated[Caller, Depends(require_steward)]
+Admin = Annotated[Caller, Depends(require_admin)]
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use); every form on every page carries it."""
+    tok = request.session.get("csrf")
+    if not tok:
+        tok = secrets.token_urlsafe(32)
+        request.session["csrf"] = tok
+    return tok
+
+
+def csrf_matches(request: Request, form: FormData) -> bool:
+    sent, good = str(form.get("csrf", "")), request.session.get("csrf", "")
+    return bool(sent and good and hmac.compare_digest(sent, good))
+
+
+def _csrf_checked(caller_dependency: Callable[[Request], Caller]):
+    # the caller is a dependency of the form, so the role is checked before the body is read
+    async def checked_form(
+        request: Request, caller: Annotated[Caller, Depends(caller_dependency)]
+    ) -> FormData:
+        form = await request.form()
+        if not csrf_matches(request, form):
+            raise Halt(refuse(request, caller, 403, "csrf_failed"))
+        return form
+
+    return checked_form
+
+
+SignedInForm = Annotated[FormData, Depends(_csrf_checked(signed_in))]
+StewardForm = Annotated[FormData, Depends(_csrf_checked(require_steward))]
+AdminForm = Annotated[FormData, Depends(_csrf_checked(require_admin))]
+
+
+def _display(v: Any) -> str:
+    if v is None or v == "" or v == []:
+        return ""
+    if isinstance(v, list):
+        return "、".join(str(x) for x in v if x is not None)
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)[:19] if hasattr(v, "isoformat") else str(v)
