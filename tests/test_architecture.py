@@ -36,6 +36,22 @@ def test_the_runtime_never_imports_training():
     assert not offenders, "resolution/ must not import training/:\n" + "\n".join(offenders)
 
 
+def test_every_package_folder_is_in_the_wheel():
+    """pyproject lists packages explicitly (configs/ is mapped to `resolution.presets`), so
+    a new subpackage must be added there or the wheel silently lacks it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(d.relative_to(ROOT).parts)
+        for top in ("resolution", "training")
+        for d in [ROOT / top, *(ROOT / top).rglob("*")]
+        if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py"))
+    }
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
 def test_a_wheel_install_runs_the_demo_from_any_folder(tmp_path):
     """`pip install .` (not editable) gives a working `er demo`: configs ship as package
     data. The wheel is installed into its own folder, which shadows the editable install."""
