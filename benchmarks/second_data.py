@@ -130,6 +130,9 @@ GIVEN = (
 COMMON_NAMES = [
     "王伟", "张伟", "王芳", "李伟", "李娜", "王静", "张敏", "李静", "刘伟", "王秀英",
     "张丽", "王丽", "刘洋", "李强", "张静", "王磊", "李军", "张勇", "刘杰", "陈静",
+    "李秀英", "张秀英", "王敏", "李敏", "王艳", "王勇", "李杰", "张杰", "张磊", "王强",
+    "李娟", "王军", "张艳", "张涛", "王涛", "李明", "王超", "李艳", "王明", "刘敏",
+    "陈伟", "刘芳", "杨洋", "李勇", "王娟", "刘静", "张军", "杨伟", "陈杰", "黄伟",
 ]
 
 TRADE_A = "金鑫宏恒华永盛隆兴旺福瑞祥嘉佳德润源泰安康和美鼎丰达利新天海明汇聚博诚信正顺益晨辰宝雅"
@@ -252,6 +255,7 @@ class Generator:
         self.used_phones: set[str] = set()
         self.used_uscc: set[str] = set()
         self.used_ids: set[str] = set()
+        self.used_emails: set[str] = set()
         self.n_groups = 0
 
     # ---- small draws
@@ -330,6 +334,18 @@ class Generator:
         return Place(c[0], c[1], c[2], c[3], d[0], d[1], d[2], road, self.r.randint(1, 1999), unit)
 
     def email_for(self, name: str, kind: str, trade: str = "") -> str:
+        """A mailbox no other customer has (an address belongs to one person or company)."""
+        for _ in range(50):
+            email = self._email(name, kind, trade)
+            if email not in self.used_emails:
+                break
+        else:
+            local, dom = email.split("@")
+            email = f"{local}{self.r.randint(1000, 99999)}@{dom}"
+        self.used_emails.add(email)
+        return email
+
+    def _email(self, name: str, kind: str, trade: str) -> str:
         if kind == "company" and trade and self.chance(0.5):
             dom = "".join(_py(trade)) + self.pick(["", "-sh", "group", "sm", "trade", "88"])
             return f"{self.pick(['info', 'sales', 'service', 'caiwu', 'admin', 'hr'])}@{dom}.{self.pick(['com', 'cn', 'com.cn'])}"
@@ -389,9 +405,9 @@ class Generator:
             e.alt_mobile = self.mobile()
         return e
 
-    def group(self, cause: str, members: list[Entity]) -> list[Entity]:
+    def group(self, cause: str, members: list[Entity], gid: str = "") -> list[Entity]:
         self.n_groups += 1
-        gid = f"{cause[:2].upper()}{self.n_groups:05d}"
+        gid = gid or f"{cause[:2].upper()}{self.n_groups:05d}"
         for m in members:
             m.group_id, m.cause = gid, cause
         return members
@@ -412,15 +428,17 @@ class Generator:
         name = self.pick(COMMON_NAMES)
         c = self.pick(CITIES, CITY_WEIGHTS)
         same_mailbox = self.chance(0.6)
-        providers = self.r.sample(PROVIDERS, 3)
         local = "".join(_py(name))
         out = []
-        for i in range(self.pick([2, 2, 3])):
+        for _ in range(self.pick([2, 2, 3])):
             p = self.person(name=name, city=c)
-            if same_mailbox:
-                p.email, p.alt_email = f"{local}@{providers[i]}", None
+            free = [pr for pr in PROVIDERS if f"{local}@{pr}" not in self.used_emails]
+            if same_mailbox and free:  # the name's pinyin, at a provider no namesake has used
+                p.email, p.alt_email = f"{local}@{self.pick(free)}", None
+                self.used_emails.add(p.email)
             out.append(p)
-        return self.group("namesake", out)
+        # one group per name: two people of that name are namesakes in any city
+        return self.group("namesake", out, gid=f"NA-{local}")
 
     def salesperson(self) -> list[Entity]:
         c = self.pick(CITIES, CITY_WEIGHTS)
