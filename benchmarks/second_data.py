@@ -310,7 +310,8 @@ class Generator:
             born = date(1950, 1, 1) + timedelta(days=self.r.randrange(365 * 55))
             body = self.pick(BIRTH_AREAS) + born.strftime("%Y%m%d") + f"{self.r.randrange(1000):03d}"
             code = body + ric.calc_check_digit(body + "0")
-            if code not in self.used_ids:
+            # valid in full: python-stdnum also checks the birth place existed on the birth date
+            if code not in self.used_ids and ric.is_valid(code):
                 self.used_ids.add(code)
                 return code
 
