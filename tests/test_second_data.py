@@ -10,8 +10,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import stdnum.cn.ric as ric
-import stdnum.cn.uscc as uscc
+from stdnum.cn import ric, uscc
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = [
@@ -112,13 +111,13 @@ def test_accuracy_benchmark_reports_causes_and_reliability_on_the_second_set():
         check=True, cwd=ROOT, capture_output=True, text=True,
     ).stdout
     assert "second data set: 1,200 records" in out and "demo data" not in out
-    ours = re.search(r"^standardized \(ours\)(.*)$", out, re.M).group(1).split()
-    plain = re.search(r"^plain Splink, raw columns(.*)$", out, re.M).group(1).split()
-    total = re.search(r"^total(.*)$", out, re.M).group(1).split()
+    ours = re.search(r"^standardized \(ours\)(.*)$", out, re.MULTILINE).group(1).split()
+    plain = re.search(r"^plain Splink, raw columns(.*)$", out, re.MULTILINE).group(1).split()
+    total = re.search(r"^total(.*)$", out, re.MULTILINE).group(1).split()
     # false pairs by cause add up to the FP pairs of each model's metrics row
     assert total[0] == ours[6] and total[3] == plain[6]
     for cause in ("household", "namesake", "salesperson", "branch", "owner", "other"):
-        assert re.search(rf"^{cause}\s+[\d,]+", out, re.M), cause
+        assert re.search(rf"^{cause}\s+[\d,]+", out, re.MULTILINE), cause
     assert "reliability of membership_confidence" in out
-    rows = re.findall(r"^\[0\.99, 1\]\s+([\d,]+)", out, re.M)
+    rows = re.findall(r"^\[0\.99, 1\]\s+([\d,]+)", out, re.MULTILINE)
     assert rows and int(rows[0].replace(",", "")) > 0
