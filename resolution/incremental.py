@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import Config
 from resolution.db import columns, scalar
@@ -31,7 +32,7 @@ from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
 from resolution.store import (
-    assign_stable_ids, load_constraints, open_store, undo_begin, undo_end, write_history,
+    assign_stable_ids, attach_store, load_constraints, open_store, undo_begin, undo_end, write_history,
 )
 from resolution.survivorship import survive
 
@@ -128,13 +129,14 @@ def match(
     job_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     seconds: dict[str, float] = {}
-    con = duckdb.connect()
+    crypto.require()
+    con = crypto.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
         con.execute("ALTER TABLE records RENAME TO new_records")
         _check_model_columns_on(con, settings)
         with _timed(seconds, "load store", say):
-            con.execute(f"ATTACH '{store}' AS st (READ_ONLY)")
+            attach_store(con, store, "st", read_only=True)
             has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'st' "
                               "AND table_name = 'records'")
             if not has:
@@ -264,7 +266,7 @@ def _commit_incremental(
     import json
 
     open_store(store).close()
-    con.execute(f"ATTACH '{store}' AS st")
+    attach_store(con, store, "st")
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     try:
         con.execute("BEGIN TRANSACTION")

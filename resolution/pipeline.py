@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import duckdb
 
+from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
-from resolution.db import scalar
-from resolution.errors import ModelError
+from resolution.db import quote_literal, scalar
+from resolution.errors import ModelError, ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.predict import predict_pairs
@@ -56,6 +57,7 @@ class JobSummary:
     standardized_values: int = 0  # distinct values (and value tuples) standardized
     standardize_cache_hits: int = 0  # of them read from resources.standardize_cache
     backend: str = "duckdb"  # where pairs were scored and components found (duckdb, spark)
+    encrypted: bool = False  # job.duckdb and the Parquet copies encrypted (ER_ENCRYPTION_KEY)
     seconds: dict[str, float] = field(default_factory=dict)
     store: str | None = None
     duplicate_rate: float | None = None
@@ -277,15 +279,20 @@ def _write_outputs(
     run = runs / summary.job_id
     run.mkdir(mode=0o700)
     job_path = run / "job.duckdb"
-    con.execute(f"ATTACH '{job_path}' AS job_out")
+    crypto.attach(con, job_path, "job_out")  # encrypted when a key is set
     for t in OUTPUT_TABLES:
         con.execute(f"CREATE TABLE job_out.{t} AS SELECT * FROM {t}")
     # the job the tables belong to, so a reader can check them against summary.json
     con.execute("CREATE TABLE job_out.job AS SELECT ? AS job_id, ? AS model",
                 [summary.job_id, summary.model])
     con.execute("DETACH job_out")
+    # with a key, Parquet modular encryption (see resolution.crypto for reading them back)
+    enc = (f", ENCRYPTION_CONFIG {{footer_key: {quote_literal(crypto.PARQUET_KEY_NAME)}}}"
+           if crypto.enabled() else "")
     for t in PARQUET_TABLES:
-        con.execute(f"COPY {t} TO '{run / (t + '.parquet')}' (FORMAT parquet)")
+        con.execute(
+            f"COPY {t} TO {quote_literal(str(run / (t + '.parquet')))} (FORMAT parquet{enc})"
+        )
     write_report(report, run)
     (run / "summary.json").write_text(
         json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
@@ -340,6 +347,12 @@ def dedup(
     `backend="spark"` scores pairs and finds components with Splink on Spark
     (`spark_master`, else the config's `resources.spark.master`, else local[2])."""
     say = on_stage or (lambda _s: None)
+    crypto.require()  # with a key that cannot be used: refuse before writing any file
+    if backend == "spark" and crypto.enabled():
+        raise ResolutionError(
+            f"--backend spark writes its working files unencrypted; unset {crypto.KEY_ENV} "
+            "or use the default backend (duckdb)"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out)
@@ -354,7 +367,7 @@ def dedup(
 
         with _timed(seconds, "spark", say):
             engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
-    con = duckdb.connect(config=duckdb_config(config, tmp))
+    con = crypto.connect(duckdb_config(config, tmp))
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
         counts = resolve_records(
@@ -373,6 +386,7 @@ def dedup(
             seconds=seconds,
             store=str(store),
             backend=backend,
+            encrypted=crypto.enabled(),
             **counts,
         )
         with _timed(seconds, "report", say):
@@ -406,7 +420,8 @@ def profile(
     """Standardize and validate the inputs and write the data-quality report to `out_dir`."""
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
-    con = duckdb.connect()
+    crypto.require()
+    con = crypto.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say)
         with _timed(seconds, "report", say):
