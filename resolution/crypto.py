@@ -3,9 +3,8 @@
 With `ER_ENCRYPTION_KEY` set (environment only, never a config file or a log), every
 DuckDB file the engine writes is encrypted with it: the store and its backups, each job's
 `job.duckdb`, the standardize cache. DuckDB encrypts its own WAL with the database, and
-`temp_file_encryption` covers what a connection spills to disk. Parquet copies are
-written with Parquet modular encryption (key below), CSV-free: the engine writes no other
-file with personal values.
+`temp_file_encryption` covers what a connection spills to disk. The Parquet copies are
+written with Parquet modular encryption under a key derived from it (`parquet_key`).
 
 DuckDB encrypts securely only with OpenSSL from its httpfs extension (without it DuckDB
 offers an insecure fallback, `force_mbedtls_unsafe`, that is never enabled). The
@@ -21,6 +20,7 @@ a DuckDB file with the key; `open_file()` is the key-aware `duckdb.connect(path)
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -105,6 +105,11 @@ def parquet_key() -> str:
     k = key()
     if k is None:
         raise ResolutionError(f"{KEY_ENV} is not set")
+    return _derive(k)
+
+
+@functools.lru_cache(maxsize=4)  # ~0.1 s each, and every connection registers it
+def _derive(k: str) -> str:
     raw = hashlib.pbkdf2_hmac("sha256", k.encode("utf-8"), b"resolution-parquet", 100_000)
     return base64.b64encode(raw).decode("ascii")
 

@@ -77,6 +77,21 @@ def test_encrypted_job_writes_no_personal_data_in_clear(
     args = _job(enc, trained_model, customers)
     run_cli("dedup", *args)
     store = enc / "store" / "store.duckdb"
+    # er match and er store rollback on the encrypted store
+    new = tmp_path / "new.csv"  # outside the scanned folder
+    with customers.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[:20]
+    with new.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows({**r, "record_id": "NEW-" + r["record_id"]} for r in rows)
+    run_cli("match", *args[:4], "--input", new, "--store", store)
+    con = crypto.open_file(store, read_only=True)
+    try:
+        (match_job,) = con.execute("SELECT job_id FROM jobs WHERE kind = 'match'").fetchall()[0]
+    finally:
+        con.close()
+    run_cli("store", "rollback", match_job, "--store", store)
     run_cli("store", "backup", "--store", store, "--to", enc / "backup")
     n_files, hits = _scan(enc, values, skip=customers)
     written = {str(p.relative_to(enc)) for p in enc.rglob("*") if p.is_file()}
