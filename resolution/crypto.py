@@ -23,6 +23,7 @@ import base64
 import functools
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,8 @@ def _scrub(exc: duckdb.Error) -> duckdb.Error:
     """The same error with the key, should DuckDB quote the statement, blanked out."""
     k = key()
     text = str(exc)
-    if k and (k in text or quote_literal(k) in text):
-        return type(exc)(text.replace(quote_literal(k), "'***'").replace(k, "***"))
+    if k and quote_literal(k) in text:
+        return type(exc)(text.replace(quote_literal(k), "'***'"))
     return exc
 
 
@@ -187,9 +188,13 @@ def attach(
 
 def open_file(path: str | Path, read_only: bool = False,
               config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-    """`duckdb.connect(path)` with the key: without one, exactly that; with one, an
-    in-memory connection (see `connect`) with the file attached and made the default
-    database, so unqualified names and `current_database()` mean the file."""
+    """`duckdb.connect(path)` with the key: without one, exactly that; with one, a
+    connection to an in-memory database with the file attached and made the default, so
+    unqualified names and `current_database()` mean the file.
+
+    DuckDB lets a process attach a file once; `duckdb.connect(path)` shares one instance
+    per file within a process, and so does this (a named in-memory instance per file), so
+    code that opens the store twice at once behaves the same with and without a key."""
     if not enabled():
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config or {})
@@ -198,12 +203,22 @@ def open_file(path: str | Path, read_only: bool = False,
             if why is not None:
                 raise why from None
             raise
-    con = connect(config)
+    tag = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    alias = f"db_{tag}"
+    con = connect(config) if config else prepare(duckdb.connect(f":memory:er_{tag}"))
     try:
-        alias = "db_" + hashlib.sha1(str(path).encode()).hexdigest()[:8]
-        attach(con, path, alias, read_only)
+        with _open_lock:
+            have = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = ?",
+                               [alias]).fetchall()
+            if not have:
+                attach(con, path, alias, read_only)
+            elif have[0][0] and not read_only:
+                raise ResolutionError(f"{path} is open read-only in this process; close it first")
         con.execute(f"USE {quote_ident(alias)}")
         return con
     except BaseException:
         con.close()
         raise
+
+
+_open_lock = threading.Lock()  # two threads opening one file: one ATTACH

@@ -10,6 +10,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from resolution import crypto
@@ -120,6 +121,13 @@ def test_encrypted_job_writes_no_personal_data_in_clear(
     finally:
         con.close()
     assert n == summary["accepted"]
+    # Parquet pages are compressed, so the byte scan alone would miss clear Parquet: any
+    # other reader without the key cannot open the copies
+    import pyarrow.parquet as pq
+
+    for t in ("crosswalk", "entities", "review_queue"):
+        with pytest.raises(OSError, match="encrypted"):
+            pq.read_table(enc / "out" / f"{t}.parquet")
     # the cache serves the next job (it opened with the key), and a restore works
     run_cli("dedup", *args)
     assert json.loads((enc / "out" / "summary.json").read_text("utf-8"))[
