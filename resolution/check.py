@@ -63,6 +63,7 @@ import pyarrow.compute as pc
 from fastapi import Query  # here, not in create_app: FastAPI resolves its annotations here
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from resolution import crypto
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import columns, quote_ident, rows, scalar
 from resolution.errors import InputError, ModelError, ResolutionError
@@ -496,7 +497,7 @@ class Checker:
             self._calibrator = Calibrator.from_dict(calibration)
         self._rules = [list(r) for r in config.model.blocking_rules]
         self._lock = threading.Lock()
-        self._con = duckdb.connect(config={"threads": 1})
+        self._con = crypto.connect({"threads": 1})
         self._score_sql = (
             "SELECT " + ", ".join(c.case_sql for c in self._model.comparisons) + " FROM _cands"
         )
@@ -866,7 +867,7 @@ def _load_snapshot(checker: Checker) -> _Snapshot:
     if not path.exists():
         raise ResolutionError(f"store not found: {path} (run `er dedup` first)")
     model = checker._model
-    con = duckdb.connect()
+    con = crypto.connect()
     try:
         # the store's own policy: encryption refusal, waiting briefly while a job commits
         attach_store(con, path, "st", read_only=True)
@@ -1013,7 +1014,7 @@ def read_records(
 
     p = Path(path)
     check_sheet_option([p], sheet)
-    con = duckdb.connect()
+    con = crypto.connect()
     try:
         read_input(con, p, "_check_input", encoding or config.source.encoding, sheet)
         n = scalar(con, "SELECT count(*) FROM _check_input")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import Config
 from resolution.db import columns, scalar
@@ -32,7 +33,7 @@ from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_A
 from resolution.locks import job_locks
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
 from resolution.store import (
-    assign_stable_ids, load_constraints, open_store, undo_begin, undo_end, write_history,
+    assign_stable_ids, attach_store, load_constraints, open_store, undo_begin, undo_end, write_history,
 )
 from resolution.survivorship import survive
 
@@ -151,13 +152,14 @@ def _match_locked(
 ) -> MatchSummary:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     seconds: dict[str, float] = {}
-    con = duckdb.connect()
+    crypto.require()
+    con = crypto.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         con.execute("ALTER TABLE records RENAME TO new_records")
         _check_model_columns_on(con, settings)
         with _timed(seconds, "load store", say):
-            con.execute(f"ATTACH '{store}' AS st (READ_ONLY)")
+            attach_store(con, store, "st", read_only=True)
             has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'st' "
                               "AND table_name = 'records'")
             if not has:
@@ -287,7 +289,7 @@ def _commit_incremental(
     import json
 
     open_store(store).close()
-    con.execute(f"ATTACH '{store}' AS st")
+    attach_store(con, store, "st")
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     try:
         con.execute("BEGIN TRANSACTION")

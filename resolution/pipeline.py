@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import duckdb
 
+from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import CANONICAL_FIELDS, Config
-from resolution.db import scalar
-from resolution.errors import ConfigError, ModelError, writable_folder
+from resolution.db import quote_literal, scalar
+from resolution.errors import ConfigError, ModelError, ResolutionError, writable_folder
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.locks import job_locks
@@ -59,6 +60,7 @@ class JobSummary:
     record_ids_with_spaces: int = 0  # accepted IDs with surrounding spaces, kept as given
     warnings: list[str] = field(default_factory=list)  # from ingest: the CLI's warning lines
     backend: str = "duckdb"  # where pairs were scored and components found (duckdb, spark)
+    encrypted: bool = False  # job.duckdb and the Parquet copies encrypted (ER_ENCRYPTION_KEY)
     seconds: dict[str, float] = field(default_factory=dict)
     store: str | None = None
     duplicate_rate: float | None = None
@@ -301,15 +303,20 @@ def _write_outputs(
     run = runs / summary.job_id
     run.mkdir(mode=0o700)
     job_path = run / "job.duckdb"
-    con.execute(f"ATTACH '{job_path}' AS job_out")
+    crypto.attach(con, job_path, "job_out")  # encrypted when a key is set
     for t in OUTPUT_TABLES:
         con.execute(f"CREATE TABLE job_out.{t} AS SELECT * FROM {t}")
     # the job the tables belong to, so a reader can check them against summary.json
     con.execute("CREATE TABLE job_out.job AS SELECT ? AS job_id, ? AS model",
                 [summary.job_id, summary.model])
     con.execute("DETACH job_out")
+    # with a key, Parquet modular encryption (see resolution.crypto for reading them back)
+    enc = (f", ENCRYPTION_CONFIG {{footer_key: {quote_literal(crypto.PARQUET_KEY_NAME)}}}"
+           if crypto.enabled() else "")
     for t in PARQUET_TABLES:
-        con.execute(f"COPY {t} TO '{run / (t + '.parquet')}' (FORMAT parquet)")
+        con.execute(
+            f"COPY {t} TO {quote_literal(str(run / (t + '.parquet')))} (FORMAT parquet{enc})"
+        )
     write_report(report, run)
     (run / "summary.json").write_text(
         json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), "utf-8"
@@ -369,6 +376,12 @@ def dedup(
     Another job on the same output folder or store makes this one wait up to `lock_wait`
     seconds, then refuse (`resolution.locks`)."""
     say = on_stage or (lambda _s: None)
+    crypto.require()  # with a key that cannot be used: refuse before writing any file
+    if backend == "spark" and crypto.enabled():
+        raise ResolutionError(
+            f"--backend spark writes its working files unencrypted; unset {crypto.KEY_ENV} "
+            "or use the default backend (duckdb)"
+        )
     # every folder the job writes to, proven writable before any work (a file given as
     # --out, a read-only disk): otherwise the job would fail at its last step
     out = writable_folder(out_dir, "output folder")
@@ -389,7 +402,7 @@ def dedup(
 
             with _timed(seconds, "spark", say):
                 engine = SparkBackend(config.resources.spark, tmp / "spark", spark_master)
-        con = duckdb.connect(config=duckdb_config(config, tmp))
+        con = crypto.connect(duckdb_config(config, tmp))
         try:
             ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
             counts = resolve_records(
@@ -410,6 +423,7 @@ def dedup(
                 seconds=seconds,
                 store=str(store),
                 backend=backend,
+                encrypted=crypto.enabled(),
                 **counts,
             )
             with _timed(seconds, "report", say):
@@ -447,7 +461,8 @@ def profile(
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
     writable_folder(out_dir, "report folder")  # before any work, not at the end
-    con = duckdb.connect()
+    crypto.require()
+    con = crypto.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         with _timed(seconds, "report", say):

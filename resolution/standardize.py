@@ -46,8 +46,9 @@ from typing import NamedTuple
 import duckdb
 import pyarrow as pa
 
-from resolution import latin
+from resolution import crypto, latin
 from resolution.config import CANONICAL_FIELDS
+from resolution.errors import ResolutionError
 
 _log = logging.getLogger(__name__)
 
@@ -2351,8 +2352,8 @@ class _Cache:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
         self.con, self.path, self.ok = con, path, False
         try:
-            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {self.ALIAS}")
-        except duckdb.Error as exc:
+            crypto.attach(con, path, self.ALIAS)  # encrypted with ER_ENCRYPTION_KEY if set
+        except (duckdb.Error, ResolutionError) as exc:
             _log.warning("standardize: cache %s not used (%s)", path, str(exc).splitlines()[0])
             return
         self.ok = True

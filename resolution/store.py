@@ -39,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.db import insert_rows, quote_literal, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
@@ -112,33 +113,6 @@ class IdMapping:
 
 # How long a job or the review app waits for the other to release the store file.
 LOCK_WAIT_SECONDS = 30.0
-
-
-# Encryption at rest: the key comes from this environment variable only.
-ENCRYPTION_ENV = "ER_ENCRYPTION_KEY"
-
-
-def require_encryption_support() -> None:
-    """Refuse to touch a store when encryption is asked for and cannot be provided.
-
-    DuckDB writes encrypted files securely only with its httpfs extension (OpenSSL);
-    without it DuckDB offers an insecure fallback that we never enable. This engine does
-    not yet write encrypted stores and job outputs, so with ER_ENCRYPTION_KEY set every
-    store access stops with one clear line instead of writing personal data in clear."""
-    if not os.environ.get(ENCRYPTION_ENV):
-        return
-    probe = duckdb.connect()
-    try:
-        probe.execute("LOAD httpfs")
-        why = ("this version does not write encrypted stores and job outputs yet; "
-               "unset ER_ENCRYPTION_KEY and use disk encryption (LUKS, BitLocker) instead")
-    except duckdb.Error as exc:
-        why = ("DuckDB needs its httpfs extension to write encrypted files securely and it "
-               f"is not installed ({str(exc).splitlines()[0][:80]}); the insecure fallback is "
-               "never enabled. Install httpfs, or unset ER_ENCRYPTION_KEY and use disk encryption")
-    finally:
-        probe.close()
-    raise ResolutionError(f"encryption asked for and cannot be provided: {why}")
 
 
 def _locked(exc: Exception) -> bool:
@@ -221,11 +195,11 @@ def attach_store(
     read_only: bool = False,
     wait: float = LOCK_WAIT_SECONDS,
 ) -> None:
-    """ATTACH the store as `alias`, retrying while another process holds the file."""
-    require_encryption_support()
-    mode = " (READ_ONLY)" if read_only else ""
+    """ATTACH the store as `alias` (with the encryption key when one is set, see
+    resolution.crypto), retrying while another process holds the file."""
+    crypto.require()
     try:
-        _while_locked(path, wait, lambda: con.execute(f"ATTACH '{path}' AS {alias}{mode}"))
+        _while_locked(path, wait, lambda: crypto.attach(con, path, alias, read_only))
     except duckdb.IOException as exc:
         raise ResolutionError(
             f"store {path} is in use by another process (a job or the review app) "
@@ -241,12 +215,12 @@ def _owner_only(path: Path) -> None:
 
 
 def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    require_encryption_support()
+    crypto.require()
     p = Path(path)
     if read_only and not p.exists():
         raise ResolutionError(f"store not found: {p} (run `er dedup` first)")
     try:
-        con = duckdb.connect(str(p), read_only=read_only)
+        con = crypto.open_file(p, read_only=read_only)
     except duckdb.IOException as exc:
         raise ResolutionError(
             f"store {p} is in use by another process (a job or the review app); "
@@ -753,7 +727,7 @@ def verify_store(path: str | Path) -> tuple[list[str], dict]:
     p = Path(path)
     if not p.exists():
         raise ResolutionError(f"store not found: {p}")
-    con = duckdb.connect()
+    con = crypto.connect()
     try:
         attach_store(con, p, alias="vs", read_only=True)
         con.execute("USE vs")
@@ -804,6 +778,7 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     `attach_store` waits for a running writer to finish), so the copy is one consistent
     snapshot even while a job or the review app runs. The copy is written beside its
     final name and moved into place last."""
+    crypto.require()  # before the backup folder is made
     src = Path(store_path)
     if not src.exists():
         raise ResolutionError(f"store not found: {src}")
@@ -817,11 +792,11 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
     if dest.exists():
         raise ResolutionError(f"{dest} already exists; back up into an empty folder")
     tmp = out / f".store-{uuid.uuid4().hex[:8]}.duckdb"
-    con = duckdb.connect()
+    con = crypto.connect()  # a backup is encrypted with the store's key
     try:
         attach_store(con, src, alias="src", read_only=True)
         try:
-            con.execute(f"ATTACH {quote_literal(str(tmp))} AS bk")
+            crypto.attach(con, tmp, "bk")
         except duckdb.IOException as exc:  # a read-only folder, no space
             raise ResolutionError(f"cannot back up into {out}: {str(exc).splitlines()[0][:160]}")
         con.execute("COPY FROM DATABASE src TO bk")
@@ -835,7 +810,7 @@ def backup_store(store_path: str | Path, to_dir: str | Path) -> dict:
         raise
     finally:
         con.close()
-    check = duckdb.connect(str(tmp), read_only=True)
+    check = crypto.open_file(tmp, read_only=True)
     try:
         copied = _snapshot_facts(check, hashes=True)
     finally:
@@ -874,6 +849,7 @@ def _restore_store(from_dir: str | Path, store_path: str | Path) -> dict:
     and after, and warnings (what could not be checked)."""
     import shutil
 
+    crypto.require()
     src_dir = Path(from_dir)
     manifest_path = src_dir / "manifest.json"
     backup = src_dir / "store.duckdb"
@@ -958,7 +934,7 @@ def _check_backup(copy: Path, backup: Path, manifest: dict) -> tuple[dict, list[
             f"backup {backup} was made by an older version and has no checksums: checked by "
             "its row counts and `er store verify` only")
     try:
-        con = duckdb.connect(str(copy), read_only=True)
+        con = crypto.open_file(copy, read_only=True)
     except duckdb.Error as exc:
         raise ResolutionError(f"backup {backup} cannot be opened "
                               f"({str(exc).splitlines()[0][:120]}); {untouched}")

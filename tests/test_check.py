@@ -273,12 +273,12 @@ def test_a_calibrated_model_calibrates_the_check(check_env):
 
 
 def test_the_store_policy_applies(check_env, monkeypatch):
-    """The check reads the store through the store's own door: with encryption asked
-    for and unavailable, it refuses like every other store access."""
+    """The check reads the store through the store's own door: with a key set for a
+    store written in clear, it refuses like every other store access."""
     from resolution.check import Checker
     from resolution.errors import ResolutionError
 
     monkeypatch.setenv("ER_ENCRYPTION_KEY", "k" * 32)
     plain = check_env["checker"]
-    with pytest.raises(ResolutionError, match="encryption asked for"):
+    with pytest.raises(ResolutionError, match="not encrypted but ER_ENCRYPTION_KEY is set"):
         Checker(check_env["store"], plain._settings, plain.config)

@@ -13,7 +13,6 @@ import shutil
 import time
 import warnings
 
-import duckdb
 import pytest
 from conftest import CONFIG, run_cli
 
@@ -22,6 +21,7 @@ with warnings.catch_warnings():  # Starlette suggests httpx2; httpx is what Fast
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from resolution import crypto
 from resolution.config import load_config
 from resolution.review import actions
 from resolution.review.app import create_app
@@ -62,7 +62,7 @@ def store(tmp_path, review_store_template):
 
 
 def q(store, sql, params=None):
-    con = duckdb.connect(str(store))
+    con = crypto.open_file(store)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -364,7 +364,7 @@ def test_admin_manages_users_from_the_page(store):
 
 
 def _hold(path, seconds, ready):
-    con = duckdb.connect(str(path))
+    con = crypto.open_file(path)
     ready.set()
     time.sleep(seconds)
     con.close()

@@ -12,9 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from resolution import crypto
 from tests.conftest import CONFIG, run_cli
 
 TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits",
@@ -22,7 +22,7 @@ TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_
 
 
 def _tables(store: Path) -> dict[str, list]:
-    con = duckdb.connect(str(store), read_only=True)
+    con = crypto.open_file(store, read_only=True)
     try:
         return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in TABLES}
     finally:
@@ -84,7 +84,7 @@ def _fresh(world, tmp_path) -> Path:
 
 
 def test_job2_merges_and_splits(world):
-    con = duckdb.connect(str(world["store"]), read_only=True)
+    con = crypto.open_file(world["store"], read_only=True)
     kinds = {r[0] for r in con.execute(
         "SELECT DISTINCT event FROM entity_events WHERE job_id = ?", [world["job2"]]).fetchall()}
     con.close()
@@ -101,7 +101,7 @@ def test_rollback_gives_back_job1_tables_and_verifies(world, tmp_path):
     assert f"rolled back job {world['job2']} (dedup)" in r.output
     assert _tables(store) == world["after1"]
     assert run_cli("store", "verify", "--store", store).output.startswith("ok: 0 breach(es)")
-    con = duckdb.connect(str(store), read_only=True)
+    con = crypto.open_file(store, read_only=True)
     rb = con.execute("SELECT job_id, summary FROM jobs WHERE kind = 'rollback'").fetchall()
     events = con.execute("SELECT count(*) FROM entity_events WHERE job_id = ?", [rb[0][0]]).fetchall()
     con.close()
@@ -134,7 +134,7 @@ def test_review_decision_on_a_changed_entity_blocks_then_undo_unblocks(world, tm
     from resolution.review.store_access import ensure_schema
 
     store = _fresh(world, tmp_path)
-    con = duckdb.connect(str(store))
+    con = crypto.open_file(store)
     ensure_schema(con)
     # an entity job 2 changed (it merged records into it)
     eid = con.execute(
@@ -146,7 +146,7 @@ def test_review_decision_on_a_changed_entity_blocks_then_undo_unblocks(world, tm
     r = run_cli("store", "rollback", world["job2"], "--store", store, expect=2)
     assert r.output.startswith(f"error: steward decision {did} (confirm by alice")
     assert "undo it in the review app first" in r.output
-    con = duckdb.connect(str(store))
+    con = crypto.open_file(store)
     actions.undo(con, cfg, "alice", eid, actions.entity_version(con, eid), did)
     con.close()
     # the undo restored membership but recomputed golden records and confidences; if they
@@ -166,7 +166,7 @@ def test_a_first_job_is_checked_by_fingerprint_and_a_decision_blocks_it(world, t
 
     store = tmp_path / "store.duckdb"
     shutil.copy(world["root"] / "after1.duckdb", store)
-    con = duckdb.connect(str(store))
+    con = crypto.open_file(store)
     copies = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'undo' AND table_name LIKE ?",
         [world["job1"] + "%"]).fetchall()}
@@ -194,7 +194,7 @@ def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
     from resolution.review.store_access import ensure_schema
 
     store = _fresh(world, tmp_path)
-    con = duckdb.connect(str(store))
+    con = crypto.open_file(store)
     ensure_schema(con)
     eid, a, b = con.execute(
         "SELECT entity_id, min(record_id), max(record_id) FROM crosswalk GROUP BY 1 "
@@ -205,7 +205,7 @@ def test_decisions_that_change_no_rows_the_job_wrote_are_kept(world, tmp_path):
     cli_decision = run_cli("store", "cannot-link", "--store", store, a, b).output.strip()
     r = run_cli("store", "rollback", world["job2"], "--store", store)
     assert "steward decisions since, kept: 2" in r.output
-    con = duckdb.connect(str(store), read_only=True)
+    con = crypto.open_file(store, read_only=True)
     kept = con.execute("SELECT count(*) FROM decisions WHERE decision_id IN (?, ?)",
                        [note, cli_decision]).fetchall()[0][0]
     active = con.execute("SELECT count(*) FROM constraints WHERE active AND decision_id = ?",
@@ -234,7 +234,7 @@ def test_rollback_of_an_incremental_match(world, tmp_path):
         w.writerows(rows)
     run_cli("match", "--config", world["config"], "--model", world["root"] / "settings.json",
             "--input", tmp_path / "new.csv", "--store", store)
-    con = duckdb.connect(str(store), read_only=True)
+    con = crypto.open_file(store, read_only=True)
     match_id = con.execute("SELECT job_id FROM jobs WHERE kind = 'match'").fetchall()[0][0]
     con.close()
     assert _tables(store) != before
@@ -252,7 +252,7 @@ def test_only_the_latest_jobs_keep_rollback_records(world, tmp_path, monkeypatch
     run_cli("dedup", "--input", world["root"] / "data" / "customers.csv", "--out", tmp_path / "o3",
             "--config", world["config"], "--model", world["root"] / "settings.json",
             "--store", store)
-    con = duckdb.connect(str(store), read_only=True)
+    con = crypto.open_file(store, read_only=True)
     logged = {r[0] for r in con.execute("SELECT job_id FROM undo_log").fetchall()}
     undo_tables = {r[0].split("__")[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'undo'").fetchall()}

@@ -156,7 +156,9 @@ def test_restore_refuses_a_backup_that_does_not_match_its_manifest(store, tmp_pa
     assert "is not a backup" in r.output
 
 
-def test_encryption_asked_for_and_not_available_is_refused(store, tmp_path, monkeypatch):
+def test_key_set_for_a_store_written_in_clear_is_refused(store, tmp_path, monkeypatch):
+    """A store written without a key is never opened (nor silently left in clear) with
+    one: one line, nothing changed (tests/test_trust_encryption.py covers encrypted ones)."""
     p = _copy(store, tmp_path)
     before = p.read_bytes()
     monkeypatch.setenv("ER_ENCRYPTION_KEY", "0123456789abcdef")
@@ -164,7 +166,8 @@ def test_encryption_asked_for_and_not_available_is_refused(store, tmp_path, monk
                  ("store", "backup", "--store", p, "--to", tmp_path / "bk"),
                  ("store", "must-link", "--store", p, "A", "B")):
         r = run_cli(*args, expect=2)
-        assert "error: encryption asked for and cannot be provided" in r.output, r.output
+        assert r.output.startswith("error:") and "is not encrypted but ER_ENCRYPTION_KEY is set" \
+            in r.output, r.output
     assert p.read_bytes() == before and not (tmp_path / "bk" / "store.duckdb").exists()
 
 

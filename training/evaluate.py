@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.db import rows
 from resolution.errors import InputError
 
@@ -121,9 +122,9 @@ def evaluate_job(out_dir: str | Path, truth_path: str | Path) -> Metrics:
     job = Path(out_dir) / "job.duckdb"
     if not job.is_file():
         raise InputError(f"no job results in {out_dir} (expected {job}); run `er dedup` first")
-    con = duckdb.connect()
+    con = crypto.connect()
     try:
-        con.execute(f"ATTACH '{job}' AS job (READ_ONLY)")
+        crypto.attach(con, job, "job", read_only=True)
         load_truth(con, truth_path)
         return metrics_from_tables(con, "job.crosswalk", "truth")
     finally:

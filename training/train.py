@@ -32,6 +32,7 @@ from typing import Any
 
 import duckdb
 
+from resolution import crypto
 from resolution.config import Config
 from resolution.db import scalar
 from resolution.errors import InputError, ResolutionError
@@ -621,13 +622,14 @@ def train(
     from training.labels import load_labels
 
     say = on_stage or (lambda _s: None)
+    crypto.require()  # before the first file
     seconds: dict[str, float] = {}
     tmp = Path(tempfile.mkdtemp(prefix="er-train-"))
     charts_dir = tmp / "charts"
     from resolution.pipeline import duckdb_config
 
     spill = Path(config.resources.temp_directory) if config.resources.temp_directory else tmp
-    con = duckdb.connect(config=duckdb_config(config, spill / "duckdb-spill"))
+    con = crypto.connect(duckdb_config(config, spill / "duckdb-spill"))
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         labels = load_labels(

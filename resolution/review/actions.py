@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.config import Config, config_from_dict, load_config
 from resolution.db import insert_rows, quote_ident, scalar
 from resolution.errors import ResolutionError
@@ -389,7 +390,7 @@ def _survive(
         "SELECT * FROM review_queue WHERE list_contains($ids, entity_id)",
         params={"ids": entity_ids},
     ).to_arrow_table()
-    mem = duckdb.connect()
+    mem = crypto.connect()  # golden records of real people: spills encrypted
     try:
         for name, table in (("records", recs), ("clusters", clus), ("review_queue", queue)):
             mem.register(f"_{name}", table)
