@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from resolution.config import load_config  # noqa: E402
 from resolution.pipeline import prepare_records, resolve_records  # noqa: E402
-from training.evaluate import load_truth, metrics_from_tables  # noqa: E402
-from training.train import fit_model  # noqa: E402
+from training.evaluation import load_truth, metrics_from_tables  # noqa: E402
+from training.fitting import fit_model  # noqa: E402
 
 
 def plain_splink(con: duckdb.DuckDBPyConnection, match: float) -> None:
