@@ -7,14 +7,14 @@
     model.match_weights_chart()                              # Splink's charts, one call away
     summary = er.dedup(frame, "customer_zh", model, out="out")
     training.evaluate(summary, truth)                        # pairwise and B-cubed P/R/F1
-    supervised = training.train(frame, truth=truth, name="customer_zh", register=True)
+    supervised = training.train(frame, truth=truth).register("customer_zh")
     training.promote("customer_zh", supervised.version, "champion")
 
 `train` takes the data as `er.dedup` does (paths, a pandas DataFrame or an Arrow table) and
 the config as `er.load_config` does (a Config, a YAML path, a preset name or None). It
 returns a `TrainedModel` that keeps the fitted Splink linker and its DuckDB connection open
-until `close()` (or the end of a `with` block). With `register=True` it also logs an MLflow
-run and registers the model, as `er train` does.
+until `close()` (or the end of a `with` block). With `register=True` (or `model.register()`
+later) it logs an MLflow run and registers the model, as `er train` does.
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ class TrainedModel:
         self.meta: dict[str, Any] = session.meta()
         ev = session.evaluation
         self.recommended_threshold: float | None = ev.recommended_threshold if ev else None
+        self._set_run(run)
+
+    def _set_run(self, run: fitting.RunInfo | None) -> None:
         self.run_id = run.run_id if run else None
         self.version = run.version if run else None
         self.model_uri = run.model_uri if run else None
@@ -110,7 +113,7 @@ class TrainedModel:
     def __repr__(self) -> str:
         where = self.model_uri or "not registered"
         state = ", closed" if self._closed else ""
-        return f"<TrainedModel {self.name or ''} ({where}{state})>"
+        return f"<TrainedModel {self.name or '(unnamed)'} ({where}{state})>"
 
     # ------------------------------------------------------------------ the model
 
@@ -123,6 +126,22 @@ class TrainedModel:
             calibration=self.calibration,
             meta=self.meta,
         )
+
+    def register(self, name: str | None = None, *, experiment: str | None = None,
+                 tags: dict[str, str] | None = None) -> TrainedModel:
+        """Log this model's MLflow run (experiment default `er-NAME`) and register it as
+        `name` (default: the name given to `train`), as `er train` does; returns self with
+        `model_uri`, `version` and `run_id` set."""
+        name = name or self.name
+        if not name:
+            raise InputError("registering needs a name to register the model under")
+        if self.model_uri is not None:
+            raise ResolutionError(f"this model is already registered as {self.model_uri}")
+        if self._closed:
+            raise ResolutionError("this trained model is closed; register it before close()")
+        self._set_run(fitting.log_run(self._session, self.config_text, name, experiment, tags))
+        self.name = name
+        return self
 
     def save(self, path: str | Path) -> Path:
         """Write the model to the folder `path`: settings.json, config.yaml, training.json
@@ -267,9 +286,10 @@ def train(
     lowest reaching `target_precision`) and the probability calibrated (`calibration`:
     isotonic, platt or None).
 
-    `register=False` (the default) fits and evaluates only: no MLflow run. `register=True`
-    logs a run to experiment `experiment` (default `er-NAME`, with Splink's charts unless
-    `charts=False`) and registers the model as `name`, like `er train`.
+    `register=False` (the default) fits and evaluates only: no MLflow run (`register()` on
+    the result logs it later). `register=True` logs a run to `experiment` (default
+    `er-NAME`) and registers the model as `name`, like `er train`. `charts` renders
+    Splink's charts (HTML, PNG) for that run.
     """
     if register and not name:
         raise InputError("register=True needs a name to register the model under")
@@ -284,17 +304,17 @@ def train(
             cfg, files, encoding=encoding, on_stage=on_stage, link_type=link_type,
             labels_column=labels_column, truth=truth_file, labels_pairs=pairs_file,
             m_from=m_from, calibration=calibration, target_precision=target_precision,
-            charts=charts and register, sheet=sheet,
+            charts=charts, sheet=sheet,
         )
-        try:
-            run = None
-            if register:
-                (on_stage or (lambda _s: None))("log to MLflow")
-                run = fitting.log_run(session, text, name, experiment, tags)
-            return TrainedModel(session, text, name, run)
-        except BaseException:
-            session.close()
-            raise
+        model = TrainedModel(session, text, name)
+        if register:
+            (on_stage or (lambda _s: None))("log to MLflow")
+            try:
+                model.register(experiment=experiment, tags=tags)
+            except BaseException:
+                model.close()
+                raise
+        return model
 
 
 def evaluate(out: Any, truth: Data) -> Metrics:
