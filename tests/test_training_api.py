@@ -10,12 +10,11 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
+from conftest import CONFIG, run_cli
 
 import resolution as er
 import training
 from resolution.config import config_from_dict
-
-from conftest import CONFIG, run_cli
 
 
 def _runs(store: str) -> int:

@@ -36,9 +36,9 @@ def run_demo(
     say("generate demo data")
     customers, truth = write_demo(out / "data", n_records=records, seed=seed)
     config = load_config(config_path)
-    with train(customers, Path(config_path), name=model_name, register=True,
-               on_stage=say) as trained:
-        pass  # registered; the job below uses its settings
+    trained = train(customers, Path(config_path), name=model_name, register=True,
+                    on_stage=say)
+    trained.close()  # registered: the job below needs its settings only
     summary = dedup(
         config, trained.settings, [customers], out / "job", trained.model_uri, on_stage=say,
         store_path=out / "store.duckdb",
