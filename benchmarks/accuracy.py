@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 from resolution.config import load_config
 from resolution.db import quote_literal
 from resolution.pipeline import prepare_records, resolve_records
-from training.evaluate import Metrics, load_truth, metrics_from_tables
-from training.train import fit_model
+from training.evaluation import Metrics, load_truth, metrics_from_tables
+from training.fitting import fit_model
 
 CAUSES = ("household", "namesake", "salesperson", "branch", "owner", "other")
 # membership_confidence bins: [lo, hi), the last one closed

@@ -75,17 +75,12 @@ def build(
         }
     )
     if not (workdir / "model.json").exists():
-        from training.train import train
+        import training
 
         t0 = time.perf_counter()
-        trained = train(
-            config,
-            CONFIG.read_text("utf-8"),
-            [workdir / "train.csv"],
-            "check_bench",
-            charts=False,
-        )
-        (workdir / "model.json").write_text(json.dumps(trained.settings), "utf-8")
+        with training.train(workdir / "train.csv", config, name="check_bench", register=True,
+                            charts=False) as trained:
+            (workdir / "model.json").write_text(json.dumps(trained.settings), "utf-8")
         _say(f"trained on {min(train_records, n):,} records ({time.perf_counter() - t0:.0f}s)")
     settings = json.loads((workdir / "model.json").read_text("utf-8"))
     t0 = time.perf_counter()

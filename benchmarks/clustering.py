@@ -26,8 +26,8 @@ from resolution.cluster import cluster_records  # noqa: E402
 from resolution.config import ClusteringConfig, load_config  # noqa: E402
 from resolution.pipeline import prepare_records  # noqa: E402
 from resolution.predict import predict_pairs  # noqa: E402
-from training.evaluate import load_truth, metrics_from_tables  # noqa: E402
-from training.train import fit_model  # noqa: E402
+from training.evaluation import load_truth, metrics_from_tables  # noqa: E402
+from training.fitting import fit_model  # noqa: E402
 
 THRESHOLDS = (0.5, 0.9, 0.99)
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from resolution.config import load_config  # noqa: E402
 from resolution.incremental import match  # noqa: E402
 from resolution.pipeline import dedup, prepare_records  # noqa: E402
-from training.evaluate import metrics_from_tables  # noqa: E402
-from training.train import fit_model  # noqa: E402
+from training.evaluation import metrics_from_tables  # noqa: E402
+from training.fitting import fit_model  # noqa: E402
 
 
 def crosswalk_of_store(con: duckdb.DuckDBPyConnection, store: Path, name: str) -> None:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from resolution.config import load_config
-from training.evaluate import Metrics, metrics_from_tables
+from training.evaluation import Metrics, metrics_from_tables
 
 ANCHORS = {
     "febrl3": "published: Splink pairwise F1 0.9954",
@@ -102,7 +102,7 @@ def run_engine(con, config, link_type: str) -> tuple[Metrics, float]:
     from resolution.pipeline import resolve_records
     from resolution.predict import predict_pairs
     from resolution.model.settings import training_table
-    from training.train import fit
+    from training.fitting import fit
 
     t0 = time.perf_counter()
     fitted = fit(con, config, "records", link_type=link_type)

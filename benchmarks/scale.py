@@ -182,7 +182,6 @@ def main() -> None:
         cache.unlink(missing_ok=True)
         config = config.model_copy(update={"resources": config.resources.model_copy(
             update={"standardize_cache": str(cache)})})
-    text = args.config.read_text(encoding="utf-8")
 
     with RssSampler(work / "rss.log") as sampler:
         data = work / "customers.csv"
@@ -204,12 +203,13 @@ def main() -> None:
             sampler.set_stage("train")
             t_train = time.time()
             t0 = time.perf_counter()
-            from training.train import train
+            import training
 
-            res = train(
-                config, text, [data], "scale_bench", on_stage=lambda s: sampler.set_stage(
-                    "train:" + s), charts=False,
+            res = training.train(
+                data, config, name="scale_bench", register=True, charts=False,
+                on_stage=lambda s: sampler.set_stage("train:" + s),
             )
+            res.close()
             train_total = time.perf_counter() - t0
             settings = res.settings
             train_secs = res.seconds
@@ -251,7 +251,7 @@ def main() -> None:
 
         truth = work / "truth.csv"
         if truth.exists():
-            from training.evaluate import evaluate_job
+            from training.evaluation import evaluate_job
 
             m = evaluate_job(out, truth)
             print(f"accuracy vs the generator's truth: pairwise P/R/F1 {m.pairwise_precision:.4f}"

@@ -15,7 +15,8 @@ what `er dedup` does without reaching into the stages:
 Inputs are file paths (CSV, xlsx, Parquet), a list of them, or a pandas DataFrame / Arrow
 table (written to a temporary Parquet file and read by the same ingest as files). Models
 are a `LoadedModel`, a reference (`models:/NAME@ALIAS`, `models:/NAME/VERSION`, a run ID, a
-settings .json path) or a Splink settings dict. Training is `training.train`.
+saved model folder or settings .json path), a Splink settings dict, or the model
+`training.train` returns (anything with an `as_loaded()` giving a `LoadedModel`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from resolution.pipeline import JobSummary
 
 Data = Any  # a path, a list of paths, a pandas DataFrame or a pyarrow Table
 ConfigLike = Config | str | Path | None
-ModelLike = LoadedModel | str | Path | dict
+ModelLike = LoadedModel | str | Path | dict | Any  # Any: an object with as_loaded()
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -52,8 +53,9 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def load_model(reference: str | Path) -> LoadedModel:
-    """A model from `models:/NAME@ALIAS`, `models:/NAME/VERSION`, a run ID or a settings
-    .json path (MLflow tracking: `MLFLOW_TRACKING_URI`, else ./mlflow.db)."""
+    """A model from `models:/NAME@ALIAS`, `models:/NAME/VERSION`, a run ID, a folder saved
+    by `training.train(...).save` or a settings .json path (MLflow tracking:
+    `MLFLOW_TRACKING_URI`, else ./mlflow.db)."""
     return resolve_model(str(reference))
 
 
@@ -64,6 +66,8 @@ def _config(config: ConfigLike) -> Config:
 def _model(model: ModelLike) -> LoadedModel:
     if isinstance(model, LoadedModel):
         return model
+    if hasattr(model, "as_loaded"):  # a model trained in this session (training.train)
+        return model.as_loaded()
     if isinstance(model, dict):
         if "comparisons" not in model:
             raise ModelError("a settings dict must be Splink settings (it has no 'comparisons')")
@@ -72,8 +76,9 @@ def _model(model: ModelLike) -> LoadedModel:
 
 
 @contextmanager
-def _inputs(data: Data) -> Iterator[list[Path]]:
-    """Input files for the ingest: paths as given, a frame written to temporary Parquet."""
+def input_files(data: Data) -> Iterator[list[Path]]:
+    """Input files for the ingest: paths as given, a frame written to temporary Parquet
+    (deleted on leaving the block). Training (`training.train`) reads frames through it too."""
     if isinstance(data, (str, Path)):
         yield [Path(data)]
         return
@@ -115,7 +120,7 @@ def dedup(
     """The batch job (`er dedup`): outputs in `out`, the store updated (`store`, else the
     config's `store.path`, else `out/store.duckdb`). Returns the job's summary."""
     cfg, loaded = _config(config), _model(model)
-    with _inputs(data) as files:
+    with input_files(data) as files:
         return pipeline.dedup(
             cfg, loaded.settings, files, out, loaded.reference, encoding, on_stage,
             store_path=store, calibrator=loaded.calibration, backend=backend,
@@ -136,7 +141,7 @@ def match(
 ) -> MatchSummary:
     """Attach new records to a store's entities (`er match`)."""
     cfg, loaded = _config(config), _model(model)
-    with _inputs(data) as files:
+    with input_files(data) as files:
         return incremental.match(cfg, loaded.settings, files, store, encoding, on_stage,
                                  loaded.calibration, lock_wait=lock_wait, sheet=sheet)
 
@@ -144,7 +149,7 @@ def match(
 def profile(data: Data, config: ConfigLike = None, out: str | Path = "profile", *,
             encoding: str | None = None, sheet: str | None = None, on_stage=None) -> dict:
     """Standardize, validate and write the data-quality report (`er profile`)."""
-    with _inputs(data) as files:
+    with input_files(data) as files:
         return pipeline.profile(_config(config), files, out, encoding, on_stage, sheet=sheet)
 
 

@@ -154,17 +154,19 @@ def train(
     Example: er train --config configs/customer_zh.yaml --input customers.csv --name customer_zh
     --truth truth.csv --target-precision 0.99
     """
-    from training.train import train as train_model
+    import training
+    from resolution.config import load_config
 
-    cfg, text = _load(config)
+    cfg = load_config(config)  # a missing or invalid file is refused before any work
     with _Stages("training") as stages:
-        result = train_model(
-            cfg, text, input, name, encoding, experiment, on_stage=stages,
-            link_type=link_type, labels_column=labels_column, truth=truth,
-            labels_pairs=labels_pairs, m_from=m_from,
-            calibration=None if calibration == "none" else calibration,
+        result = training.train(
+            input, config, name=name, register=True, experiment=experiment,
+            encoding=encoding, on_stage=stages, link_type=link_type,
+            labels_column=labels_column, truth=truth, labels_pairs=labels_pairs,
+            m_from=m_from, calibration=None if calibration == "none" else calibration,
             target_precision=target_precision, charts=charts, sheet=sheet,
         )
+    result.close()
     print_warnings(result.warnings)
     m = result.metrics
     if result.recommended_threshold is not None:
@@ -357,7 +359,7 @@ def evaluate(
     --config configs/customer_zh.yaml --input customers.csv --truth truth.csv
     """
     from resolution.errors import InputError
-    from training.evaluate import evaluate_jobs, evaluate_models, log_evaluation
+    from training.evaluation import evaluate_jobs, evaluate_models, log_evaluation
 
     if bool(out_dir) == bool(model):
         raise InputError("give either --out (finished jobs) or --model (with --config and --input)")

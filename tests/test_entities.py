@@ -361,7 +361,7 @@ def test_constraint_on_unknown_record_is_a_clear_error(tmp_path, demo_files, tra
 # --- incremental matching ------------------------------------------------------------
 
 def test_incremental_match_agrees_with_batch(tmp_path, demo_files, trained_model):
-    from training.evaluate import metrics_from_tables
+    from training.evaluation import metrics_from_tables
 
     customers, _ = demo_files
     df = pd.read_csv(customers, dtype=str).sample(frac=1.0, random_state=3)

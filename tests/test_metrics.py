@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from training.evaluate import metrics_from_tables
+from training.evaluation import metrics_from_tables
 
 
 def _metrics(pred: dict[str, str], truth: dict[str, str]):

@@ -287,7 +287,7 @@ def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
     from resolution.config import load_config
     from training.demo_data import write_demo
     from resolution.pipeline import prepare_records
-    from training.train import fit_model
+    from training.fitting import fit_model
 
     config = load_config(CONFIG)
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from resolution.config import DEFAULT_CONFIG, load_config
 from resolution.pipeline import JobSummary, dedup
+from training.api import train
 from training.demo_data import write_demo
-from training.evaluate import evaluate_job
-from training.train import train
+from training.evaluation import evaluate_job
 
 
 @dataclass
@@ -36,8 +36,9 @@ def run_demo(
     say("generate demo data")
     customers, truth = write_demo(out / "data", n_records=records, seed=seed)
     config = load_config(config_path)
-    text = Path(config_path).read_text(encoding="utf-8")
-    trained = train(config, text, [customers], model_name, on_stage=say)
+    trained = train(customers, Path(config_path), name=model_name, register=True,
+                    on_stage=say)
+    trained.close()  # registered: the job below needs its settings only
     summary = dedup(
         config, trained.settings, [customers], out / "job", trained.model_uri, on_stage=say,
         store_path=out / "store.duckdb",

@@ -81,7 +81,7 @@ def _truth_from_column(
 
 
 def _truth_from_file(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
-    from training.evaluate import load_truth
+    from training.evaluation import load_truth
 
     load_truth(con, path, "_truth_file")
     con.execute("ALTER TABLE _truth_file RENAME TO _truth_raw")

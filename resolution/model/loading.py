@@ -2,7 +2,8 @@
 
 A model is the trained Splink settings JSON plus the config it was trained with (and, when
 trained on labels, its calibrator). Jobs resolve `models:/NAME@ALIAS`,
-`models:/NAME/VERSION`, a run ID, or a settings-JSON path to a `LoadedModel`. Logging and
+`models:/NAME/VERSION`, a run ID, a saved model folder or a settings-JSON path to a
+`LoadedModel`. Logging and
 registering models is training's work (`training.registry`).
 """
 
@@ -72,9 +73,32 @@ def _load_dir(path: Path, reference: str) -> LoadedModel:
     )
 
 
+def _with_siblings(settings: dict[str, Any], folder: Path, reference: str) -> LoadedModel:
+    def read(name: str) -> str | None:
+        f = folder / name
+        return f.read_text("utf-8") if f.is_file() else None
+
+    cal, meta = read(CALIBRATION_FILE), read(META_FILE)
+    try:
+        return LoadedModel(
+            settings=settings,
+            config_yaml=read(CONFIG_FILE),
+            reference=reference,
+            calibration=json.loads(cal) if cal else None,
+            meta=json.loads(meta) if meta else None,
+        )
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{reference}: a file next to it is not valid JSON ({exc})")
+
+
 def resolve_model(reference: str) -> LoadedModel:
-    """Load a model from a registry URI, a run ID or a settings-JSON path."""
+    """Load a model from a registry URI, a run ID, a saved model folder or a settings-JSON
+    path (a `settings.json` brings the calibration.json, config.yaml and training.json next
+    to it)."""
     p = Path(reference)
+    if p.is_dir() and (p / SETTINGS_FILE).is_file():
+        # a saved model folder (`training.train(...).save`): settings and what lies next to it
+        p = p / SETTINGS_FILE
     if reference.endswith(".json") or p.is_file():
         if not p.is_file():
             raise ModelError(f"model file not found: {reference}")
@@ -84,7 +108,11 @@ def resolve_model(reference: str) -> LoadedModel:
             raise ModelError(f"{reference}: not a Splink settings JSON ({exc})")
         if not isinstance(settings, dict) or "comparisons" not in settings:
             raise ModelError(f"{reference}: not a Splink settings JSON (no 'comparisons')")
-        return LoadedModel(settings=settings, config_yaml=None, reference=reference)
+        if p.name != SETTINGS_FILE:
+            return LoadedModel(settings=settings, config_yaml=None, reference=reference)
+        # a model's settings.json (saved or downloaded) brings its calibrator, config and
+        # training.json when they lie next to it, as a registered model would
+        return _with_siblings(settings, p.parent, reference)
     mlflow = configure_mlflow()
     from mlflow.exceptions import MlflowException
 

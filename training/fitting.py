@@ -1,4 +1,8 @@
-"""Train a Fellegi-Sunter model with Splink on DuckDB and track it in MLflow.
+"""Fit a Fellegi-Sunter model with Splink on DuckDB, evaluate it on labels, log it to MLflow.
+
+The public entry point is `training.train` (`training.api`); this module holds the steps:
+`run` (ingest, fit, evaluate: a `Session` whose DuckDB connection stays open for Splink's
+charts) and `log_run` (an MLflow run and a registered model).
 
 Without labels: estimate the probability that two random records match (λ) from
 near-certain deterministic rules; estimate u by random sampling; estimate m by
@@ -13,7 +17,7 @@ threshold is recommended (maximum F1, or the lowest meeting a target precision),
 match probability is calibrated (`training.calibration`) and, for cluster labels, the
 clustered result is scored with pairwise and B-cubed metrics.
 
-Every run logs: params (config summary, data fingerprint, code version), the config and
+Every logged run holds: params (config summary, data fingerprint, code version), the config and
 Splink settings JSON, diagnostics (λ, m/u per level, EM sessions), charts (HTML + PNG),
 evaluation metrics and tables when labels exist, and the registered pyfunc model.
 """
@@ -44,22 +48,6 @@ META_FILE = "training.json"
 # everything drive λ to exactly 1 and Splink fails on `cast(inf as float8)`); rounds below
 # this are skipped, and with none left training stops with the counts
 MIN_EM_PAIRS = 50
-
-
-@dataclass
-class TrainResult:
-    run_id: str
-    model_name: str
-    version: str
-    model_uri: str
-    tracking_uri: str
-    settings: dict[str, Any]
-    seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    experiment_id: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    recommended_threshold: float | None = None
-    calibration: dict[str, Any] | None = None
 
 
 @dataclass
@@ -396,8 +384,8 @@ def recommend_threshold(sweep, target_precision: float | None = None) -> tuple[f
 
 def _scored_pairs(con, fitted: Fitted, config: Config, link: bool) -> str:
     """Score every candidate pair from the config's blocking rules (keep all scores)."""
-    from resolution.predict import count_candidate_pairs
     from resolution.model.settings import blocking_rule_sql
+    from resolution.predict import count_candidate_pairs
 
     total = sum(n for _, n in count_candidate_pairs(con, config.model.blocking_rules))
     if total > config.model.max_comparisons:
@@ -581,7 +569,7 @@ def evaluate_on_labels(
 def cluster_metrics(con, config: Config, settings: dict) -> dict[str, float]:
     """Run the job's predict-cluster steps on the training records; score against `truth`."""
     from resolution.pipeline import resolve_records
-    from training.evaluate import metrics_from_tables
+    from training.evaluation import metrics_from_tables
 
     resolve_records(con, config, settings, {}, lambda _s: None)
     m = metrics_from_tables(con, "clusters", "truth").as_dict()
@@ -591,15 +579,99 @@ def cluster_metrics(con, config: Config, settings: dict) -> dict[str, float]:
 # --------------------------------------------------------------------------- the run
 
 
-def train(
+@dataclass
+class RunInfo:
+    """Where `log_run` put a training run and the model it registered."""
+
+    run_id: str
+    model_name: str
+    version: str
+    model_uri: str
+    tracking_uri: str
+    experiment_id: str
+
+
+@dataclass
+class Session:
+    """One training run's results, with its DuckDB connection still open.
+
+    The fitted linker reads the standardized training records in `con`, so Splink's charts
+    and predictions work until `close()`; `log_run` logs and registers the session.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    inputs: list[Path]
+    link_type: str
+    fitted: Fitted
+    labels: Any  # training.labels.LabelSummary | None
+    evaluation: LabelEvaluation | None
+    fingerprint: dict[str, Any]
+    params_table: list[dict[str, Any]]
+    seconds: dict[str, float]
+    warnings: list[str]  # ingest's (they name input rows: not logged) and the fit's
+    calibration_method: str | None
+    target_precision: float | None
+    tmp: Path
+    charts_dir: Path
+
+    @property
+    def calibrator(self):
+        return self.evaluation.calibration if self.evaluation is not None else None
+
+    def meta(self) -> dict[str, Any]:
+        """`training.json`: how the model was trained and the threshold it recommends."""
+        ev, cal = self.evaluation, self.calibrator
+        return {
+            "link_type": self.link_type,
+            "m_from": self.fitted.m_from,
+            "lambda_from": self.fitted.lambda_from,
+            "labels": self.labels.as_dict() if self.labels is not None else None,
+            "recommended_threshold": ev.recommended_threshold if ev else None,
+            "threshold_rule": ev.threshold_rule if ev else None,
+            "config_match_threshold": self.config.thresholds.match,
+            "calibration": cal.method if cal is not None else None,
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """λ, the EM sessions, stage seconds and, with labels, the evaluation's metrics."""
+        fitted = self.fitted
+        metrics = {
+            "probability_two_random_records_match": float(
+                fitted.settings.get("probability_two_random_records_match", 0.0)),
+            "training_rows": float(self.fingerprint["rows"]),
+        }
+        for s in fitted.em_sessions:
+            i = s["session"]
+            metrics[f"em_{i}_iterations"] = float(s["iterations"])
+            metrics[f"em_{i}_converged"] = float(s["converged"])
+            if s["final_max_change"] is not None:
+                metrics[f"em_{i}_final_max_change"] = s["final_max_change"]
+            metrics[f"em_{i}_probability_two_random_records_match"] = s[
+                "probability_two_random_records_match"]
+        if fitted.em_sessions:
+            metrics["em_sessions"] = float(len(fitted.em_sessions))
+            metrics["em_all_converged"] = float(all(s["converged"] for s in fitted.em_sessions))
+        for stage, sec in self.seconds.items():
+            metrics[f"seconds_{stage}"] = sec
+        if self.evaluation is not None:
+            metrics.update(self.evaluation.metrics)
+            metrics.update(self.evaluation.cluster_metrics)
+        return metrics
+
+    def close(self) -> None:
+        import shutil
+
+        self.con.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run(
     config: Config,
-    config_text: str,
     inputs: list[str | Path],
-    name: str,
-    encoding: str | None = None,
-    experiment: str | None = None,
-    on_stage=None,
     *,
+    encoding: str | None = None,
+    on_stage=None,
     link_type: str = "dedupe_only",
     labels_column: str | None = None,
     truth: str | Path | None = None,
@@ -608,26 +680,24 @@ def train(
     calibration: str | None = "isotonic",
     target_precision: float | None = None,
     charts: bool = True,
-    tags: dict[str, str] | None = None,
     sheet: str | None = None,
-) -> TrainResult:
-    """Train, evaluate when labels are given, log a run and register the model as NAME.
+) -> Session:
+    """Ingest and standardize, train, and evaluate when labels are given; nothing is logged.
 
-    `on_stage(name)` reports progress. The experiment defaults to `er-NAME`. `sheet`
-    names the worksheet to read in every Excel input. The result's warnings are
-    ingest's (not logged to MLflow) and the fit's.
+    `on_stage(name)` reports progress. `sheet` names the worksheet to read in every Excel
+    input. `charts` saves Splink's charts (HTML + PNG) for `log_run`. The caller closes the
+    returned session.
     """
-    from resolution.pipeline import prepare_records
+    from resolution.pipeline import duckdb_config, prepare_records
     from training import diagnostics
     from training.labels import load_labels
 
     say = on_stage or (lambda _s: None)
     crypto.require()  # before the first file
     seconds: dict[str, float] = {}
+    inputs = [Path(i) for i in inputs]
     tmp = Path(tempfile.mkdtemp(prefix="er-train-"))
     charts_dir = tmp / "charts"
-    from resolution.pipeline import duckdb_config
-
     spill = Path(config.resources.temp_directory) if config.resources.temp_directory else tmp
     con = crypto.connect(duckdb_config(config, spill / "duckdb-spill"))
     try:
@@ -645,8 +715,7 @@ def train(
 
         say("diagnostics")
         t0 = time.perf_counter()
-        need_scores = charts or labels is not None
-        if need_scores:
+        if charts or labels is not None:
             _scored_pairs(con, fitted, config, link_type != "dedupe_only")
         if charts:
             viz = fitted.linker.visualisations
@@ -670,33 +739,37 @@ def train(
             if labels.kind == "clusters" and link_type == "dedupe_only":
                 evaluation.cluster_metrics = cluster_metrics(con, config, fitted.settings)
             seconds["evaluate"] = time.perf_counter() - t0
-    finally:
-        con.close()
-
-    say("log to MLflow")
-    try:
-        result = _log_run(
-            config, config_text, inputs, name, experiment, fitted, fingerprint, params_table,
-            labels, evaluation, seconds, tmp, charts_dir, link_type, calibration,
-            target_precision, tags or {},
-        )
-        # ingest's warnings are for the user, not the run: they name input rows
-        result.warnings = [*ing.warnings, *result.warnings]
-        return result
-    finally:
+    except BaseException:
         import shutil
 
+        con.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Session(
+        con=con, config=config, inputs=inputs, link_type=link_type, fitted=fitted,
+        labels=labels, evaluation=evaluation, fingerprint=fingerprint,
+        params_table=params_table, seconds=seconds,
+        warnings=[*ing.warnings, *fitted.warnings], calibration_method=calibration,
+        target_precision=target_precision, tmp=tmp, charts_dir=charts_dir,
+    )
 
 
-def _log_run(
-    config, config_text, inputs, name, experiment, fitted, fingerprint, params_table,
-    labels, evaluation, seconds, tmp, charts_dir, link_type, calibration_method,
-    target_precision, tags,
-) -> TrainResult:
+def log_run(
+    session: Session,
+    config_text: str,
+    name: str,
+    experiment: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunInfo:
+    """Log the session as an MLflow run (experiment default `er-NAME`) and register its
+    model as NAME: params, config and settings, diagnostics, charts, evaluation, pyfunc."""
     mlflow = configure_mlflow()
     from training.pyfunc import log_pyfunc_model
 
+    config, fitted, labels, evaluation = (session.config, session.fitted, session.labels,
+                                          session.evaluation)
+    inputs, fingerprint, tmp = session.inputs, session.fingerprint, session.tmp
+    link_type, target_precision = session.link_type, session.target_precision
     exp = mlflow.set_experiment(experiment or f"er-{name}")
     settings = fitted.settings
     settings_path = tmp / SETTINGS_FILE
@@ -704,24 +777,13 @@ def _log_run(
     config_path = tmp / CONFIG_FILE
     config_path.write_text(config_text, "utf-8")
     calibration_path = None
-    if evaluation is not None and evaluation.calibration is not None:
-        calibration_path = evaluation.calibration.save(tmp)
-    meta = {
-        "link_type": link_type,
-        "m_from": fitted.m_from,
-        "lambda_from": fitted.lambda_from,
-        "labels": labels.as_dict() if labels is not None else None,
-        "recommended_threshold": evaluation.recommended_threshold if evaluation else None,
-        "threshold_rule": evaluation.threshold_rule if evaluation else None,
-        "config_match_threshold": config.thresholds.match,
-        "calibration": evaluation.calibration.method
-        if evaluation is not None and evaluation.calibration is not None else None,
-    }
+    if session.calibrator is not None:
+        calibration_path = session.calibrator.save(tmp)
+    meta = session.meta()
     meta_path = tmp / META_FILE
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
     version_info = code_version()
     t = config.model.training
-    metrics: dict[str, float] = {}
     with mlflow.start_run(run_name=name) as run:
         mlflow.set_tags(
             {
@@ -731,7 +793,7 @@ def _log_run(
                    if "git_commit" in version_info else {}),
                 "link_type": link_type,
                 "supervised": str(labels is not None).lower(),
-                **tags,
+                **(tags or {}),
             }
         )
         mlflow.log_params(
@@ -759,37 +821,18 @@ def _log_run(
             }
         )
         _log_dataset(mlflow, inputs, fingerprint)
-        metrics["probability_two_random_records_match"] = float(
-            settings.get("probability_two_random_records_match", 0.0)
-        )
-        metrics["training_rows"] = float(fingerprint["rows"])
-        for s in fitted.em_sessions:
-            i = s["session"]
-            metrics[f"em_{i}_iterations"] = float(s["iterations"])
-            metrics[f"em_{i}_converged"] = float(s["converged"])
-            if s["final_max_change"] is not None:
-                metrics[f"em_{i}_final_max_change"] = s["final_max_change"]
-            metrics[f"em_{i}_probability_two_random_records_match"] = s[
-                "probability_two_random_records_match"]
-        if fitted.em_sessions:
-            metrics["em_sessions"] = float(len(fitted.em_sessions))
-            metrics["em_all_converged"] = float(all(s["converged"] for s in fitted.em_sessions))
-        for stage, sec in seconds.items():
-            metrics[f"seconds_{stage}"] = sec
-        if evaluation is not None:
-            metrics.update(evaluation.metrics)
-            metrics.update(evaluation.cluster_metrics)
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics(session.metrics())
 
         if fitted.warnings:
             mlflow.log_text("\n".join(fitted.warnings), "training_warnings.txt")
         mlflow.log_artifact(str(settings_path))
         mlflow.log_artifact(str(config_path))
         mlflow.log_artifact(str(meta_path))
-        mlflow.log_dict({"parameters": params_table}, "diagnostics/model_parameters.json")
+        mlflow.log_dict({"parameters": session.params_table},
+                        "diagnostics/model_parameters.json")
         mlflow.log_dict({"em_sessions": fitted.em_sessions}, "diagnostics/em_sessions.json")
-        if charts_dir.is_dir():
-            mlflow.log_artifacts(str(charts_dir), "charts")
+        if session.charts_dir.is_dir():
+            mlflow.log_artifacts(str(session.charts_dir), "charts")
         if evaluation is not None:
             mlflow.log_table(evaluation.sweep, "evaluation/threshold_sweep.json")
             mlflow.log_dict(
@@ -803,20 +846,13 @@ def _log_run(
             calibration_path=calibration_path, meta_path=meta_path, config=config,
         )
         run_id = run.info.run_id
-    return TrainResult(
+    return RunInfo(
         run_id=run_id,
         model_name=name,
         version=str(version),
         model_uri=f"models:/{name}/{version}",
         tracking_uri=tracking_uri(),
-        settings=settings,
-        seconds=seconds,
-        warnings=fitted.warnings,
         experiment_id=exp.experiment_id,
-        metrics=metrics,
-        recommended_threshold=evaluation.recommended_threshold if evaluation else None,
-        calibration=evaluation.calibration.to_dict()
-        if evaluation is not None and evaluation.calibration is not None else None,
     )
 
 
