@@ -56,11 +56,21 @@ def _short_name(name: str) -> str:
     return s
 
 
+@lru_cache(maxsize=1)
+def division_rows() -> tuple[tuple[str, str, str, str], ...]:
+    """(province, city, district, alias_of) of every row of ``data/cn_divisions.csv``: the one
+    reader of the table; the Chinese-name index below and latin's pinyin index build on it."""
+    text = resources.files("resolution").joinpath("data/cn_divisions.csv").read_text("utf-8")
+    return tuple(
+        (row["province"], row["city"], row["district"], row["alias_of"])
+        for row in csv.DictReader(text.splitlines())
+    )
+
+
 class _Divisions:
     """Province / city / district table with full-name and short-name indexes."""
 
     def __init__(self) -> None:
-        text = resources.files("resolution").joinpath("data/cn_divisions.csv").read_text("utf-8")
         self.full: dict[str, list[tuple[str, str, str]]] = {}
         self.short: dict[str, list[tuple[str, str, str]]] = {}
         self.triples: set[tuple[str, str, str]] = set()
@@ -68,8 +78,7 @@ class _Divisions:
         self.district_cities: dict[str, set[tuple[str, str]]] = {}
         self.short_of: dict[str, str] = {}
         entries: list[tuple[str, tuple[str, str, str]]] = []
-        for row in csv.DictReader(text.splitlines()):
-            p, c, d, alias = row["province"], row["city"], row["district"], row["alias_of"]
+        for p, c, d, alias in division_rows():
             if p in _MUNICIPALITIES and not c and not alias:
                 entries.append((p, (p, "", "")))
                 entries.append((p, (p, p, "")))

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from resolution.standardize import latin
 from resolution.standardize.address import parse_address
+from resolution.standardize.columns import JOINS, LOOKUPS, select_sql
 from resolution.standardize.company import company_name
 from resolution.standardize.customer import customer_name
 from resolution.standardize.dates import parse_datetime
@@ -452,19 +453,10 @@ def standardize_table(
 
     tmp = "__std_" + _RX_NON_WORD.sub("_", target)
     # lookup -> (source columns, UDF, extra filter on the distinct keys)
+    fast_ts = f"k0 IS NOT NULL AND NOT regexp_full_match(k0, '{_SQL_TS_FAST}')"
     lookups = {
-        "name": (["customer_name", "customer_type"], "std_customer_name", ""),
-        "contact": (["contact_name"], "std_person_name", ""),
-        "email": (["email"], "std_email", ""),
-        "addr": (["province", "city", "district", "address"], "std_address", ""),
-        "uscc": (["uscc"], "std_uscc", ""),
-        "idc": (["id_card"], "std_id_card", ""),
-        "tel": (["mobile", "phone"], "std_phone", ""),  # one lookup for both columns
-        "ts": (
-            ["updated_at"],
-            "std_datetime",
-            f"k0 IS NOT NULL AND NOT regexp_full_match(k0, '{_SQL_TS_FAST}')",
-        ),
+        key: (list(lk.fields), lk.udf, fast_ts if key == "ts" else "")
+        for key, lk in LOOKUPS.items()
     }
     created: list[str] = []
     store: _Cache | None = None
@@ -537,48 +529,23 @@ def standardize_table(
             )
 
         ua = col("updated_at").replace(_q("updated_at"), "s." + _q("updated_at"))
-        m, p = "m.r", "p.r"
-        select = f"""
-            n.r.std AS name_std, n.r.kind AS name_kind, n.r.core AS name_core,
-            n.r.region AS name_region, n.r.legal_form AS name_legal_form,
-            n.r.branch AS name_branch, n.r.pinyin AS name_pinyin,
-            c.r.std AS contact_std, c.r.pinyin AS contact_pinyin, c.r.surname AS contact_surname,
-            {m}.e164 AS mobile_e164, {m}.type AS mobile_type, {m}.valid AS mobile_valid,
-            {p}.e164 AS phone_e164, {p}.ext AS phone_ext, {p}.type AS phone_type,
-            {p}.valid AS phone_valid,
-            e.r.std AS email_std, e.r.valid AS email_valid,
-            a.r.province AS province_std, a.r.city AS city_std, a.r.district AS district_std,
-            a.r.street AS address_std, a.r.road AS addr_road, a.r.number AS addr_number,
-            a.r.building AS addr_building, a.r.room AS addr_room,
-            u.r.std AS uscc_std, u.r.valid AS uscc_valid,
-            i.r.std AS id_card_std, i.r.valid AS id_card_valid, i.r.birth_date AS birth_date,
-            i.r.gender AS gender,
-            CASE WHEN regexp_full_match({ua}, '{_SQL_TS_FAST}') THEN CAST({ua} AS TIMESTAMP)
-                 ELSE t.r END AS updated_at_ts,
-            CASE WHEN u.r.valid THEN u.r.std END AS uscc_key,
-            CASE WHEN i.r.valid THEN i.r.std END AS id_card_key,
-            CASE WHEN {m}.valid AND {m}.type = 'mobile' THEN {m}.e164
-                 WHEN {p}.valid AND {p}.type = 'mobile' THEN {p}.e164 END AS mobile_key,
-            CASE WHEN {p}.valid THEN {p}.e164
-                 WHEN {m}.valid AND {m}.type = 'fixed' THEN {m}.e164 END AS phone_key,
-            CASE WHEN e.r.valid THEN e.r.std END AS email_key"""
+        select = select_sql({
+            "updated_at_ts": f"CASE WHEN regexp_full_match({ua}, '{_SQL_TS_FAST}') "
+            f"THEN CAST({ua} AS TIMESTAMP) ELSE t.r END"
+        })
         src_cols = ", ".join(
             f"s.{_q(c)}"
             for c in [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        )
+        joins = "\n".join(
+            f"LEFT JOIN {tmp}_{key} {alias} ON {on(alias, list(names))}"
+            for alias, (key, names) in JOINS.items()
         )
         con.execute(f"""
             CREATE OR REPLACE TABLE {target} AS
             SELECT {src_cols}, {select}
             FROM {src} s
-            LEFT JOIN {tmp}_name n ON {on("n", ["customer_name", "customer_type"])}
-            LEFT JOIN {tmp}_contact c ON {on("c", ["contact_name"])}
-            LEFT JOIN {tmp}_email e ON {on("e", ["email"])}
-            LEFT JOIN {tmp}_addr a ON {on("a", ["province", "city", "district", "address"])}
-            LEFT JOIN {tmp}_uscc u ON {on("u", ["uscc"])}
-            LEFT JOIN {tmp}_idc i ON {on("i", ["id_card"])}
-            LEFT JOIN {tmp}_tel m ON {on("m", ["mobile"])}
-            LEFT JOIN {tmp}_tel p ON {on("p", ["phone"])}
-            LEFT JOIN {tmp}_ts t ON {ua} = t.k0
+            {joins}
             ORDER BY {order}""")
         _log.info("standardize: joined into %s (%.1fs)", target, time.perf_counter() - t0)
         return stats

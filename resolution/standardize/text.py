@@ -83,25 +83,39 @@ _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202f\u
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 _PUNCT_RE = re.compile("[" + re.escape("".join(chr(k) for k in _PUNCT)) + "]")
-_opencc = None
 _trad_re: re.Pattern | None = None
 _unstable_re: re.Pattern | None = None  # any character a text pass would change or drop
 
 
-def _t2s(s: str) -> str:
-    """Traditional → simplified with OpenCC, skipped when no character has a simplified form."""
-    global _opencc, _trad_re, _unstable_re
-    if _trad_re is None:
-        import opencc
+@lru_cache(maxsize=1)
+def _opencc_t2s():
+    """The one OpenCC traditional → simplified converter (loading it takes a while)."""
+    import opencc
 
-        _opencc = opencc.OpenCC("t2s")
+    return opencc.OpenCC("t2s")
+
+
+def _t2s(s: str) -> str:
+    """Traditional → simplified with OpenCC, skipped when no character has a simplified form
+    of its own. So phrases whose characters are each simplified already stay as written
+    (藉口, 瞭解; `_t2s_phrases` gives 借口, 了解): text_basic's behaviour, which the
+    standardized values and their cache depend on."""
+    global _trad_re, _unstable_re
+    if _trad_re is None:
+        converter = _opencc_t2s()
         probe = [chr(c) for c in range(0x3400, 0xA000)] + [chr(c) for c in range(0xF900, 0xFB00)]
-        trad = re.escape("".join(c for c in probe if _opencc.convert(c) != c))
+        trad = re.escape("".join(c for c in probe if converter.convert(c) != c))
         _trad_re = re.compile("[" + trad + "]")
         _unstable_re = re.compile("[" + _PUNCT_RE.pattern[1:-1] + _CTRL.pattern[1:-1] + trad + "]")
     if _trad_re.search(s):
-        return _opencc.convert(s)
+        return _opencc_t2s().convert(s)
     return s
+
+
+def _t2s_phrases(s: str) -> str:
+    """Traditional → simplified with OpenCC over the whole text, phrase conversions included
+    (藉口 → 借口): what the Latin keys read Chinese with (`latin.pinyin._norm`)."""
+    return _opencc_t2s().convert(s)
 
 
 def _text_pass(s: str) -> str:

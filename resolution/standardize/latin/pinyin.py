@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from resolution.standardize.text import _t2s_phrases
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _RX_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _RX_NOT_KEY = re.compile(r"[^a-z0-9]")
@@ -80,18 +82,6 @@ def _text(x: object) -> str | None:
         return None
 
 
-_opencc = None
-
-
-def _t2s(s: str) -> str:
-    global _opencc
-    if _opencc is None:
-        import opencc
-
-        _opencc = opencc.OpenCC("t2s")
-    return _opencc.convert(s)
-
-
 def _fold(s: str) -> str:
     """Accents dropped (Zhāng → zhang, lǜ → lu), lower-cased; Chinese characters kept."""
     if s.isascii():
@@ -106,7 +96,7 @@ def _norm(s: str) -> str:
     if not s.isascii():
         s = unicodedata.normalize("NFKC", s)
         if _CJK.search(s):
-            s = _t2s(s)
+            s = _t2s_phrases(s)
         s = _fold(s.translate(_BRACKETS))
     return " ".join(s.lower().split())
 

@@ -5,12 +5,17 @@ pinyin or English writings (exonyms included), consistent with each other
 
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from functools import lru_cache
-from importlib import resources
 
+from resolution.standardize.divisions import (
+    _MUNICIPALITIES,
+    _NATIONS,
+    _PROVINCE_SHORT,
+    _TOWN_SUFFIX,
+    division_rows,
+)
 from resolution.standardize.latin.pinyin import (
     _CJK,
     _RX_LETTERS,
@@ -23,28 +28,9 @@ from resolution.standardize.latin.pinyin import (
     _words,
 )
 
-_MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市", "香港特别行政区", "澳门特别行政区")
-_TOWN_SUFFIX = ("镇", "乡", "街道")
 _LEVEL_SUFFIX = re.compile(
     r"(特别行政区|自治区|自治州|自治县|自治旗|新区|林区|特区|地区|街道|市|区|县|盟|旗|镇|乡|省|州)$"
 )
-_NATIONS = sorted(
-    _words("""汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 拉祜 水 东乡 纳西
-    景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克
-    德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 高山 各"""),
-    key=len,
-    reverse=True,
-)
-_SHORT_FIXED = {
-    "内蒙古自治区": "内蒙古",
-    "广西壮族自治区": "广西",
-    "西藏自治区": "西藏",
-    "宁夏回族自治区": "宁夏",
-    "新疆维吾尔自治区": "新疆",
-    "香港特别行政区": "香港",
-    "澳门特别行政区": "澳门",
-    "黑龙江省": "黑龙江",
-}
 # English names that are not the pinyin of the Chinese one
 _EXONYMS = {
     "innermongolia": "内蒙古自治区",
@@ -75,9 +61,12 @@ _COUNTRY = frozenset(
 
 
 def _short_name(name: str) -> str:
-    """黔南布依族苗族自治州 → 黔南, 高淳区 → 高淳, 莞城街道 → 莞城 (may be one character)."""
-    if name in _SHORT_FIXED:
-        return _SHORT_FIXED[name]
+    """黔南布依族苗族自治州 → 黔南, 高淳区 → 高淳, 莞城街道 → 莞城 (may be one character).
+
+    Not `divisions._short_name`, the one Chinese text is scanned with: this one also drops
+    自治区, 特别行政区 and a final 州, and never returns ''."""
+    if name in _PROVINCE_SHORT:
+        return _PROVINCE_SHORT[name]
     s = _LEVEL_SUFFIX.sub("", name)
     changed = True
     while changed:
@@ -99,10 +88,8 @@ def _level_of(name: str) -> str:
 @lru_cache(maxsize=1)
 def _rows() -> list[tuple[str, str, str, str]]:
     """(province, city, district, name written) for every row, aliases included."""
-    text = resources.files("resolution").joinpath("data/cn_divisions.csv").read_text("utf-8")
     out = []
-    for row in csv.DictReader(text.splitlines()):
-        p, c, d, alias = row["province"], row["city"], row["district"], row["alias_of"]
+    for p, c, d, alias in division_rows():
         if p in _MUNICIPALITIES and not c and not alias:
             out.append((p, p, "", p))
             continue
