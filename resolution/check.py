@@ -161,18 +161,10 @@ class CheckResult(BaseModel):
 
 def standardize_record(raw: dict[str, Any]) -> dict[str, Any]:
     """The standardized columns (`standardize.STD_COLUMNS`) of one raw record, computed
-    with the pure standardizers exactly as `standardize_table` maps them in SQL (after
-    ingest's trim of spaces and empty-to-NULL). tests/test_check.py checks they agree."""
-    from resolution.standardize import (
-        customer_name,
-        parse_address,
-        parse_datetime,
-        parse_email,
-        parse_id_card,
-        parse_phone,
-        parse_uscc,
-        person_name,
-    )
+    with the pure standardizers through the one column mapping `standardize_table` renders
+    as SQL (`standardize.columns`), after ingest's trim of spaces and empty-to-NULL.
+    tests/test_check.py checks they agree."""
+    from resolution.standardize.columns import JOINS, LOOKUPS, record_columns
 
     def get(field: str) -> str | None:
         v = raw.get(field)
@@ -181,65 +173,11 @@ def standardize_record(raw: dict[str, Any]) -> dict[str, Any]:
         v = str(v).strip(" ")
         return v or None
 
-    n = customer_name(get("customer_name"), get("customer_type"))
-    c = person_name(get("contact_name"))
-    m, p = parse_phone(get("mobile")), parse_phone(get("phone"))
-    e = parse_email(get("email"))
-    a = parse_address(get("province"), get("city"), get("district"), get("address"))
-    u, i = parse_uscc(get("uscc")), parse_id_card(get("id_card"))
-    if m.valid and m.type == "mobile":
-        mobile_key = m.e164
-    elif p.valid and p.type == "mobile":
-        mobile_key = p.e164
-    else:
-        mobile_key = None
-    if p.valid:
-        phone_key = p.e164
-    elif m.valid and m.type == "fixed":
-        phone_key = m.e164
-    else:
-        phone_key = None
-    return {
-        "name_std": n.std,
-        "name_kind": n.kind,
-        "name_core": n.core,
-        "name_region": n.region,
-        "name_legal_form": n.legal_form,
-        "name_branch": n.branch,
-        "name_pinyin": n.pinyin,
-        "contact_std": c.std,
-        "contact_pinyin": c.pinyin,
-        "contact_surname": c.surname,
-        "mobile_e164": m.e164,
-        "mobile_type": m.type,
-        "mobile_valid": m.valid,
-        "phone_e164": p.e164,
-        "phone_ext": p.ext,
-        "phone_type": p.type,
-        "phone_valid": p.valid,
-        "email_std": e.std,
-        "email_valid": e.valid,
-        "province_std": a.province,
-        "city_std": a.city,
-        "district_std": a.district,
-        "address_std": a.street,
-        "addr_road": a.road,
-        "addr_number": a.number,
-        "addr_building": a.building,
-        "addr_room": a.room,
-        "uscc_std": u.std,
-        "uscc_valid": u.valid,
-        "id_card_std": i.std,
-        "id_card_valid": i.valid,
-        "birth_date": i.birth_date,
-        "gender": i.gender,
-        "updated_at_ts": parse_datetime(get("updated_at")),
-        "uscc_key": u.std if u.valid else None,
-        "id_card_key": i.std if i.valid else None,
-        "mobile_key": mobile_key,
-        "phone_key": phone_key,
-        "email_key": e.std if e.valid else None,
+    results = {
+        alias: LOOKUPS[key].fn(*(get(f) for f in fields))
+        for alias, (key, fields) in JOINS.items()
     }
+    return record_columns(results)
 
 
 # ---------------------------------------------------------------------------------------

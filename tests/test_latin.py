@@ -14,14 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resolution import latin as L
-from resolution.latin import (
+from resolution.standardize import latin as L
+from resolution.standardize.latin import (
     LatinAddress,
     branch_key,
     fix_legal_typos,
     industry_designator,
     latin_divisions,
     name_key,
+    names,
     number_key,
     parse_latin_address,
     road_key,
@@ -147,7 +148,7 @@ def test_name_key_synonyms_meet_in_one_dictionary_key():
 
 
 def test_dictionary_keys_are_fixed_points():
-    d = L._dict()
+    d = names._dict()
     for canon in set(d.cn.values()):
         assert name_key(canon) == canon, canon
     for words, canon in d.en.items():

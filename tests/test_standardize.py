@@ -14,6 +14,7 @@ from resolution import standardize as S
 from resolution.standardize import (
     company_name,
     customer_name,
+    engine,
     parse_address,
     parse_datetime,
     parse_email,
@@ -21,6 +22,7 @@ from resolution.standardize import (
     parse_phone,
     parse_uscc,
     person_name,
+    phone,
     standardize_table,
     text_basic,
 )
@@ -617,7 +619,7 @@ def test_phone_fast_path_agrees_with_phonenumbers():
         except phonenumbers.NumberParseException:
             continue
         valid = phonenumbers.is_valid_number(num)
-        got = S._check_number(d)
+        got = phone._check_number(d)
         assert got[2] == valid, d
         if valid:
             nt = phonenumbers.number_type(num)
@@ -832,8 +834,8 @@ def test_standardize_table_hand_rows():
 
 
 def test_standardize_table_in_worker_processes(monkeypatch):
-    monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
-    monkeypatch.setattr(S, "_CHUNK", 16)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", 0)
+    monkeypatch.setattr(engine, "_CHUNK", 16)
     con = duckdb.connect()
     rows = _sample_rows(60)
     _table(con, rows)
@@ -845,8 +847,8 @@ def test_standardize_table_falls_back_without_worker_processes(monkeypatch):
     def no_fork(*_args):
         raise OSError("no fork here")
 
-    monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
-    monkeypatch.setattr(S, "_lookups_in_processes", no_fork)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", 0)
+    monkeypatch.setattr(engine, "_lookups_in_processes", no_fork)
     con = duckdb.connect()
     rows = _sample_rows(20)
     _table(con, rows)
@@ -883,8 +885,8 @@ def test_standardize_cache_reuses_values_and_changes_nothing(tmp_path, monkeypat
     """resources.standardize_cache: a second run reads every value from the file, a run
     with new rows computes only those, and the table is the same as without a cache."""
     if parallel:
-        monkeypatch.setattr(S, "PARALLEL_MIN_VALUES", 0)
-        monkeypatch.setattr(S, "_CHUNK", 16)
+        monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", 0)
+        monkeypatch.setattr(engine, "_CHUNK", 16)
     cache = tmp_path / "std_cache.duckdb"
     rows = _sample_rows(80)
     con = duckdb.connect()
@@ -915,7 +917,7 @@ def test_standardize_cache_of_another_version_or_unusable_is_not_used(tmp_path, 
     _table(con, rows)
     standardize_table(con, "src", "out", cache=cache)
     # the standardizers changed (code, dictionaries or libraries): nothing stale is read
-    monkeypatch.setattr(S, "standardizer_version", lambda: "another-version")
+    monkeypatch.setattr(engine, "standardizer_version", lambda: "another-version")
     con = duckdb.connect()
     _table(con, rows)
     assert standardize_table(con, "src", "out", cache=cache)["cached"] == 0
@@ -977,7 +979,7 @@ def test_udfs_usable_in_sql():
 
 
 # ---------------------------------------------------------------------------------------------
-# Latin writings meet their Chinese twins (resolution/latin.py)
+# Latin writings meet their Chinese twins (resolution/standardize/latin/)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,141 @@
+"""The standardized columns: which source fields feed which standardizer, and which result
+field becomes which column (``STD_COLUMNS``).
+
+This is the one field → column mapping: ``engine.standardize_table`` renders it as SQL over
+the lookups of distinct values (``select_sql``), and ``check.standardize_record``, the pure
+twin the entry-time check uses, applies it to one record's results (``record_columns``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from resolution.config import CANONICAL_FIELDS
+from resolution.standardize.address import parse_address
+from resolution.standardize.customer import customer_name
+from resolution.standardize.dates import parse_datetime
+from resolution.standardize.email import parse_email
+from resolution.standardize.identifiers import parse_id_card, parse_uscc
+from resolution.standardize.person import person_name
+from resolution.standardize.phone import parse_phone
+
+SOURCE_COLUMNS = CANONICAL_FIELDS  # the source columns standardize_table reads
+
+
+class Lookup(NamedTuple):
+    """One standardizer run over the distinct values of its source fields."""
+
+    fields: tuple[str, ...]  # the source columns, in the standardizer's argument order
+    udf: str  # its DuckDB twin (engine._UDFS)
+    fn: Any  # the pure standardizer
+
+
+LOOKUPS: dict[str, Lookup] = {
+    "name": Lookup(("customer_name", "customer_type"), "std_customer_name", customer_name),
+    "contact": Lookup(("contact_name",), "std_person_name", person_name),
+    "email": Lookup(("email",), "std_email", parse_email),
+    "addr": Lookup(("province", "city", "district", "address"), "std_address", parse_address),
+    "uscc": Lookup(("uscc",), "std_uscc", parse_uscc),
+    "idc": Lookup(("id_card",), "std_id_card", parse_id_card),
+    # one lookup for both phone columns: the distinct values of mobile and phone together
+    "tel": Lookup(("mobile", "phone"), "std_phone", parse_phone),
+    "ts": Lookup(("updated_at",), "std_datetime", parse_datetime),
+}
+
+# the results one record joins: alias -> (lookup, the source fields it is looked up by)
+JOINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "n": ("name", ("customer_name", "customer_type")),
+    "c": ("contact", ("contact_name",)),
+    "e": ("email", ("email",)),
+    "a": ("addr", ("province", "city", "district", "address")),
+    "u": ("uscc", ("uscc",)),
+    "i": ("idc", ("id_card",)),
+    "m": ("tel", ("mobile",)),
+    "p": ("tel", ("phone",)),
+    "t": ("ts", ("updated_at",)),
+}
+
+# standardized column -> (DuckDB type, join alias, result field; None: the result itself)
+_VALUES: dict[str, tuple[str, str, str | None]] = {
+    "name_std": ("VARCHAR", "n", "std"),
+    "name_kind": ("VARCHAR", "n", "kind"),
+    "name_core": ("VARCHAR", "n", "core"),
+    "name_region": ("VARCHAR", "n", "region"),
+    "name_legal_form": ("VARCHAR", "n", "legal_form"),
+    "name_branch": ("VARCHAR", "n", "branch"),
+    "name_pinyin": ("VARCHAR", "n", "pinyin"),
+    "contact_std": ("VARCHAR", "c", "std"),
+    "contact_pinyin": ("VARCHAR", "c", "pinyin"),
+    "contact_surname": ("VARCHAR", "c", "surname"),
+    "mobile_e164": ("VARCHAR", "m", "e164"),
+    "mobile_type": ("VARCHAR", "m", "type"),
+    "mobile_valid": ("BOOLEAN", "m", "valid"),
+    "phone_e164": ("VARCHAR", "p", "e164"),
+    "phone_ext": ("VARCHAR", "p", "ext"),
+    "phone_type": ("VARCHAR", "p", "type"),
+    "phone_valid": ("BOOLEAN", "p", "valid"),
+    "email_std": ("VARCHAR", "e", "std"),
+    "email_valid": ("BOOLEAN", "e", "valid"),
+    "province_std": ("VARCHAR", "a", "province"),
+    "city_std": ("VARCHAR", "a", "city"),
+    "district_std": ("VARCHAR", "a", "district"),
+    "address_std": ("VARCHAR", "a", "street"),
+    "addr_road": ("VARCHAR", "a", "road"),
+    "addr_number": ("VARCHAR", "a", "number"),
+    "addr_building": ("VARCHAR", "a", "building"),
+    "addr_room": ("VARCHAR", "a", "room"),
+    "uscc_std": ("VARCHAR", "u", "std"),
+    "uscc_valid": ("BOOLEAN", "u", "valid"),
+    "id_card_std": ("VARCHAR", "i", "std"),
+    "id_card_valid": ("BOOLEAN", "i", "valid"),
+    "birth_date": ("DATE", "i", "birth_date"),
+    "gender": ("VARCHAR", "i", "gender"),
+    "updated_at_ts": ("TIMESTAMP", "t", None),
+}
+
+# match keys: `field` of the first listed result that is valid (and, for phones, of the
+# type asked for); invalid identifiers never get a key
+_KEYS: dict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = {
+    "uscc_key": ("std", (("u", None),)),
+    "id_card_key": ("std", (("i", None),)),
+    "mobile_key": ("e164", (("m", "mobile"), ("p", "mobile"))),
+    "phone_key": ("e164", (("p", None), ("m", "fixed"))),
+    "email_key": ("std", (("e", None),)),
+}
+
+STD_COLUMNS: dict[str, str] = {col: v[0] for col, v in _VALUES.items()} | {
+    col: "VARCHAR" for col in _KEYS
+}
+
+
+def select_sql(override: dict[str, str] | None = None) -> str:
+    """The SELECT list of the standardized columns, each join's result being ``<alias>.r``;
+    `override` gives some columns another expression."""
+    override = override or {}
+    out = []
+    for col, (_type, alias, field) in _VALUES.items():
+        out.append(override.get(col) or (f"{alias}.r.{field}" if field else f"{alias}.r"))
+    for col, (field, rules) in _KEYS.items():
+        whens = " ".join(
+            f"WHEN {a}.r.valid{f' AND {a}.r.type = {chr(39)}{t}{chr(39)}' if t else ''} "
+            f"THEN {a}.r.{field}"
+            for a, t in rules
+        )
+        out.append(override.get(col) or f"CASE {whens} END")
+    return ",\n".join(f"{expr} AS {col}" for expr, col in zip(out, STD_COLUMNS))
+
+
+def record_columns(results: dict[str, Any]) -> dict[str, Any]:
+    """The standardized columns of one record from its standardizer results by join alias."""
+    out: dict[str, Any] = {}
+    for col, (_type, alias, field) in _VALUES.items():
+        r = results[alias]
+        out[col] = getattr(r, field) if field else r
+    for col, (field, rules) in _KEYS.items():
+        out[col] = None
+        for a, t in rules:
+            r = results[a]
+            if r.valid and (t is None or r.type == t):
+                out[col] = getattr(r, field)
+                break
+    return out
