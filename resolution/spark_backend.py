@@ -14,8 +14,9 @@ What runs where:
 
 The model's comparison SQL is written for DuckDB. `spark_sql` translates it with
 sqlglot and maps the functions whose names or types differ onto Spark's: list functions
-onto higher-order functions, `jaccard` and `damerau_levenshtein` onto Splink's similarity
-jar (same values as DuckDB's), and Jaro(-Winkler) onto `jaro_winkler_sql`, DuckDB's
+onto higher-order functions, `jaccard` onto `jaccard_bytes_sql` (DuckDB 1.5's byte-set
+Jaccard), `damerau_levenshtein` onto Splink's similarity
+jar (the same values as DuckDB's on ASCII: the model applies it to digits), and Jaro(-Winkler) onto `jaro_winkler_sql`, DuckDB's
 definition in Spark SQL (the jar's differs). A function Spark does not know fails the
 job when Spark analyses the query. tests/test_spark.py checks every function value for
 value and every pair's comparison levels against the DuckDB job.
@@ -51,7 +52,7 @@ def jaro_winkler_sql(a: str, b: str, winkler: bool = True) -> str:
     rounds down, so near matches score up to 1/(6m) lower and can drop a level. This
     is DuckDB's definition in higher-order functions, run by the JVM on any cluster:
     match window max(len)/2 - 1, greedy matching left to right, t = mismatches DIV 2,
-    and the Winkler boost (prefix up to 4, weight 0.1, one fused multiply-add) above 0.7.
+    and the Winkler boost (prefix up to 4, weight 0.1) above 0.7.
     Empty text scores 0.
     Like DuckDB's it is exact for ASCII (pinyin, emails); DuckDB counts bytes beyond it.
     """
@@ -94,10 +95,11 @@ def jaro_winkler_sql(a: str, b: str, winkler: bool = True) -> str:
             f"(coalesce(try_element_at(filter(sequence(1, 5), kk -> kk = 5 OR kk > least({la}, {lb}) "
             f"OR substring({a}, kk, 1) != substring({b}, kk, 1)), 1), 5) - 1)"
         )
-        # DuckDB's build fuses this multiply-add (one rounding); Java's Math.fma does the same
+        # DuckDB 1.5 computes sv + (prefix * 0.1) * (1 - sv) with two roundings (no fused
+        # multiply-add), in this order
         boost = (
-            f"CAST(reflect('java.lang.Math', 'fma', CAST({prefix} * CAST(0.1 AS DOUBLE) AS DOUBLE), "
-            f"CAST(1 - sv AS DOUBLE), sv) AS DOUBLE)"
+            f"CAST(sv + CAST({prefix} * CAST(0.1 AS DOUBLE) AS DOUBLE) * CAST(1 - sv AS DOUBLE) "
+            f"AS DOUBLE)"
         )
         score = f"CASE WHEN sv > CAST(0.7 AS DOUBLE) THEN {boost} ELSE sv END"
     body = let(
@@ -106,6 +108,17 @@ def jaro_winkler_sql(a: str, b: str, winkler: bool = True) -> str:
     return (
         f"CASE WHEN {la} = 0 OR {lb} = 0 THEN CAST(0 AS DOUBLE) ELSE {let(matched, 'r', body)} END"
     )
+
+
+def jaccard_bytes_sql(a: str, b: str) -> str:
+    """DuckDB's `jaccard(a, b)` in Spark SQL, value for value: the Jaccard index of the sets
+    of UTF-8 *bytes* of the two strings (DuckDB 1.5 compares bytes, so a Chinese character
+    contributes its three bytes; Splink's jar compares characters)."""
+    def byte_set(x: str) -> str:
+        return (f"array_distinct(transform(sequence(1, greatest(octet_length({x}), 1)), "
+                f"i -> hex(substring(encode({x}, 'UTF-8'), i, 1))))")
+    return (f"CAST(size(array_intersect({byte_set(a)}, {byte_set(b)})) AS DOUBLE) / "
+            f"size(array_union({byte_set(a)}, {byte_set(b)}))")
 
 
 def _duckdb_to_spark(node):
@@ -127,6 +140,10 @@ def _duckdb_to_spark(node):
             winkler=isinstance(node, exp.JarowinklerSimilarity),
         )
         return sqlglot.parse_one(sql, read="spark")
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "jaccard":
+        a, b = node.expressions
+        return sqlglot.parse_one(
+            jaccard_bytes_sql(a.sql(dialect="spark"), b.sql(dialect="spark")), read="spark")
     if isinstance(node, exp.ArrayOverlaps):
         return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
     if isinstance(node, exp.Anonymous) and node.name.lower() in _RENAMES:
