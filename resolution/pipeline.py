@@ -460,8 +460,8 @@ def profile(
     The report's `warnings` are ingest's (e.g. record IDs with surrounding spaces)."""
     say = on_stage or (lambda _s: None)
     seconds: dict[str, float] = {}
+    crypto.require()  # with a key that cannot be used: refuse before writing any file
     writable_folder(out_dir, "report folder")  # before any work, not at the end
-    crypto.require()
     con = crypto.connect()
     try:
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
