@@ -62,6 +62,7 @@ class Fitted:
     lambda_from: str
     em_sessions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    records: int = 0  # records λ was estimated on (`prior_for_input` rescales from it)
 
 
 def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
@@ -247,6 +248,7 @@ def fit(
         lambda_from=lambda_from,
         em_sessions=sessions,
         warnings=warnings,
+        records=int(n if lambda_from == "labels" else n_fit),
     )
 
 
@@ -640,6 +642,7 @@ class Session:
             "link_type": self.link_type,
             "m_from": self.fitted.m_from,
             "lambda_from": self.fitted.lambda_from,
+            "trained_on_records": self.fitted.records,
             "labels": self.labels.as_dict() if self.labels is not None else None,
             "recommended_threshold": ev.recommended_threshold if ev else None,
             "threshold_rule": ev.threshold_rule if ev else None,

@@ -376,6 +376,29 @@ def build_settings(
     return condition_on_parties(settings, config) if parties else settings
 
 
+def prior_for_input(
+    settings: dict[str, Any], trained_on: int | None, records: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings with λ (the probability that two random records match) for an input of
+    `records` records, from a model whose λ was estimated on `trained_on` records, and what
+    was used (for summary.json).
+
+    A customer base that grows keeps about the same duplicates per record, while its pairs
+    grow with the square of its size: λ scales by (trained_on - 1) / (records - 1). A model
+    trained on 1M records and run on 10M kept λ 7.8x too high (every pair ~3 bits too
+    strong). Linking models (`link_only`: pairs across sources) and models without a
+    record count keep λ as trained."""
+    lam = float(settings.get("probability_two_random_records_match", 0.0))
+    used = {"trained_on_records": trained_on, "records": records, "lambda_trained": lam,
+            "lambda_used": lam, "rescaled": False}
+    if (not trained_on or trained_on < 2 or records < 2 or trained_on == records
+            or settings.get("link_type", "dedupe_only") != "dedupe_only" or not 0 < lam < 1):
+        return settings, used
+    new = min(lam * (trained_on - 1) / (records - 1), 0.5)
+    used.update(lambda_used=new, rescaled=True)
+    return {**settings, "probability_two_random_records_match": new}, used
+
+
 LINK_TYPES = ("dedupe_only", "link_only", "link_and_dedupe")
 
 
