@@ -441,10 +441,12 @@ def dedup(
                 summary.quality_passed = report["passed"]
                 summary.duplicate_rate = report["duplicate_rate"]
             with _timed(seconds, "write", say):
+                used = {**settings, "probability_two_random_records_match":
+                        summary.prior["lambda_used"]} if summary.prior else settings
                 _write_outputs(con, out, summary, report, before_moves=lambda: commit_job(
                     con, store, job_id,
                     {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
-                    settings=settings,
+                    settings=used,  # the λ this job used (model.settings.prior_for_input)
                     config=config.model_dump(mode="json"),
                 ))
             if config.quality.track_in_mlflow:
