@@ -125,6 +125,7 @@ def dedup(
             cfg, loaded.settings, files, out, loaded.reference, encoding, on_stage,
             store_path=store, calibrator=loaded.calibration, backend=backend,
             lock_wait=lock_wait, sheet=sheet,
+            trained_on_records=(loaded.meta or {}).get("trained_on_records"),
         )
 
 

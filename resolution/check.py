@@ -52,7 +52,7 @@ import math
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -209,6 +209,15 @@ class _Model:
     comparisons: list[_Comparison]
     columns: list[str]  # input columns the level conditions read
     tf_columns: list[str]
+
+
+def _prior_weight(lam: float) -> float:
+    """A prior probability as a match weight (log2 odds), as Splink computes it."""
+    return math.log2(lam / (1 - lam))
+
+
+def _without_prior(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k != "probability_two_random_records_match"}
 
 
 def _parse_model(settings: dict[str, Any]) -> _Model:
@@ -486,6 +495,8 @@ class Checker:
         (registering a new table per check would invalidate the plan):
         `_score` over `_cands` (probe and candidate columns, `<col>_l` and `<col>_r`) and
         `_keys` over `_probe` (the probe's columns its blocking expressions read)."""
+        if snap.job_lambda:  # score as the job that built the store did
+            self._model = replace(self._model, prior_weight=_prior_weight(snap.job_lambda))
         cands = pa.schema(
             [
                 pa.field(f"{c}{side}", snap.table.schema.field(c).type)
@@ -785,6 +796,7 @@ class _Snapshot:
     job_id: str | None
     loaded_at: str
     model_matches_store: bool | None
+    job_lambda: float | None  # the prior the store's latest job used, when its model is ours
     plain: dict[str, str]  # blocking expressions that are a text column: expr -> column
     exprs: list[str]  # the other expressions, as text, in rule order
     expr_schema: pa.Schema  # the columns they read
@@ -827,13 +839,18 @@ def _load_snapshot(checker: Checker) -> _Snapshot:
                 "the config's blocking rules use; re-run `er dedup` with this version"
             )
         job = rows(con, "SELECT job_id, settings FROM st.jobs ORDER BY finished_at DESC LIMIT 1")
-        job_id, matches = None, None
+        job_id, matches, job_lambda = None, None, None
         if job:
             import json
 
             job_id = job[0][0]
             if job[0][1]:
-                matches = json.loads(job[0][1]) == checker._settings
+                # the same model, its prior λ aside: a job rescales λ to its input's size
+                # (model.settings.prior_for_input), and the check then uses the job's λ
+                used = json.loads(job[0][1])
+                matches = _without_prior(used) == _without_prior(checker._settings)
+                if matches:
+                    job_lambda = used.get("probability_two_random_records_match")
         ent_cols = [
             quote_ident(c)
             for c in (r[0] for r in rows(con, "DESCRIBE st.entities"))
@@ -893,6 +910,7 @@ def _load_snapshot(checker: Checker) -> _Snapshot:
         job_id=job_id,
         loaded_at=time.strftime("%Y-%m-%d %H:%M:%S"),
         model_matches_store=matches,
+        job_lambda=job_lambda,
         plain=plain,
         exprs=exprs,
         expr_schema=expr_schema,

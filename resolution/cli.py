@@ -239,6 +239,7 @@ def dedup(
             calibrator=loaded.calibration, backend=backend.value, spark_master=spark_master,
             lock_wait=wait,
             sheet=sheet,
+            trained_on_records=(loaded.meta or {}).get("trained_on_records"),
         )
     print_warnings(summary.warnings)
     print_summary(summary)
@@ -688,6 +689,10 @@ def print_summary(s, metrics=None) -> None:
     t.add_row("entities out", f"{s.entities:,}")
     t.add_row("candidate pairs", f"{s.candidate_pairs:,}")
     t.add_row("pairs scored (kept)", f"{s.pairs_scored:,}")
+    prior = getattr(s, "prior", None)
+    if prior and prior.get("rescaled"):
+        t.add_row("prior λ (rescaled)", f"{prior['lambda_used']:.3g} (trained {prior['lambda_trained']:.3g} "
+                  f"on {prior['trained_on_records']:,} records)")
     t.add_row("review queue", f"{s.review_queue:,}")
     t.add_row("components split by guard", f"{s.guard_splits:,}")
     if s.standardize_cache_hits:

@@ -138,6 +138,32 @@ class TrainingConfig(_Strict):
     seed: int = 42
 
 
+class PartiesConfig(_Strict):
+    """How the names and kinds of two records condition the other comparisons.
+
+    Fellegi-Sunter treats comparisons as independent given match status. Contact details
+    are not: two differently named persons sharing a landline and an address are a
+    household, two differently named stores sharing a contact and a mobile have one
+    salesperson, a 个体 shop and its owner share a mobile and an address. For records
+    whose names tell them apart, agreement on `shared_contacts` is no evidence they are one
+    customer, so those comparisons fall to their null level (weight 0); for a person, the
+    contact is usually the person (`person_contact`: no evidence of its own); and when the
+    names agree, the same mailbox at another provider repeats the name (`mailbox`: often
+    the name's pinyin)."""
+
+    name: str = Field(description="the comparison of the customer's name (kind `name`)")
+    kind_column: str = Field(description="column holding 'person' or 'company'")
+    shared_contacts: list[str] = Field(
+        default_factory=list, description="comparisons of contact details parties share"
+    )
+    person_contact: list[str] = Field(
+        default_factory=list, description="comparisons that repeat a person's own name"
+    )
+    mailbox: str | None = Field(
+        default=None, description="email comparison whose 'same mailbox name' repeats the name"
+    )
+
+
 class ModelConfig(_Strict):
     comparisons: list[ComparisonConfig] = Field(min_length=1)
     blocking_rules: list[list[str]] = Field(
@@ -147,6 +173,20 @@ class ModelConfig(_Strict):
         default=5e7, gt=0, description="refuse to predict when blocking yields more pairs"
     )
     training: TrainingConfig
+    parties: PartiesConfig | None = None
+
+    @model_validator(mode="after")
+    def _parties_name_comparisons(self) -> ModelConfig:
+        if self.parties is None:
+            return self
+        names = {c.name: c for c in self.comparisons}
+        p = self.parties
+        for ref in [p.name, *p.shared_contacts, *p.person_contact, *([p.mailbox] if p.mailbox else [])]:
+            if ref not in names:
+                raise ValueError(f"parties: no comparison named '{ref}' in model.comparisons")
+        if names[p.name].kind != "name":
+            raise ValueError(f"parties.name: comparison '{p.name}' is not of kind name")
+        return self
 
 
 class Thresholds(_Strict):

@@ -66,6 +66,8 @@ class JobSummary:
     duplicate_rate: float | None = None
     quality_passed: bool | None = None
     quality_run_id: str | None = None
+    # the model's prior λ and the one used for this input's size (model.settings.prior_for_input)
+    prior: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,8 +165,12 @@ def resolve_records(
     job_id: str = "",
     calibrator=None,
     backend=None,
-) -> dict[str, int]:
+    trained_on_records: int | None = None,
+) -> dict[str, Any]:
     """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`.
+
+    With `trained_on_records` (the model's training size), the model's prior λ is rescaled
+    to this input's size (`prior_for_input`); the result's `prior` says which λ was used.
 
     With a `backend` (resolution.spark_backend.SparkBackend), scoring and connected
     components run there; everything else is the same code.
@@ -175,9 +181,11 @@ def resolve_records(
     trained for `link_only` scores only pairs across source systems.
     """
     from resolution.model.calibration import Calibrator, apply_sql
-    from resolution.model.settings import training_table
+    from resolution.model.settings import prior_for_input, training_table
 
     _check_model_columns(con, settings)
+    settings, prior = prior_for_input(
+        settings, trained_on_records, scalar(con, "SELECT count(*) FROM records"))
     if store_path is not None:
         load_constraints(con, store_path)
     link_type = settings.get("link_type", "dedupe_only")
@@ -229,6 +237,7 @@ def resolve_records(
         "guard_splits": clustered.split_components,
         "review_queue": n_review,
         "largest_entity": scalar(con, "SELECT coalesce(max(cluster_size), 0) FROM clusters"),
+        "prior": prior,
     }
 
 
@@ -366,6 +375,7 @@ def dedup(
     spark_master: str | None = None,
     lock_wait: float = 0.0,
     sheet: str | None = None,
+    trained_on_records: int | None = None,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
     (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`).
@@ -407,7 +417,7 @@ def dedup(
             ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
             counts = resolve_records(
                 con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
-                backend=engine,
+                backend=engine, trained_on_records=trained_on_records,
             )
             summary = JobSummary(
                 job_id=job_id,
@@ -431,10 +441,12 @@ def dedup(
                 summary.quality_passed = report["passed"]
                 summary.duplicate_rate = report["duplicate_rate"]
             with _timed(seconds, "write", say):
+                used = {**settings, "probability_two_random_records_match":
+                        summary.prior["lambda_used"]} if summary.prior else settings
                 _write_outputs(con, out, summary, report, before_moves=lambda: commit_job(
                     con, store, job_id,
                     {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
-                    settings=settings,
+                    settings=used,  # the λ this job used (model.settings.prior_for_input)
                     config=config.model_dump(mode="json"),
                 ))
             if config.quality.track_in_mlflow:

@@ -733,14 +733,17 @@ def _expected(row: list) -> dict:
     e = parse_email(r["email"])
     a = parse_address(r["province"], r["city"], r["district"], r["address"])
     u, i = parse_uscc(r["uscc"]), parse_id_card(r["id_card"])
+    def usable(x):  # valid, or a well-formed number the metadata does not know (typed)
+        return x.valid or x.type is not None
+
     mobile_key = (
         m.e164
-        if m.valid and m.type == "mobile"
+        if usable(m) and m.type == "mobile"
         else p.e164
-        if p.valid and p.type == "mobile"
+        if usable(p) and p.type == "mobile"
         else None
     )
-    phone_key = p.e164 if p.valid else (m.e164 if m.valid and m.type == "fixed" else None)
+    phone_key = p.e164 if usable(p) else (m.e164 if usable(m) and m.type == "fixed" else None)
     return {
         "name_std": n.std,
         "name_kind": n.kind,
@@ -1046,3 +1049,13 @@ def test_latin_address_and_columns_meet_the_chinese_address():
         "chuangyelu",
         "976",
     )
+
+
+def test_a_well_formed_mobile_the_metadata_does_not_know_is_still_a_key():
+    """19425443054: an 11-digit 1[3-9] mobile of a range phonenumbers' metadata does not
+    know. It stays invalid (a data-quality flag), and the same digits on two records are a
+    match key however they were written."""
+    for written in ("19425443054", "8619425443054", "+86 194 2544 3054"):
+        ph = parse_phone(written)
+        assert ph.valid is False and ph.type == "mobile" and ph.e164 == "+8619425443054"
+    assert parse_phone("12345678901").type is None  # not a mobile's shape: no key

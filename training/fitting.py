@@ -40,7 +40,8 @@ from resolution import crypto
 from resolution.config import Config
 from resolution.db import scalar
 from resolution.errors import InputError, ResolutionError
-from resolution.model.settings import build_settings, training_table
+from resolution.model.settings import build_settings, condition_on_parties, training_table
+from training.constraints import constrain, release_priors
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
 
 META_FILE = "training.json"
@@ -61,6 +62,7 @@ class Fitted:
     lambda_from: str
     em_sessions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    records: int = 0  # records λ was estimated on (`prior_for_input` rescales from it)
 
 
 def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
@@ -136,7 +138,11 @@ def fit(
                 "them), use rules on columns your data fills, or estimate m from labels "
                 "(--truth, --labels-column or --labels-pairs)"
             )
-    linker = make_linker(con, fit_table, build_settings(config, link_type))
+    # u on random pairs without model.parties' conditioning (see condition_on_parties)
+    untrained = build_settings(config, link_type, parties=False)
+    if m_from == "labels":  # labels may overturn the domain priors EM may not
+        untrained = release_priors(untrained)
+    linker = make_linker(con, fit_table, untrained)
 
     lambda_from = "deterministic rules"
     if labels is not None and labels.kind == "clusters" and link_type == "dedupe_only":
@@ -163,6 +169,9 @@ def fit(
             "no randomly sampled pair fell in level(s) " + ", ".join(unseen) + "; their u "
             "was set to half a sampled pair"
         )
+    if config.model.parties is not None:  # m (EM or labels) on the conditioned comparisons
+        linker = make_linker(con, fit_table, condition_on_parties(
+            linker.misc.save_model_to_json(), config))
 
     if m_from == "labels":
         name = _label_pairs_for_splink(con, ttable, link_type != "dedupe_only")
@@ -216,6 +225,7 @@ def fit(
                 "pairs; use rules on columns your data fills (e.g. [name_core])"
             )
     settings = linker.misc.save_model_to_json()
+    sessions = em_sessions(linker)  # before the linker is rebuilt from adjusted settings
     if m_from == "labels":
         n_matches = scalar(con, "SELECT count(*) FROM label_pairs WHERE is_match = 1")
         filled = fill_unseen_m(settings, n_matches)
@@ -224,15 +234,21 @@ def fit(
                 "no labelled match fell in level(s) " + ", ".join(filled) + "; their m was "
                 f"set to {0.5 / (n_matches + 1):.2g} (half a pair) instead of Splink's default"
             )
-            linker = make_linker(con, ttable, settings)
+    # levels in the order of their meaning, no weight from a filled-in u (training.constraints)
+    settings, adjusted = constrain(settings, set(unseen))
+    if adjusted:
+        warnings += [a.sentence() for a in adjusted]
+    if adjusted or (m_from == "labels" and filled):
+        linker = make_linker(con, ttable, settings)
     return Fitted(
         linker=linker,
         settings=settings,
         table=ttable,
         m_from=m_from,
         lambda_from=lambda_from,
-        em_sessions=em_sessions(linker),
+        em_sessions=sessions,
         warnings=warnings,
+        records=int(n if lambda_from == "labels" else n_fit),
     )
 
 
@@ -626,6 +642,7 @@ class Session:
             "link_type": self.link_type,
             "m_from": self.fitted.m_from,
             "lambda_from": self.fitted.lambda_from,
+            "trained_on_records": self.fitted.records,
             "labels": self.labels.as_dict() if self.labels is not None else None,
             "recommended_threshold": ev.recommended_threshold if ev else None,
             "threshold_rule": ev.threshold_rule if ev else None,

@@ -63,6 +63,17 @@ def char_overlap_sql(c: str, at_least: float) -> str:
     return f"(jaccard({_l(c)}, {_r(c)}) >= {at_least * 0.6:.2f} AND {share} >= {at_least})"
 
 
+def _surname_only_agrees(c: str, p: str, kind: str) -> str:
+    """Two persons, one written by surname alone (李先生, 王总, Mr. Wang: the name standardizer
+    keeps the surname as the core), and the other's name starting with, or containing in
+    its pinyin, that surname. Online shops and phone orders record customers this way."""
+    def only(x: str, y: str) -> str:
+        return (f"((length({x(c)}) = 1 AND left({y(c)}, 1) = {x(c)}) OR "
+                f"({x(c)} = {x(p)} AND NOT contains({x(c)}, ' ') AND contains({y(p)}, {x(p)})))")
+    return (f"{_l(kind)} = 'person' AND {_r(kind)} = 'person' AND "
+            f"({only(_l, _r)} OR {only(_r, _l)})")
+
+
 def _name_levels(cc: ComparisonConfig) -> list[dict]:
     c, p = cc.column, cc.pinyin_column
     tf = c if cc.term_frequency else None
@@ -86,6 +97,9 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
             f"{char_overlap_sql(c, 0.5)} OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.8",
             "half the characters shared / pinyin close",
         ),
+        # with a kind column (the first extra column): a person written by surname only
+        *([_level(_surname_only_agrees(c, p, cc.extra_columns[0]),
+                  "one gives only the surname, and it agrees")] if cc.extra_columns else []),
         _level("ELSE", "different"),
     ]
 
@@ -130,12 +144,28 @@ def _code_levels(cc: ComparisonConfig) -> list[dict]:
     ]
 
 
+# Domain priors (fixed m, not left to EM; see training/constraints.py): among pairs of one
+# customer, how often two different checksum-valid identifiers occur. A typo keeps a valid
+# check character about 1 time in 11 (ID card) or 31 (USCC); a re-registration or a wrong
+# customer's code pasted in is rarer still, so well under 1 pair in 100.
+DIFFERENT_VALID_ID_M = 0.01
+# ... and how often two different branch designators: a branch is its own customer
+# (ship-to, DOMAIN.md); one customer written with two designators is a data-entry slip.
+DIFFERENT_BRANCH_M = 0.01
+
+
+def _prior(level: dict[str, Any], m: float) -> dict[str, Any]:
+    """A level whose m is a domain prior EM cannot overturn (labels can: training with m
+    from labels releases it, `training.constraints.release_priors`)."""
+    return {**level, "m_probability": m, "fix_m_probability": True}
+
+
 def _identifier_levels(cc: ComparisonConfig) -> list[dict]:
     c = cc.column
     return [
         _level(_either_null(c), "missing or invalid", null=True),
         _level(_eq(c), "same valid identifier", tf=c if cc.term_frequency else None),
-        _level("ELSE", "different valid identifiers"),
+        _prior(_level("ELSE", "different valid identifiers"), DIFFERENT_VALID_ID_M),
     ]
 
 
@@ -222,12 +252,10 @@ def _branch_levels(cc: ComparisonConfig) -> list[dict]:
         # landline and e-mail, so unsupervised EM takes their pairs for matches and learns
         # a high m. DOMAIN.md: a branch is a different customer (ship-to) from its head
         # office, so among pairs of one customer this level is rare.
-        head_office["m_probability"] = HEAD_OFFICE_M
-        head_office["fix_m_probability"] = True
-        levels.append(head_office)
+        levels.append(_prior(head_office, HEAD_OFFICE_M))
     levels += [
         _level(_either_null(c), "only one names a branch"),
-        _level("ELSE", "different branches"),
+        _prior(_level("ELSE", "different branches"), DIFFERENT_BRANCH_M),
     ]
     return levels
 
@@ -277,9 +305,62 @@ def used_columns(config: Config) -> list[str]:
     return cols
 
 
-def build_settings(config: Config, link_type: LinkType = "dedupe_only") -> dict[str, Any]:
-    """The untrained Splink settings dict for `config`."""
-    return {
+def _any(conditions: list[str]) -> str:
+    """True when any condition holds; NULL (a missing value) counts as false."""
+    return "coalesce(" + " OR ".join(f"({c})" for c in conditions) + ", FALSE)"
+
+
+def condition_on_parties(settings: dict[str, Any], config: Config) -> dict[str, Any]:
+    """`settings` with `model.parties` (see `resolution.config.PartiesConfig`) folded into
+    the comparisons' null levels: the pairs it names get no evidence from those comparisons.
+
+    Training estimates u on random pairs before this is applied: conditioned on names that
+    do not tell two records apart, random pairs are no longer mostly non-matches (most
+    random pairs with one name are duplicates), so u would be overstated."""
+    parties = config.model.parties
+    if parties is None:
+        return settings
+    comparisons = [{**c, "comparison_levels": [dict(lv) for lv in c["comparison_levels"]]}
+                   for c in settings["comparisons"]]
+    by_name = {c["output_column_name"]: c for c in comparisons}
+    name_levels = by_name[parties.name]["comparison_levels"]
+    scored = [lv["sql_condition"] for lv in name_levels
+              if not lv.get("is_null_level") and lv["sql_condition"] != "ELSE"]
+    name_null = next(lv["sql_condition"] for lv in name_levels if lv.get("is_null_level"))
+    # the name comparison ends in its "different" level: the names tell the records apart
+    names_differ = f"NOT {_any([name_null, *scored])}"
+    names_agree = _any(scored[:2])  # exact, same pinyin
+    k = parties.kind_column
+    either_person = f"coalesce({_l(k)} = 'person' OR {_r(k)} = 'person', FALSE)"
+    # a person and a company whose names are not the same (张伟 and 张伟五金店: a 个体 shop
+    # and its owner) are two parties as well, however many characters they share
+    kinds_differ = f"coalesce({_l(k)} <> {_r(k)}, FALSE)"
+    apart = f"({names_differ}) OR ({kinds_differ} AND NOT {names_agree})"
+
+    def widen_null(comp: str, condition: str, why: str) -> None:
+        null = next(lv for lv in by_name[comp]["comparison_levels"] if lv.get("is_null_level"))
+        null["sql_condition"] = f"({null['sql_condition']}) OR ({condition})"
+        null["label_for_charts"] = f"{null['label_for_charts']} / {why}"
+
+    for comp in parties.shared_contacts:
+        widen_null(comp, apart, "names tell the parties apart")
+    for comp in parties.person_contact:
+        widen_null(comp, either_person, "a person's contact is the person")
+    if parties.mailbox:
+        col = next(cc.column for cc in config.model.comparisons if cc.name == parties.mailbox)
+        widen_null(parties.mailbox,
+                   f"{names_agree} AND {_l(col)} <> {_r(col)} AND "
+                   f"split_part({_l(col)}, '@', 1) = split_part({_r(col)}, '@', 1)",
+                   "same mailbox, names agree")
+    return {**settings, "comparisons": comparisons}
+
+
+def build_settings(
+    config: Config, link_type: LinkType = "dedupe_only", parties: bool = True
+) -> dict[str, Any]:
+    """The untrained Splink settings dict for `config` (`parties=False`: without
+    `model.parties`' conditioning, for estimating u)."""
+    settings = {
         "link_type": link_type,
         "unique_id_column_name": "record_id",
         "source_dataset_column_name": "source_dataset",
@@ -292,6 +373,30 @@ def build_settings(config: Config, link_type: LinkType = "dedupe_only") -> dict[
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": [],
     }
+    return condition_on_parties(settings, config) if parties else settings
+
+
+def prior_for_input(
+    settings: dict[str, Any], trained_on: int | None, records: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings with λ (the probability that two random records match) for an input of
+    `records` records, from a model whose λ was estimated on `trained_on` records, and what
+    was used (for summary.json).
+
+    A customer base that grows keeps about the same duplicates per record, while its pairs
+    grow with the square of its size: λ scales by (trained_on - 1) / (records - 1). A model
+    trained on 1M records and run on 10M kept λ 7.8x too high (every pair ~3 bits too
+    strong). Linking models (`link_only`: pairs across sources) and models without a
+    record count keep λ as trained."""
+    lam = float(settings.get("probability_two_random_records_match", 0.0))
+    used = {"trained_on_records": trained_on, "records": records, "lambda_trained": lam,
+            "lambda_used": lam, "rescaled": False}
+    if (not trained_on or trained_on < 2 or records < 2 or trained_on == records
+            or settings.get("link_type", "dedupe_only") != "dedupe_only" or not 0 < lam < 1):
+        return settings, used
+    new = min(lam * (trained_on - 1) / (records - 1), 0.5)
+    used.update(lambda_used=new, rescaled=True)
+    return {**settings, "probability_two_random_records_match": new}, used
 
 
 LINK_TYPES = ("dedupe_only", "link_only", "link_and_dedupe")

@@ -93,8 +93,8 @@ _VALUES: dict[str, tuple[str, str, str | None]] = {
     "updated_at_ts": ("TIMESTAMP", "t", None),
 }
 
-# match keys: `field` of the first listed result that is valid (and, for phones, of the
-# type asked for); invalid identifiers never get a key
+# match keys: `field` of the first listed result that is valid (for phones: valid or well
+# formed, of the type asked for); invalid identifiers never get a key
 _KEYS: dict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = {
     "uscc_key": ("std", (("u", None),)),
     "id_card_key": ("std", (("i", None),)),
@@ -108,6 +108,16 @@ STD_COLUMNS: dict[str, str] = {col: v[0] for col, v in _VALUES.items()} | {
 }
 
 
+_PHONE_KEYS = ("mobile_key", "phone_key")
+
+
+def _usable(alias: str, col: str) -> str:
+    """SQL: the result may supply the key (phones: valid, or well formed with a type)."""
+    if col in _PHONE_KEYS:
+        return f"({alias}.r.valid OR {alias}.r.type IS NOT NULL)"
+    return f"{alias}.r.valid"
+
+
 def select_sql(override: dict[str, str] | None = None) -> str:
     """The SELECT list of the standardized columns, each join's result being ``<alias>.r``;
     `override` gives some columns another expression."""
@@ -117,7 +127,7 @@ def select_sql(override: dict[str, str] | None = None) -> str:
         out.append(override.get(col) or (f"{alias}.r.{field}" if field else f"{alias}.r"))
     for col, (field, rules) in _KEYS.items():
         whens = " ".join(
-            f"WHEN {a}.r.valid{f' AND {a}.r.type = {chr(39)}{t}{chr(39)}' if t else ''} "
+            f"WHEN {_usable(a, col)}{f' AND {a}.r.type = {chr(39)}{t}{chr(39)}' if t else ''} "
             f"THEN {a}.r.{field}"
             for a, t in rules
         )
@@ -135,7 +145,8 @@ def record_columns(results: dict[str, Any]) -> dict[str, Any]:
         out[col] = None
         for a, t in rules:
             r = results[a]
-            if r.valid and (t is None or r.type == t):
+            usable = r.valid or (col in _PHONE_KEYS and r.type is not None)
+            if usable and (t is None or r.type == t):
                 out[col] = getattr(r, field)
                 break
     return out

@@ -30,6 +30,7 @@ class Phone(NamedTuple):
 _EXT = re.compile(r"(?:转|轉|分机|分機|ext\.?|extension|x|#|\*)\s*:?\s*(\d{1,6})\s*$")
 _RX_NOT_DIGIT = re.compile(r"\D")
 _RX_CARRIER_PREFIX = re.compile(r"1(?:[12]\d|79)\d\d")
+_RX_WELL_FORMED_MOBILE = re.compile(r"1[3-9]\d{9}")
 _PHONE_SPLIT = re.compile(r"[/,;|、]|或|\s{2,}|\bor\b")
 
 
@@ -199,6 +200,12 @@ def _phone_digits(digits: str, groups: list[str], ext: str | None, plus: bool) -
         first = cands[0]
         nsn = first[1:] if first.startswith("0") and first[1:2] not in ("", "0") else first
         ok = len(nsn) >= 3 and nsn.isdigit() and not nsn.startswith("0")
-        return Phone("+86" + nsn if ok else None, ext, None, False)
+        # A well-formed number the metadata does not know (a range opened after the library
+        # release, a typo that still looks right) stays invalid (a data-quality flag) but
+        # keeps its type, so the same digits on two records still count as a match key.
+        # Mobiles only: landline area codes are complete in the metadata, while a 3-digit
+        # "area code" that looks right is as often a typo as a real number.
+        kind = "mobile" if ok and _RX_WELL_FORMED_MOBILE.fullmatch(nsn) else None
+        return Phone("+86" + nsn if ok else None, ext, kind, False)
     e164, kind, _valid = best
     return Phone(e164, ext, kind, True)

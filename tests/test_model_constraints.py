@@ -1,0 +1,121 @@
+"""A model a domain expert would sign (issue 15), checked through training on small data:
+level weights in the order of their meaning, domain priors EM cannot overturn, pairs the
+names tell apart getting no evidence from shared contact details, λ rescaled to the
+input's size."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pandas as pd
+import pytest
+
+import resolution as er
+import training
+
+
+def _weights(settings):
+    """{comparison: [(label, weight, fixed), ...]} for the non-null levels with m and u."""
+    out = {}
+    for comp in settings["comparisons"]:
+        rows = []
+        for lv in comp["comparison_levels"]:
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if m and u:
+                rows.append((lv["label_for_charts"], math.log2(m / u),
+                             bool(lv.get("fix_m_probability"))))
+        out[comp["output_column_name"]] = rows
+    return out
+
+
+@pytest.fixture(scope="module")
+def unsupervised(demo_files):
+    customers, _ = demo_files
+    with training.train(customers, charts=False) as model:
+        yield model
+
+
+def test_levels_weigh_in_the_order_of_their_meaning(unsupervised):
+    for comp, rows in _weights(unsupervised.settings).items():
+        free = [(label, w) for label, w, fixed in rows if not fixed]
+        for (a, wa), (b, wb) in zip(free, free[1:]):
+            assert wb <= wa + 1e-9, f"{comp}: '{b}' ({wb:+.2f}) outweighs '{a}' ({wa:+.2f})"
+
+
+def test_domain_priors_hold_after_em_and_yield_to_labels(unsupervised, demo_files):
+    priors = {(c, label): w for c, rows in _weights(unsupervised.settings).items()
+              for label, w, fixed in rows if fixed}
+    for comp in ("uscc", "id_card"):
+        level = next(lv for c in unsupervised.settings["comparisons"]
+                     if c["output_column_name"] == comp for lv in c["comparison_levels"]
+                     if lv["label_for_charts"] == "different valid identifiers")
+        assert level["m_probability"] == pytest.approx(0.01) and level["fix_m_probability"]
+        assert priors[(comp, "different valid identifiers")] < -5
+    assert (("branch", "different branches") in priors)
+    # every adjustment is said in the run's warnings
+    assert all(isinstance(w, str) for w in unsupervised.warnings)
+    customers, truth = demo_files
+    with training.train(customers, truth=truth, charts=False) as supervised:
+        released = [lv for c in supervised.settings["comparisons"] for lv in c["comparison_levels"]
+                    if lv.get("fix_m_probability")]
+        assert not released, "labels estimate every m, priors included"
+
+
+def _row(rid, name, kind, **kw):
+    base = {"record_id": rid, "source_system": "CRM", "customer_name": name,
+            "customer_type": kind, "uscc": "", "contact_name": "", "mobile": "", "phone": "",
+            "email": "", "province": "浙江省", "city": "杭州市", "district": "西湖区",
+            "address": "", "id_card": "", "updated_at": "2026-01-01"}
+    base.update(kw)
+    return base
+
+
+def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsupervised,
+                                                                        demo_files, tmp_path):
+    customers, _ = demo_files
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    addr = "杭州市西湖区文三路478号华星时代广场A座1203室"
+    extra = pd.DataFrame([
+        # a household: two persons, different names, one landline and address
+        _row("H-1", "周建国", "个人", phone="0571-88123456", address=addr),
+        _row("H-2", "林秀英", "个人", phone="0571-88123456", address=addr),
+        # a 个体 shop and its owner: one mobile and address
+        _row("O-1", "周建国五金店", "个体工商户", mobile="13957112345", address=addr),
+        _row("O-2", "周建国", "个人", mobile="13957112345", address=addr),
+        # one salesperson on two different stores
+        _row("S-1", "杭州联华超市文三店", "企业", contact_name="陈立", mobile="13800571234"),
+        _row("S-2", "杭州永辉生鲜超市", "企业", contact_name="陈立", mobile="13800571234"),
+        # an honest duplicate: the same person twice
+        _row("D-1", "沈佳怡", "个人", mobile="13705718888", address=addr),
+        _row("D-2", "沈佳怡", "个人", mobile="137 0571 8888", address="文三路478号华星时代广场A座1203室"),
+    ])
+    data = tmp_path / "with_hard_negatives.csv"
+    pd.concat([frame, extra]).to_csv(data, index=False, quoting=csv.QUOTE_MINIMAL)
+    er.dedup(data, None, unsupervised, out=tmp_path / "out")
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "out" / "job.duckdb"), read_only=True)
+    try:
+        entity = dict(con.execute(
+            "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN "
+            "('H-1','H-2','O-1','O-2','S-1','S-2','D-1','D-2')").fetchall())
+    finally:
+        con.close()
+    assert entity["D-1"] == entity["D-2"], "the honest duplicate is one customer"
+    for a, b in (("H-1", "H-2"), ("O-1", "O-2"), ("S-1", "S-2")):
+        assert entity[a] != entity[b], f"{a} and {b} are different customers"
+
+
+def test_prior_follows_the_input_size(unsupervised, demo_files, tmp_path):
+    customers, _ = demo_files
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    same = er.dedup(frame, None, unsupervised, out=tmp_path / "same")
+    assert not same.prior["rescaled"]
+    assert same.prior["trained_on_records"] == len(frame)
+    half = er.dedup(frame.iloc[:750], None, unsupervised, out=tmp_path / "half")
+    lam = same.prior["lambda_trained"]
+    assert half.prior["rescaled"]
+    assert half.prior["lambda_used"] == pytest.approx(lam * (len(frame) - 1) / (750 - 1))
