@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install install-dev lint clean
+.PHONY: demo test install install-dev lint baseline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+# lint and types also run inside `make test` (tests/test_lint.py)
 lint: install-dev
 	$(BIN)/ruff check resolution training tests benchmarks
+	$(BIN)/mypy resolution training | $(BIN)/mypy-baseline filter
+
+# after fixing type errors: drop them from mypy-baseline.txt
+baseline: install-dev
+	$(BIN)/mypy resolution training | $(BIN)/mypy-baseline sync
 
 clean:
 	rm -rf $(VENV) demo mlflow.db mlruns .pytest_cache

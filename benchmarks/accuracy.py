@@ -99,7 +99,7 @@ def plain_splink(con: duckdb.DuckDBPyConnection, match: float) -> None:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True
             )
-        except Exception as exc:  # noqa: BLE001 - report and go on, like a user would
+        except Exception as exc:
             print(f"  plain splink: EM rule skipped ({type(exc).__name__})")
     pred = linker.inference.predict(threshold_match_probability=0.01)
     clusters = cluster_pairwise_predictions_at_threshold(

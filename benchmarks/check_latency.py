@@ -49,8 +49,8 @@ def build(
     skipped when its output is already there, so a failed build resumes."""
 
     from resolution.config import load_config
-    from training.demo_data import write_demo
     from resolution.pipeline import dedup
+    from training.demo_data import write_demo
 
     if (workdir / "model.json").exists() and (workdir / "store.duckdb").exists():
         _say(f"reusing the store in {workdir}")

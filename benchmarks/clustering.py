@@ -22,12 +22,12 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resolution.cluster import cluster_records  # noqa: E402
-from resolution.config import ClusteringConfig, load_config  # noqa: E402
-from resolution.pipeline import prepare_records  # noqa: E402
-from resolution.predict import predict_pairs  # noqa: E402
-from training.evaluation import load_truth, metrics_from_tables  # noqa: E402
-from training.fitting import fit_model  # noqa: E402
+from resolution.cluster import cluster_records
+from resolution.config import ClusteringConfig, load_config
+from resolution.pipeline import prepare_records
+from resolution.predict import predict_pairs
+from training.evaluation import load_truth, metrics_from_tables
+from training.fitting import fit_model
 
 THRESHOLDS = (0.5, 0.9, 0.99)
 

@@ -22,11 +22,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resolution.config import load_config  # noqa: E402
-from resolution.incremental import match  # noqa: E402
-from resolution.pipeline import dedup, prepare_records  # noqa: E402
-from training.evaluation import metrics_from_tables  # noqa: E402
-from training.fitting import fit_model  # noqa: E402
+from resolution.config import load_config
+from resolution.incremental import match
+from resolution.pipeline import dedup, prepare_records
+from training.evaluation import metrics_from_tables
+from training.fitting import fit_model
 
 
 def crosswalk_of_store(con: duckdb.DuckDBPyConnection, store: Path, name: str) -> None:

@@ -50,9 +50,9 @@ def _say(msg: str) -> None:
 
 def build(work: Path, n: int) -> tuple[Path, Path, Path, Path]:
     from resolution.config import load_config
-    from training.demo_data import write_demo
-    from resolution.pipeline import dedup
     from resolution.model.settings import build_settings
+    from resolution.pipeline import dedup
+    from training.demo_data import write_demo
 
     store = work / "store.duckdb"
     config = work / "config.yaml"
@@ -122,7 +122,7 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
     def worker():
         try:
             one = make_client()
-        except Exception as exc:  # noqa: BLE001 - reported as an error
+        except Exception as exc:
             with lock:
                 errors.append(f"client setup: {exc}")
             return
@@ -135,7 +135,7 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
             try:
                 label = one()
                 ok = True
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 ok, err = False, f"{type(exc).__name__}: {exc}"[:200]
             dt = time.perf_counter() - t0
             with lock:
@@ -224,7 +224,7 @@ def main() -> None:
         _stop(srv)
 
     password = "load-test-" + os.urandom(6).hex()
-    add = subprocess.run([sys.executable, "-m", "resolution.cli", "users", "add", "loadtest",
+    add = subprocess.run(check=False, args=[sys.executable, "-m", "resolution.cli", "users", "add", "loadtest",
                           "--role", "steward", "--store", str(store), "--password-stdin"],
                          input=password + "\n", cwd=ROOT, env=env, capture_output=True, text=True)
     if add.returncode != 0 and "exists" not in (add.stdout + add.stderr):
@@ -320,7 +320,7 @@ def main() -> None:
     wrong_id = [t for t, d in acknowledged.items() if t in stored and stored[t] != [d]]
     refused_but_stored = [t for t in refused if t in stored]
     unacknowledged = [t for t in stored if t not in acknowledged and t not in refused]
-    verify = subprocess.run([sys.executable, "-m", "resolution.cli", "store", "verify",
+    verify = subprocess.run(check=False, args=[sys.executable, "-m", "resolution.cli", "store", "verify",
                              "--store", str(store)], cwd=ROOT, env=env, capture_output=True,
                             text=True)
     check = {

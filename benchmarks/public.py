@@ -99,9 +99,9 @@ DATASETS = {"febrl3": load_febrl3, "febrl4": load_febrl4, "rldata10000": load_rl
 
 def run_engine(con, config, link_type: str) -> tuple[Metrics, float]:
     from resolution.cluster import cluster_records
+    from resolution.model.settings import training_table
     from resolution.pipeline import resolve_records
     from resolution.predict import predict_pairs
-    from resolution.model.settings import training_table
     from training.fitting import fit
 
     t0 = time.perf_counter()

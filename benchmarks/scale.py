@@ -105,8 +105,8 @@ def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> d
     """Splink predict + connected components on the job's standardized `records`."""
     import duckdb
 
-    from resolution.predict import make_linker
     from resolution.model.settings import blocking_rule_sql
+    from resolution.predict import make_linker
 
     con = duckdb.connect()
     r = config.resources

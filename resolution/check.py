@@ -84,11 +84,11 @@ def _as_text(v: Any) -> Any:
     # A form may send a mobile or an ID as a JSON number; a float would lose digits.
     # ValueError, not TypeError: pydantic turns only ValueError into a field error (a 422)
     if isinstance(v, bool):
-        raise ValueError("expected text, got true/false")  # noqa: TRY004
+        raise ValueError("expected text, got true/false")
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        raise ValueError("send numbers such as phone numbers or IDs as text")  # noqa: TRY004
+        raise ValueError("send numbers such as phone numbers or IDs as text")
     return v
 
 
@@ -996,7 +996,7 @@ def read_records(
             used = set(_resolve_columns(con, "_check_input", source, p).values())
             flagged = con.execute(
                 f'SELECT "{EXCEL_NUMBER_COLUMN}" FROM _check_input').fetchall()
-            for i, ((cols,), rec) in enumerate(zip(flagged, records), 1):
+            for i, ((cols,), _rec) in enumerate(zip(flagged, records), 1):
                 hit = [c for c in cols or [] if c in used]
                 if hit:
                     raise InputError(f"{p} record {i}: column '{hit[0]}' {EXCEL_NUMBER_REASON}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -58,7 +58,7 @@ SheetOpt = Annotated[
     ),
 ]
 EncodingOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--encoding", help="CSV encoding (utf-8, utf-8-sig, gbk, gb18030); detected if unset"),
 ]
 
@@ -121,28 +121,28 @@ def train(
     name: Annotated[str, typer.Option(help="registered model name")] = "customer_zh",
     encoding: EncodingOpt = None,
     experiment: Annotated[
-        Optional[str], typer.Option(help="MLflow experiment (default: er-NAME)")
+        str | None, typer.Option(help="MLflow experiment (default: er-NAME)")
     ] = None,
     link_type: Annotated[
         str, typer.Option(help="dedupe_only, or link_only / link_and_dedupe across source_system")
     ] = "dedupe_only",
     labels_column: Annotated[
-        Optional[str], typer.Option(help="ground-truth entity column in the training input")
+        str | None, typer.Option(help="ground-truth entity column in the training input")
     ] = None,
     truth: Annotated[
-        Optional[Path], typer.Option(help="ground truth file record_id,entity_id")
+        Path | None, typer.Option(help="ground truth file record_id,entity_id")
     ] = None,
     labels_pairs: Annotated[
-        Optional[Path], typer.Option(help="labelled pairs file record_id_l,record_id_r,is_match")
+        Path | None, typer.Option(help="labelled pairs file record_id_l,record_id_r,is_match")
     ] = None,
     m_from: Annotated[
-        Optional[str], typer.Option(help="estimate m from 'labels' (default with labels) or 'em'")
+        str | None, typer.Option(help="estimate m from 'labels' (default with labels) or 'em'")
     ] = None,
     calibration: Annotated[
         str, typer.Option(help="calibrate on labels: isotonic, platt or none")
     ] = "isotonic",
     target_precision: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(help="recommend the lowest threshold reaching this pairwise precision"),
     ] = None,
     charts: Annotated[bool, typer.Option(help="log Splink charts (HTML and PNG)")] = True,
@@ -187,7 +187,7 @@ def train(
     out.print(f"tracking: {result.tracking_uri}")
 
 
-class Backend(str, Enum):
+class Backend(StrEnum):
     duckdb = "duckdb"
     spark = "spark"
 
@@ -204,7 +204,7 @@ def dedup(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
     encoding: EncodingOpt = None,
     store: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="persistent store; default: config store.path, else OUT/store.duckdb"),
     ] = None,
     backend: Annotated[
@@ -212,7 +212,7 @@ def dedup(
         typer.Option(help="where pairs are scored and clustered: duckdb (this machine) or spark"),
     ] = Backend.duckdb,
     spark_master: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="with --backend spark: master URL (local[2], spark://host:7077, yarn); "
             "default: config resources.spark.master, else local[2]"
@@ -228,8 +228,8 @@ def dedup(
 
     On Spark: er dedup ... --backend spark --spark-master spark://head:7077
     """
-    from resolution.pipeline import dedup as run_dedup
     from resolution.model.loading import resolve_model
+    from resolution.pipeline import dedup as run_dedup
 
     cfg, _ = _load(config)
     loaded = resolve_model(model)
@@ -333,18 +333,18 @@ def print_checks(report: dict) -> None:
 def evaluate(
     truth: Annotated[Path, typer.Option(help="CSV or Parquet with record_id,entity_id")],
     out_dir: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--out", "-o", help="a finished job's output folder; repeat to compare"),
     ] = None,
     model: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="a model to run on --input and evaluate; repeat to compare"),
     ] = None,
     config: Annotated[
-        Optional[Path], typer.Option("--config", "-c", help="job config (with --model)")
+        Path | None, typer.Option("--config", "-c", help="job config (with --model)")
     ] = None,
     input: Annotated[
-        Optional[list[Path]], typer.Option("--input", "-i", help="input file (with --model)")
+        list[Path] | None, typer.Option("--input", "-i", help="input file (with --model)")
     ] = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
@@ -448,7 +448,7 @@ WhoOpt = Annotated[str, typer.Option("--who", help="who decides (recorded in the
 @store_app.command("must-link")
 @user_errors
 def must_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cli",
-              comment: Annotated[Optional[str], typer.Option()] = None):
+              comment: Annotated[str | None, typer.Option()] = None):
     """Two records are the same customer; the next run keeps them together.
 
     Example: er store must-link --store out/store.duckdb CRM-000001 ERP-000002
@@ -461,7 +461,7 @@ def must_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cli"
 @store_app.command("cannot-link")
 @user_errors
 def cannot_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cli",
-                comment: Annotated[Optional[str], typer.Option()] = None):
+                comment: Annotated[str | None, typer.Option()] = None):
     """Two records are different customers; the next run keeps them apart.
 
     Example: er store cannot-link --store out/store.duckdb CRM-000001 CRM-000009
@@ -475,7 +475,7 @@ def cannot_link(store: StoreOpt, record_a: str, record_b: str, who: WhoOpt = "cl
 @user_errors
 def move(store: StoreOpt, record_id: str,
          to: Annotated[str, typer.Option("--to", help="target entity ID")], who: WhoOpt = "cli",
-         comment: Annotated[Optional[str], typer.Option()] = None):
+         comment: Annotated[str | None, typer.Option()] = None):
     """A record belongs to another entity; the next run puts it there.
 
     Example: er store move --store out/store.duckdb CRM-000001 --to E0A1B2C3D4E5F6A7B
@@ -598,12 +598,12 @@ check_app = typer.Typer(
     "\"mobile\": \"13766700872\"}'",
 )
 app.add_typer(check_app, name="check")
-CheckStoreOpt = Annotated[Optional[Path], typer.Option("--store", help="the store to check")]
+CheckStoreOpt = Annotated[Path | None, typer.Option("--store", help="the store to check")]
 CheckModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--model", help="models:/NAME@ALIAS, models:/NAME/VERSION, run ID or .json"),
 ]
-CheckConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="job config YAML")]
+CheckConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="job config YAML")]
 
 
 @check_app.callback(invoke_without_command=True)
@@ -613,9 +613,9 @@ def check(
     store: CheckStoreOpt = None,
     model: CheckModelOpt = None,
     config: CheckConfigOpt = None,
-    record: Annotated[Optional[str], typer.Option(help="one record as a JSON object")] = None,
+    record: Annotated[str | None, typer.Option(help="one record as a JSON object")] = None,
     input: Annotated[
-        Optional[Path], typer.Option("--input", "-i", help="a small file of records")
+        Path | None, typer.Option("--input", "-i", help="a small file of records")
     ] = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,

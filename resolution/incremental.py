@@ -33,7 +33,13 @@ from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_A
 from resolution.locks import job_locks
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
 from resolution.store import (
-    assign_stable_ids, attach_store, load_constraints, open_store, undo_begin, undo_end, write_history,
+    assign_stable_ids,
+    attach_store,
+    load_constraints,
+    open_store,
+    undo_begin,
+    undo_end,
+    write_history,
 )
 from resolution.survivorship import survive
 

@@ -250,7 +250,7 @@ def _start_session(options: SparkConfig, master: str | None, work: Path) -> _Ses
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
-    except Exception as exc:  # noqa: BLE001 - no Java, a bad master URL: pyspark's errors are long
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResolutionError(
             f"cannot start Spark with master {master or 'local[2]'} ({first}); check "

@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
-from resolution.db import insert_rows, quote_literal, scalar
+from resolution.db import insert_rows, scalar
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks

@@ -7,7 +7,6 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-
 from conftest import CONFIG, run_cli
 
 

@@ -44,7 +44,7 @@ def test_exact_row_count(n):
 def test_schema_and_value_types(df):
     assert list(df.columns) == [*CANONICAL_COLUMNS, "entity_id"]
     assert len(df) == N
-    assert all(dtype == object for dtype in df.dtypes)
+    assert all(dtype is object or dtype == "object" for dtype in df.dtypes)
     for col in df.columns:
         kinds = {type(v) for v in df[col]}
         assert kinds <= {str, type(None)}, (col, kinds)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
-
 from conftest import CONFIG, run_cli
+
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import ClusteringConfig, FieldRule, SurvivorshipConfig
 from resolution.survivorship import survive

@@ -6,7 +6,6 @@ import json
 from html.parser import HTMLParser
 
 import pandas as pd
-
 from conftest import CONFIG, run_cli
 
 

@@ -295,8 +295,8 @@ def test_every_comparison_level_translates_to_valid_spark_sql(spark, config_name
     import re as _re
 
     from resolution.config import load_config
-    from resolution.spark_backend import spark_settings
     from resolution.model.settings import build_settings
+    from resolution.spark_backend import spark_settings
 
     config = load_config(ROOT / "configs" / config_name)
     settings = spark_settings(build_settings(config), config.model.blocking_rules)

@@ -285,8 +285,8 @@ def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
     import duckdb
 
     from resolution.config import load_config
-    from training.demo_data import write_demo
     from resolution.pipeline import prepare_records
+    from training.demo_data import write_demo
     from training.fitting import fit_model
 
     config = load_config(CONFIG)

@@ -34,7 +34,7 @@ def _er(*args, env_extra=None, env=None):
     e = {**env, **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "resolution.cli", *map(str, args)],
-        cwd=ROOT, env=e, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=e, capture_output=True, text=True, timeout=300, check=False,
     )
 
 
@@ -74,8 +74,8 @@ def _outputs(out: Path) -> tuple:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from resolution.config import load_config
-    from training.demo_data import write_demo
     from resolution.model.settings import build_settings
+    from training.demo_data import write_demo
 
     root = tmp_path_factory.mktemp("crash")
     cfg_text = (ROOT / "configs" / "customer_zh.yaml").read_text("utf-8")

@@ -36,8 +36,8 @@ def _job_id(out: Path) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, mlflow_store):
     from resolution.config import load_config
-    from training.demo_data import write_demo
     from resolution.model.settings import build_settings
+    from training.demo_data import write_demo
 
     root = tmp_path_factory.mktemp("rollback")
     text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     from resolution.config import load_config
-    from training.demo_data import write_demo
-    from resolution.pipeline import dedup
     from resolution.model.settings import build_settings
+    from resolution.pipeline import dedup
+    from training.demo_data import write_demo
 
     root = tmp_path_factory.mktemp("trust")
     text = CONFIG.read_text("utf-8").replace("track_in_mlflow: true", "track_in_mlflow: false")
@@ -214,11 +214,12 @@ def test_review_app_holding_the_store_lets_a_waiting_job_in(store, tmp_path):
             n = con.execute("SELECT count(*) FROM crosswalk").fetchall()[0][0]
         plain = subprocess.run(
             [sys.executable, "-c", f"import duckdb; duckdb.connect({str(p)!r}, read_only=True)"],
-            capture_output=True, text=True)
+            capture_output=True, text=True, check=False)
         assert plain.returncode != 0 and "lock" in plain.stderr.lower()  # really held
         t0 = time.monotonic()
         r = subprocess.run([sys.executable, "-m", "resolution.cli", "store", "verify", "--store",
-                            str(p)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+                            str(p)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           check=False)
         waited = time.monotonic() - t0
         assert r.returncode == 0 and r.stdout.startswith("ok: 0 breach(es)"), r.stdout + r.stderr
         assert waited < 15, waited  # not the 30 s hold

@@ -1900,7 +1900,9 @@ def _typos(rng, v, out: dict, src: np.ndarray, en: np.ndarray) -> None:
             dtype=object,
         )
 
-    cn_or_latin = lambda x, u, is_en: _typo_latin(x, u) if is_en else _typo_cn(x, u, alts)
+    def cn_or_latin(x, u, is_en):
+        return _typo_latin(x, u) if is_en else _typo_cn(x, u, alts)
+
     apply("customer_name", "name", cn_or_latin)
     apply("contact_name", "contact", cn_or_latin)
     apply(

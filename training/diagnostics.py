@@ -120,6 +120,6 @@ def save_chart(chart, folder: Path, stem: str, png: bool = True) -> list[Path]:
                 warnings.simplefilter("ignore")  # Altair's notes on Splink's chart specs
                 chart.save(str(folder / f"{stem}.png"), scale_factor=1.5)
             written.append(folder / f"{stem}.png")
-        except Exception as exc:  # noqa: BLE001 - a chart image is never worth failing a run
+        except Exception as exc:
             log.warning("could not render %s.png: %s", stem, exc)
     return written

@@ -892,7 +892,7 @@ def _log_dataset(mlflow, inputs, fingerprint) -> None:
             digest=fingerprint["hash"],
         )
         mlflow.log_input(ds, context="training")
-    except Exception as exc:  # noqa: BLE001 - the params carry the fingerprint regardless
+    except Exception as exc:
         import logging
 
         logging.getLogger(__name__).debug("training input not logged as a dataset: %s", exc)

@@ -183,7 +183,7 @@ def _as_text(x: object) -> str | None:
         return bytes(x).decode("utf-8", "replace")
     try:
         return str(x)
-    except Exception:  # noqa: BLE001 - a standardizer never raises
+    except Exception:
         return None
 
 
@@ -237,7 +237,7 @@ def _cn_to_digits(s: str) -> str | None:
             import cn2an
 
             v = cn2an.cn2an(s.replace("〇", "零").replace("○", "零"), "smart")
-        except Exception:  # noqa: BLE001 - cn2an raises many kinds on odd input
+        except Exception:
             return None
         if isinstance(v, float) and v.is_integer():
             v = int(v)

@@ -61,7 +61,7 @@ def _guard(default):
         def wrapper(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
-            except Exception:  # noqa: BLE001 - keys are best effort, whatever the input
+            except Exception:
                 return default
 
         return wrapper
@@ -78,7 +78,7 @@ def _text(x: object) -> str | None:
         return bytes(x).decode("utf-8", "replace")
     try:
         return str(x)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 

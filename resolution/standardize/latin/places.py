@@ -102,7 +102,7 @@ def _rows() -> list[tuple[str, str, str, str]]:
 @lru_cache(maxsize=1)
 def _division_names() -> frozenset[str]:
     names = set()
-    for p, c, d, name in _rows():
+    for _p, _c, _d, name in _rows():
         names.add(name)
         names.add(_short_name(name))
     return frozenset(n for n in names if n)
