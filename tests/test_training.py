@@ -231,7 +231,8 @@ def _level_of(comparison: str, left: dict, right: dict, settings: dict | None = 
     from resolution.config import load_config
     from resolution.model.settings import build_settings
 
-    settings = settings or build_settings(load_config(CONFIG))
+    # the levels as built, without model.parties' conditioning (tests/test_model_constraints.py)
+    settings = settings or build_settings(load_config(CONFIG), parties=False)
     comp = next(c for c in settings["comparisons"] if c["output_column_name"] == comparison)
     cols = sorted(set(left) | set(right))
     select = ", ".join(
