@@ -6,7 +6,7 @@ u by random sampling, m by EM), scored, clustered at the same threshold and eval
 against the generator's ground truth with pairwise and B-cubed P/R/F1.
 
 Two data sets (`--data demo|second|both`, default both; `--records` records each):
-- demo: `training/demo_data.py`, the data the defaults were tuned on;
+- demo: `training/demo_data/`, the data the defaults were tuned on;
 - second: `benchmarks/second_data.py`, written independently of the demo generator, with
   its own noise and hard-negative groups (households, namesakes, shared salespeople, chain
   branches, 个体 owners) named in its truth file.

@@ -1,4 +1,4 @@
-"""A second synthetic customer master, written independently of `training/demo_data.py`.
+"""A second synthetic customer master, written independently of `training/demo_data/`.
 
 The engine's defaults were tuned on the demo generator; this one exists so accuracy can be
 measured on data the defaults were not tuned on (issue 15: "never tune on one generator").
