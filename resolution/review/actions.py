@@ -37,7 +37,7 @@ from resolution import crypto
 from resolution.config import Config, config_from_dict, load_config
 from resolution.db import insert_rows, quote_ident, scalar
 from resolution.errors import ResolutionError
-from resolution.store import _events, job_config
+from resolution.store.commit import _events, job_config
 
 # Confirming an entity larger than this must-links its members to one anchor record
 # instead of pairwise (the labels then hold the anchor's pairs only).
