@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import insert_rows, scalar
+from resolution.db import insert_rows, scalar, transaction
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.store.schema import JOB_TABLES, attach_store, connect_store, ensure_indexes
 from resolution.store.undo import undo_begin, undo_end
@@ -220,21 +220,24 @@ def _events(work: duckdb.DuckDBPyConnection, new_ids: set[str]) -> list[tuple]:
 def write_history(work: duckdb.DuckDBPyConnection, job_id: str, now: str) -> None:
     """Append the job's `_events` to `st.entity_events` and its new and retired IDs to
     `st.entity_registry`; the caller holds the store's transaction."""
+    at = [job_id, now]
     work.execute(
-        f"""INSERT INTO st.entity_events
-            SELECT '{job_id}-' || row_number() OVER (), '{job_id}', TIMESTAMP '{now}', event,
-                   entity_id, related_entity_ids, record_ids FROM _events"""
+        """INSERT INTO st.entity_events
+           SELECT CAST($1 AS VARCHAR) || '-' || row_number() OVER (), $1, CAST($2 AS TIMESTAMP),
+                  event, entity_id, related_entity_ids, record_ids FROM _events""",
+        at,
     )
     work.execute(
-        f"""INSERT INTO st.entity_registry
-            SELECT entity_id, TIMESTAMP '{now}', '{job_id}', NULL, NULL FROM _registry_new
-            WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)"""
+        """INSERT INTO st.entity_registry
+           SELECT entity_id, CAST($2 AS TIMESTAMP), $1, NULL, NULL FROM _registry_new
+           WHERE entity_id NOT IN (SELECT entity_id FROM st.entity_registry)""",
+        at,
     )
     work.execute(
-        f"""UPDATE st.entity_registry SET retired_at = TIMESTAMP '{now}', retired_job = '{job_id}'
-            WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')"""
+        """UPDATE st.entity_registry SET retired_at = CAST($2 AS TIMESTAMP), retired_job = $1
+           WHERE entity_id IN (SELECT entity_id FROM _events WHERE event = 'retire')""",
+        at,
     )
-
 
 def commit_job(
     work: duckdb.DuckDBPyConnection,
@@ -252,8 +255,7 @@ def commit_job(
     store = connect_store(store_path)
     store.close()
     attach_store(work, store_path)
-    try:
-        work.execute("BEGIN TRANSACTION")
+    with transaction(work, detach="st"):
         undo_begin(work, "st")
         for t in JOB_TABLES:
             work.execute(f"DROP TABLE IF EXISTS st.{t}")
@@ -277,13 +279,7 @@ def commit_job(
                 [job_id, json.dumps(config, ensure_ascii=False, default=str)],
             )
         undo_end(work, "st", job_id)
-        fault_point("commit")
-        work.execute("COMMIT")
-    except Exception:
-        work.execute("ROLLBACK")
-        raise
-    finally:
-        work.execute("DETACH st")
+        fault_point("commit")  # last in the block: the crash tests kill here, before COMMIT
 
 
 def job_config(con: duckdb.DuckDBPyConnection) -> dict | None:

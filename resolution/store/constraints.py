@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import scalar
+from resolution.db import scalar, transaction
 from resolution.errors import ResolutionError
 from resolution.store.schema import connect_store
 
@@ -39,17 +39,16 @@ def add_constraint(
         _require_records(con, [record_a, record_b])
         decision_id = f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         a, b = sorted((record_a, record_b))
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
-            [a, b],
-        )
-        con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
-        con.execute(
-            "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, NULL, NULL, NULL, NULL, ?, NULL)",
-            [decision_id, who, kind, [a, b], comment],
-        )
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(
+                "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
+                [a, b],
+            )
+            con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
+            con.execute(
+                "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, NULL, NULL, NULL, NULL, ?, NULL)",
+                [decision_id, who, kind, [a, b], comment],
+            )
         return decision_id
     finally:
         con.close()
@@ -74,20 +73,19 @@ def move_record(
             "SELECT record_id FROM crosswalk WHERE entity_id = ? AND record_id <> ?",
             [current, record_id]).fetchall()]
         decision_id = f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        con.execute("BEGIN TRANSACTION")
-        for other, kind in [(t, "must_link") for t in target] + [(m, "cannot_link") for m in mates]:
-            a, b = sorted((record_id, other))
+        with transaction(con):
+            for other, kind in [(t, "must_link") for t in target] + [(m, "cannot_link") for m in mates]:
+                a, b = sorted((record_id, other))
+                con.execute(
+                    "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
+                    [a, b],
+                )
+                con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
             con.execute(
-                "UPDATE constraints SET active = false WHERE record_id_l = ? AND record_id_r = ? AND active",
-                [a, b],
+                "INSERT INTO decisions VALUES (?, now(), ?, 'move', ?, ?, ?, ?, ?, ?, NULL)",
+                [decision_id, who, [record_id], current, target_entity,
+                 json.dumps({"entity_id": current}), json.dumps({"entity_id": target_entity}), comment],
             )
-            con.execute("INSERT INTO constraints VALUES (?, ?, ?, ?, true)", [a, b, kind, decision_id])
-        con.execute(
-            "INSERT INTO decisions VALUES (?, now(), ?, 'move', ?, ?, ?, ?, ?, ?, NULL)",
-            [decision_id, who, [record_id], current, target_entity,
-             json.dumps({"entity_id": current}), json.dumps({"entity_id": target_entity}), comment],
-        )
-        con.execute("COMMIT")
         return decision_id
     finally:
         con.close()

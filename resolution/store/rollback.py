@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from resolution.db import insert_rows, scalar
+from resolution.db import insert_rows, scalar, transaction
 from resolution.errors import ResolutionError
 from resolution.locks import job_locks
 from resolution.store import undo
@@ -243,87 +243,78 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
                   [job["finished_at"]])
     rollback_id = "R" + time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     has_xw = bool(table_columns(con, db, "main", "crosswalk"))
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT record_id, entity_id FROM "
-                    + ("crosswalk" if has_xw else "(SELECT NULL::VARCHAR AS record_id, "
-                       "NULL::VARCHAR AS entity_id WHERE false)"))
-        tables: dict[str, tuple[int, int]] = {}
-        for t, mode, *_ in log:
-            rem, add = undo_name(job_id, t, "removed"), undo_name(job_id, t, "added")
-            n_add = written[t][0]
-            if mode == "diff":
-                n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
-                con.execute(f'CREATE OR REPLACE TEMP TABLE "_rb_{t}" AS (SELECT * FROM {t} EXCEPT ALL '
-                            f"SELECT * FROM {add}) UNION ALL SELECT * FROM {rem}")
-                con.execute(f"DELETE FROM {t}")
-                con.execute(f'INSERT INTO {t} SELECT * FROM temp."_rb_{t}"')
-                con.execute(f'DROP TABLE temp."_rb_{t}"')
-            elif mode == "replace":
-                n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
-                con.execute(f"DROP TABLE {t}")
-                con.execute(f"CREATE TABLE {t} AS SELECT * FROM {rem}")
-            else:
-                n_rem = 0
-                con.execute(f"DROP TABLE {t}")
-            tables[t] = (n_rem, n_add)
-        ensure_indexes(con)
-        # the rollback's own entity events: the store's diff of membership before and after
-        con.execute("CREATE OR REPLACE TEMP TABLE clusters AS SELECT record_id, entity_id FROM "
-                    + ("crosswalk" if table_columns(con, db, "main", "crosswalk") else "_old WHERE false"))
-        revived = {r[0] for r in con.execute(
-            "SELECT DISTINCT entity_id FROM clusters WHERE entity_id NOT IN "
-            "(SELECT entity_id FROM _old)").fetchall()}
-        events = _events(con, revived)
-        if events:
-            insert_rows(con, "entity_events",
-                        ["event_id", "job_id", "happened_at", "event", "entity_id",
-                         "related_entity_ids", "record_ids"],
-                        [(f"{rollback_id}-{i + 1}", rollback_id, None, e, eid, rel, recs)
-                         for i, (e, eid, rel, recs) in enumerate(events)])
-            con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?", [rollback_id])
-        counts = defaultdict(int)
-        for e in events:
-            counts[e[0]] += 1
-        prev = con.execute(
-            "SELECT j.job_id, j.model, j.settings FROM jobs j WHERE j.kind IN ('dedup', 'match') "
-            "AND j.job_id <> ? AND j.finished_at <= ? AND j.job_id NOT IN "
-            "(SELECT json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback') "
-            "ORDER BY j.finished_at DESC, j.job_id DESC LIMIT 1",
-            [job_id, job["finished_at"]],
-        ).fetchall()
-        n_rec = scalar(con, "SELECT count(*) FROM crosswalk") if has_table(con, "crosswalk") else 0
-        n_ent = scalar(con, "SELECT count(*) FROM entities") if has_table(con, "entities") else 0
-        summary = {"rolls_back": job_id, "rolled_back_kind": job["kind"],
-                   "tables": {t: {"put_back": a, "taken_out": b} for t, (a, b) in tables.items()},
-                   "events": dict(counts), "kept_decisions": kept,
-                   "in_force": prev[0][0] if prev else None}
-        con.execute(
-            "INSERT INTO jobs VALUES (?, 'rollback', now(), now(), ?, ?, ?, ?, ?, ?)",
-            [rollback_id, prev[0][1] if prev else None, json.dumps([job_id]), n_rec, n_ent,
-             json.dumps(summary, ensure_ascii=False), prev[0][2] if prev else None],
-        )
-        if prev:  # the review app recomputes golden records with the job now in force
-            con.execute("INSERT INTO job_configs SELECT ?, config FROM job_configs WHERE job_id = ?",
-                        [rollback_id, prev[0][0]])
-        breaches, _facts = verify_connection(con)
-        if breaches and not dry_run:
-            raise ResolutionError(
-                f"rolling back {job_id} would break the store's invariants, nothing changed: "
-                + " | ".join(breaches))
-        if dry_run:
-            con.execute("ROLLBACK")
-        else:
-            for t, *_ in log:
-                for part in ("removed", "added"):
-                    con.execute(f"DROP TABLE IF EXISTS {undo_name(job_id, t, part)}")
-            con.execute("COMMIT")
-    except Exception:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
+        with transaction(con, commit=not dry_run):  # a dry run rolls back
+            con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT record_id, entity_id FROM "
+                        + ("crosswalk" if has_xw else "(SELECT NULL::VARCHAR AS record_id, "
+                           "NULL::VARCHAR AS entity_id WHERE false)"))
+            tables: dict[str, tuple[int, int]] = {}
+            for t, mode, *_ in log:
+                rem, add = undo_name(job_id, t, "removed"), undo_name(job_id, t, "added")
+                n_add = written[t][0]
+                if mode == "diff":
+                    n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
+                    con.execute(f'CREATE OR REPLACE TEMP TABLE "_rb_{t}" AS (SELECT * FROM {t} EXCEPT ALL '
+                                f"SELECT * FROM {add}) UNION ALL SELECT * FROM {rem}")
+                    con.execute(f"DELETE FROM {t}")
+                    con.execute(f'INSERT INTO {t} SELECT * FROM temp."_rb_{t}"')
+                    con.execute(f'DROP TABLE temp."_rb_{t}"')
+                elif mode == "replace":
+                    n_rem = scalar(con, f"SELECT count(*) FROM {rem}")
+                    con.execute(f"DROP TABLE {t}")
+                    con.execute(f"CREATE TABLE {t} AS SELECT * FROM {rem}")
+                else:
+                    n_rem = 0
+                    con.execute(f"DROP TABLE {t}")
+                tables[t] = (n_rem, n_add)
+            ensure_indexes(con)
+            # the rollback's own entity events: the store's diff of membership before and after
+            con.execute("CREATE OR REPLACE TEMP TABLE clusters AS SELECT record_id, entity_id FROM "
+                        + ("crosswalk" if table_columns(con, db, "main", "crosswalk") else "_old WHERE false"))
+            revived = {r[0] for r in con.execute(
+                "SELECT DISTINCT entity_id FROM clusters WHERE entity_id NOT IN "
+                "(SELECT entity_id FROM _old)").fetchall()}
+            events = _events(con, revived)
+            if events:
+                insert_rows(con, "entity_events",
+                            ["event_id", "job_id", "happened_at", "event", "entity_id",
+                             "related_entity_ids", "record_ids"],
+                            [(f"{rollback_id}-{i + 1}", rollback_id, None, e, eid, rel, recs)
+                             for i, (e, eid, rel, recs) in enumerate(events)])
+                con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?", [rollback_id])
+            counts = defaultdict(int)
+            for e in events:
+                counts[e[0]] += 1
+            prev = con.execute(
+                "SELECT j.job_id, j.model, j.settings FROM jobs j WHERE j.kind IN ('dedup', 'match') "
+                "AND j.job_id <> ? AND j.finished_at <= ? AND j.job_id NOT IN "
+                "(SELECT json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback') "
+                "ORDER BY j.finished_at DESC, j.job_id DESC LIMIT 1",
+                [job_id, job["finished_at"]],
+            ).fetchall()
+            n_rec = scalar(con, "SELECT count(*) FROM crosswalk") if has_table(con, "crosswalk") else 0
+            n_ent = scalar(con, "SELECT count(*) FROM entities") if has_table(con, "entities") else 0
+            summary = {"rolls_back": job_id, "rolled_back_kind": job["kind"],
+                       "tables": {t: {"put_back": a, "taken_out": b} for t, (a, b) in tables.items()},
+                       "events": dict(counts), "kept_decisions": kept,
+                       "in_force": prev[0][0] if prev else None}
+            con.execute(
+                "INSERT INTO jobs VALUES (?, 'rollback', now(), now(), ?, ?, ?, ?, ?, ?)",
+                [rollback_id, prev[0][1] if prev else None, json.dumps([job_id]), n_rec, n_ent,
+                 json.dumps(summary, ensure_ascii=False), prev[0][2] if prev else None],
+            )
+            if prev:  # the review app recomputes golden records with the job now in force
+                con.execute("INSERT INTO job_configs SELECT ?, config FROM job_configs WHERE job_id = ?",
+                            [rollback_id, prev[0][0]])
+            breaches, _facts = verify_connection(con)
+            if breaches and not dry_run:
+                raise ResolutionError(
+                    f"rolling back {job_id} would break the store's invariants, nothing changed: "
+                    + " | ".join(breaches))
+            if not dry_run:
+                for t, *_ in log:
+                    for part in ("removed", "added"):
+                        con.execute(f"DROP TABLE IF EXISTS {undo_name(job_id, t, part)}")
     finally:
         con.execute("DROP TABLE IF EXISTS temp._old; DROP TABLE IF EXISTS temp.clusters")
     return RollbackResult(job_id, job["kind"], None if dry_run else rollback_id, tables,

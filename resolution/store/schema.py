@@ -197,9 +197,10 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 def has_table(con: duckdb.DuckDBPyConnection, table: str, db: str | None = None) -> bool:
-    where = f" AND database_name = '{db}'" if db else ""
+    where = " AND database_name = ?" if db else ""
     return bool(scalar(
-        con, f"SELECT count(*) FROM duckdb_tables() WHERE table_name = ?{where}", [table]
+        con, f"SELECT count(*) FROM duckdb_tables() WHERE table_name = ?{where}",
+        [table, db] if db else [table],
     ))
 
 

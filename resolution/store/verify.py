@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
-from resolution.db import scalar
+from resolution.db import quote_literal, scalar
 from resolution.errors import ResolutionError
 from resolution.store.schema import attach_store, has_table
 
@@ -75,9 +75,9 @@ def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
         "(SELECT json_extract_string(summary, '$.rolls_back') FROM jobs WHERE kind = 'rollback')",
     )
     due = (
-        "(d.decided_at < TIMESTAMP '{t}' OR d.action = 'confirm' OR d.decision_id IN "
+        "(d.decided_at < TIMESTAMP {t} OR d.action = 'confirm' OR d.decision_id IN "
         "(SELECT job_id FROM entity_events))"
-    ).format(t=last_batch or "1970-01-01")
+    ).format(t=quote_literal(str(last_batch or "1970-01-01")))
     base = (
         """FROM constraints k LEFT JOIN decisions d USING (decision_id)
            JOIN crosswalk a ON a.record_id = k.record_id_l
