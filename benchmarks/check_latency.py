@@ -104,9 +104,11 @@ def _split(workdir: Path, customers: Path, holdout: int, train_records: int, see
     of the store's records)."""
     import duckdb
 
+    from resolution.db import quote_literal
+
     con = duckdb.connect()
     try:
-        con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv('{customers}', all_varchar=true)")
+        con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv({quote_literal(str(customers))}, all_varchar=true)")
         con.execute(
             f"CREATE TABLE held AS SELECT record_id FROM c ORDER BY hash(record_id, {seed}) "
             f"LIMIT {holdout}"
@@ -114,15 +116,15 @@ def _split(workdir: Path, customers: Path, holdout: int, train_records: int, see
         con.execute("CREATE TABLE kept AS SELECT * FROM c ANTI JOIN held USING (record_id)")
         con.execute(
             f"COPY (SELECT * FROM c SEMI JOIN held USING (record_id) ORDER BY record_id) "
-            f"TO '{workdir / 'holdout.csv'}' (HEADER)"
+            f"TO {quote_literal(str(workdir / 'holdout.csv'))} (HEADER)"
         )
         con.execute(
-            f"COPY (SELECT * FROM kept ORDER BY record_id) TO '{workdir / 'store_input.csv'}' "
+            f"COPY (SELECT * FROM kept ORDER BY record_id) TO {quote_literal(str(workdir / 'store_input.csv'))} "
             "(HEADER)"
         )
         con.execute(
             f"COPY (SELECT * FROM kept ORDER BY hash(record_id, 1) LIMIT {train_records}) "
-            f"TO '{workdir / 'train.csv'}' (HEADER)"
+            f"TO {quote_literal(str(workdir / 'train.csv'))} (HEADER)"
         )
     finally:
         con.close()

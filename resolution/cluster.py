@@ -16,7 +16,7 @@ and say how sure we are.
      at least two records each is cut (A–B–C chains through one doubtful record).
    Every split is recorded in `cluster_splits` with the reason in words.
 4. `entity_id` here is derived from the sorted member record IDs (stable for the same
-   input and model). The store (resolution/store.py) then maps entities onto the IDs they
+   input and model). The store (resolution/store/commit.py) then maps entities onto the IDs they
    had in earlier jobs.
 
 Confidence:

@@ -1,11 +1,14 @@
 """Small DuckDB helpers shared by the stages.
 
 DuckDB 2 keeps a connection busy until a result is fully fetched, so single values are
-read with `fetchall()`; `scalar` says that once.
+read with `fetchall()`; `scalar` says that once. `transaction` is the one way a
+multi-statement store change is made all-or-nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -48,3 +51,30 @@ def insert_rows(
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
     finally:
         con.unregister(view)
+
+
+@contextmanager
+def transaction(
+    con: duckdb.DuckDBPyConnection, *, commit: bool = True, detach: str | None = None
+) -> Iterator[None]:
+    """BEGIN TRANSACTION; the block; COMMIT. Any exception (an interrupt too) rolls back
+    and propagates; `commit=False` rolls back a block that succeeded (a dry run).
+    `detach` names an attached database to DETACH afterwards, whatever happened (it
+    cannot be detached while the transaction is open).
+
+    A crash-test fault point that must fire just before COMMIT (`fault_point("commit")`)
+    is the block's last statement: nothing runs between it and the COMMIT."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            con.execute("COMMIT" if commit else "ROLLBACK")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # the failure may have ended the transaction already
+                pass
+            raise
+    finally:
+        if detach is not None:
+            con.execute(f"DETACH {quote_ident(detach)}")

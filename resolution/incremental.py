@@ -27,7 +27,7 @@ import duckdb
 from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import Config
-from resolution.db import columns, scalar
+from resolution.db import columns, scalar, transaction
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks
@@ -297,8 +297,7 @@ def _commit_incremental(
     open_store(store).close()
     attach_store(con, store, "st")
     now = time.strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        con.execute("BEGIN TRANSACTION")
+    with transaction(con, detach="st"):
         undo_begin(con, "st")  # what `er store rollback` puts back
         con.execute("DELETE FROM st.records WHERE record_id IN (SELECT record_id FROM new_records)")
         con.execute("INSERT INTO st.records BY NAME SELECT * FROM new_records")
@@ -324,10 +323,4 @@ def _commit_incremental(
             ],
         )
         undo_end(con, "st", job_id)
-        fault_point("commit")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.execute("DETACH st")
+        fault_point("commit")  # last in the block: the crash tests kill here, before COMMIT

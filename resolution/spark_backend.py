@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from resolution.config import SparkConfig
-from resolution.db import scalar
+from resolution.db import quote_literal, scalar
 from resolution.errors import ResolutionError
 
 # DuckDB function -> Spark function of the same meaning
@@ -304,7 +304,7 @@ class SparkBackend:
 
     def _to_parquet(self, con: duckdb.DuckDBPyConnection, sql: str, name: str) -> str:
         path = self.work / f"{name}.parquet"
-        con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+        con.execute(f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet)")
         return str(path)
 
     def predict_pairs(
@@ -345,6 +345,7 @@ class SparkBackend:
             .parquet(str(out))
         )
         df_pred.drop_table_from_database_and_remove_from_cache()
+        parts = quote_literal(f"{out}/*.parquet")  # the files Spark wrote
         gamma_cast = "".join(
             f", CAST({c} AS INTEGER) AS {c}" if c.startswith("gamma_") else f", {c}"
             for c in keep[4:]
@@ -355,7 +356,7 @@ class SparkBackend:
             SELECT CAST(record_id_l AS VARCHAR) AS record_id_l,
                    CAST(record_id_r AS VARCHAR) AS record_id_r,
                    match_weight, match_probability{gamma_cast}
-            FROM read_parquet('{out}/*.parquet')
+            FROM read_parquet({parts})
             ORDER BY record_id_l, record_id_r
             """
         )
@@ -385,10 +386,11 @@ class SparkBackend:
             str(out)
         )
         cc.drop_table_from_database_and_remove_from_cache()
+        parts = quote_literal(f"{out}/*.parquet")
         con.execute(
             "CREATE OR REPLACE TABLE _spark_components AS SELECT CAST(record_id AS VARCHAR) "
             f"AS record_id, CAST(cluster_id AS VARCHAR) AS cluster_id "
-            f"FROM read_parquet('{out}/*.parquet')"
+            f"FROM read_parquet({parts})"
         )
         return "_spark_components"
 

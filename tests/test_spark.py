@@ -23,6 +23,7 @@ from conftest import CONFIG, run_cli
 from pyspark.sql import SparkSession
 from splink.backends.spark import SparkAPI, similarity_jar_location
 
+from resolution.db import quote_literal
 from resolution.spark_backend import spark_sql
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,19 +68,22 @@ def both_runs(spark, tmp_path_factory, demo_files, trained_model):
     run_cli("store", "cannot-link", "--store", store, *strong)
     run_cli("store", "must-link", "--store", store, *weak)
     seconds = {}
-    for backend in ("duckdb", "spark"):
-        (base / backend).mkdir()
-        shutil.copy(store, base / backend / "store.duckdb")
+    # the Spark run's folder has a quote in its name: the Parquet it exchanges with Spark
+    # lives beside the output, and those paths reach DuckDB's SQL as quoted literals
+    folders = {"duckdb": base / "duckdb", "spark": base / "spark o'brien"}
+    for backend, folder in folders.items():
+        folder.mkdir()
+        shutil.copy(store, folder / "store.duckdb")
         t0 = time.perf_counter()
-        run_cli(*dedup, "--out", base / backend, "--backend", backend)
+        run_cli(*dedup, "--out", folder, "--backend", backend)
         seconds[backend] = time.perf_counter() - t0
-    return base / "duckdb", base / "spark", {"cannot": strong, "must": weak}, seconds
+    return folders["duckdb"], folders["spark"], {"cannot": strong, "must": weak}, seconds
 
 
 def _attach(duck: Path, spark_out: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"ATTACH '{duck / 'job.duckdb'}' AS d (READ_ONLY)")
-    con.execute(f"ATTACH '{spark_out / 'job.duckdb'}' AS s (READ_ONLY)")
+    con.execute(f"ATTACH {quote_literal(str(duck / 'job.duckdb'))} AS d (READ_ONLY)")
+    con.execute(f"ATTACH {quote_literal(str(spark_out / 'job.duckdb'))} AS s (READ_ONLY)")
     return con
 
 

@@ -245,7 +245,7 @@ def test_rollback_of_an_incremental_match(world, tmp_path):
 
 
 def test_only_the_latest_jobs_keep_rollback_records(world, tmp_path, monkeypatch):
-    import resolution.store as store_module
+    import resolution.store.undo as store_module
 
     monkeypatch.setattr(store_module, "UNDO_KEEP", 1)
     store = _fresh(world, tmp_path)

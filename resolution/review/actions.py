@@ -35,9 +35,9 @@ import duckdb
 
 from resolution import crypto
 from resolution.config import Config, config_from_dict, load_config
-from resolution.db import insert_rows, quote_ident, scalar
+from resolution.db import insert_rows, quote_ident, scalar, transaction
 from resolution.errors import ResolutionError
-from resolution.store import _events, job_config
+from resolution.store.commit import _events, job_config
 
 # Confirming an entity larger than this must-links its members to one anchor record
 # instead of pairwise (the labels then hold the anchor's pairs only).
@@ -223,63 +223,60 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
     if ch.undoes is not None:
         after["undoes"] = ch.undoes["decision_id"]
 
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [decision_id, ch.who, ch.action, ch.record_ids, ch.entity_id, ch.target_entity_id,
-             json.dumps(before, ensure_ascii=False, default=str),
-             json.dumps(after, ensure_ascii=False, default=str), ch.comment],
-        )
-        if ch.undoes is not None:
-            _revert_constraints(con, ch.undoes, decision_id)
-        if seen:
+        with transaction(con):
             con.execute(
-                """UPDATE constraints SET active = false FROM _newk n
-                   WHERE least(constraints.record_id_l, constraints.record_id_r) = n.a
-                     AND greatest(constraints.record_id_l, constraints.record_id_r) = n.b
-                     AND constraints.active"""
+                "INSERT INTO decisions VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [decision_id, ch.who, ch.action, ch.record_ids, ch.entity_id, ch.target_entity_id,
+                 json.dumps(before, ensure_ascii=False, default=str),
+                 json.dumps(after, ensure_ascii=False, default=str), ch.comment],
             )
-            con.execute(f"INSERT INTO constraints SELECT a, b, kind, '{decision_id}', true FROM _newk")
-        if ch.new_map:
-            con.execute(
-                "UPDATE crosswalk SET entity_id = c.entity_id FROM clusters c "
-                "WHERE crosswalk.record_id = c.record_id"
-            )
-            _recompute_confidence(con, new_entities)
-        con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
-                    [sorted(set(retired) | ch.reviewed)])
-        golden = set(new_entities) | (ch.reviewed - set(retired))
-        if ch.undoes is not None:
-            golden |= set(_restore_queue(con, ch.undoes))
-        if golden or retired:
-            _survive(con, cfg, sorted(golden), retired)
-        _registry(con, decision_id, ch.new_ids, retired)
-        if events:
-            insert_rows(
-                con, "entity_events",
-                ["event_id", "job_id", "happened_at", "event", "entity_id",
-                 "related_entity_ids", "record_ids"],
-                [(f"{decision_id}-{i + 1}", decision_id, None, e, eid, rel, recs)
-                 for i, (e, eid, rel, recs) in enumerate(events)],
-            )
-            con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?",
-                        [decision_id])
-        if ch.action != "comment":
-            for eid in touched:
+            if ch.undoes is not None:
+                _revert_constraints(con, ch.undoes, decision_id)
+            if seen:
                 con.execute(
-                    """INSERT INTO entity_versions VALUES (?, 1, ?)
-                       ON CONFLICT (entity_id) DO UPDATE
-                       SET version = entity_versions.version + 1, decision_id = excluded.decision_id""",
-                    [eid, decision_id],
+                    """UPDATE constraints SET active = false FROM _newk n
+                       WHERE least(constraints.record_id_l, constraints.record_id_r) = n.a
+                         AND greatest(constraints.record_id_l, constraints.record_id_r) = n.b
+                         AND constraints.active"""
                 )
-        if ch.undoes is not None:
-            con.execute("UPDATE decisions SET undone_by = ? WHERE decision_id = ?",
-                        [decision_id, ch.undoes["decision_id"]])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+                con.execute("INSERT INTO constraints SELECT a, b, kind, ?, true FROM _newk",
+                            [decision_id])
+            if ch.new_map:
+                con.execute(
+                    "UPDATE crosswalk SET entity_id = c.entity_id FROM clusters c "
+                    "WHERE crosswalk.record_id = c.record_id"
+                )
+                _recompute_confidence(con, new_entities)
+            con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
+                        [sorted(set(retired) | ch.reviewed)])
+            golden = set(new_entities) | (ch.reviewed - set(retired))
+            if ch.undoes is not None:
+                golden |= set(_restore_queue(con, ch.undoes))
+            if golden or retired:
+                _survive(con, cfg, sorted(golden), retired)
+            _registry(con, decision_id, ch.new_ids, retired)
+            if events:
+                insert_rows(
+                    con, "entity_events",
+                    ["event_id", "job_id", "happened_at", "event", "entity_id",
+                     "related_entity_ids", "record_ids"],
+                    [(f"{decision_id}-{i + 1}", decision_id, None, e, eid, rel, recs)
+                     for i, (e, eid, rel, recs) in enumerate(events)],
+                )
+                con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?",
+                            [decision_id])
+            if ch.action != "comment":
+                for eid in touched:
+                    con.execute(
+                        """INSERT INTO entity_versions VALUES (?, 1, ?)
+                           ON CONFLICT (entity_id) DO UPDATE
+                           SET version = entity_versions.version + 1, decision_id = excluded.decision_id""",
+                        [eid, decision_id],
+                    )
+            if ch.undoes is not None:
+                con.execute("UPDATE decisions SET undone_by = ? WHERE decision_id = ?",
+                            [decision_id, ch.undoes["decision_id"]])
     finally:
         con.execute("DROP TABLE IF EXISTS _newk; DROP TABLE IF EXISTS _old; "
                     "DROP TABLE IF EXISTS clusters")
