@@ -21,13 +21,12 @@ saved model folder or settings .json path), a Splink settings dict, or the model
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from resolution import incremental, pipeline
+from resolution import crypto, incremental, pipeline
 from resolution.check import Checker
 from resolution.config import DEFAULT_CONFIG, Config, preset
 from resolution.config import load_config as _load_config_file
@@ -97,7 +96,7 @@ def input_files(data: Data) -> Iterator[list[Path]]:
             f"cannot read input of type {type(data).__name__}; pass a file path, a list of "
             "paths, a pandas DataFrame or a pyarrow Table"
         )
-    with tempfile.TemporaryDirectory(prefix="er-frame-") as tmp:
+    with crypto.scratch_dir("er-frame-") as tmp:
         path = Path(tmp) / "records.parquet"
         pq.write_table(table.cast(pa.schema([(f.name, pa.string()) for f in table.schema])),
                        path)

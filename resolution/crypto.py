@@ -222,3 +222,26 @@ def open_file(path: str | Path, read_only: bool = False,
 
 
 _open_lock = threading.Lock()  # two threads opening one file: one ATTACH
+
+
+# Where a clear copy of input data must exist for a moment (a GBK CSV transcoded to UTF-8
+# for DuckDB's reader, a DataFrame written to Parquet for the ingest): with a key set, a
+# RAM-backed folder, so the copy never reaches the disk (it can reach swap; encrypt swap
+# where that matters), owner-only and removed when read.
+MEMORY_DIR = Path("/dev/shm")
+
+
+def scratch_dir(prefix: str):
+    """A `tempfile.TemporaryDirectory` for short-lived clear copies of input data: in
+    memory (`MEMORY_DIR`) when a key is set, refused in one line when there is none."""
+    import tempfile
+
+    if not enabled():
+        return tempfile.TemporaryDirectory(prefix=prefix)
+    if not (MEMORY_DIR.is_dir() and os.access(MEMORY_DIR, os.W_OK)):
+        raise ResolutionError(
+            f"{KEY_ENV} is set and this input needs a short-lived clear copy, which is kept in "
+            f"memory ({MEMORY_DIR}), but {MEMORY_DIR} is not a writable folder here; save "
+            "the input as UTF-8 CSV, xlsx or Parquet and pass it as a file"
+        )
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=MEMORY_DIR)

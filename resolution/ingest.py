@@ -18,13 +18,13 @@ from __future__ import annotations
 import codecs
 import csv
 import math
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from resolution import crypto
 from resolution.config import CANONICAL_FIELDS, SourceConfig
 from resolution.db import columns, quote_literal, scalar
 from resolution.db import quote_ident as _q
@@ -350,7 +350,7 @@ def read_input(
         raise InputError(
             f"{p}: unsupported file type '{suffix}'; use .csv, .xlsx or .parquet"
         )
-    with tempfile.TemporaryDirectory(prefix="er-ingest-") as tmp:
+    with crypto.scratch_dir("er-ingest-") as tmp:  # a GBK CSV's UTF-8 copy
         if suffix in (".parquet", ".pq"):
             _read_parquet(con, p, table)
         elif suffix in EXCEL:

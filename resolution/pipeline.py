@@ -495,9 +495,7 @@ def resolve_frame(frame, config: Config, settings: dict, calibrator=None):
     The pyfunc model's `predict` calls this: same ingest rules, standardization and model
     as the batch job, without writing files.
     """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="er-frame-") as tmp:
+    with crypto.scratch_dir("er-frame-") as tmp:
         path = Path(tmp) / "records.parquet"
         frame = frame.copy()
         for col in frame.columns:
