@@ -67,7 +67,32 @@ def division_rows() -> tuple[tuple[str, str, str, str], ...]:
     )
 
 
-class _Divisions:
+class DivisionIndex:
+    """What the Chinese-name index (`_Divisions`) and the pinyin index
+    (`latin.places._Places`) share: whether a division (province, city, district) fits
+    the divisions an address has named so far. Subclasses fill `triples` (province, city,
+    district) and `prov_district` (province, district)."""
+
+    triples: set[tuple[str, str, str]]
+    prov_district: set[tuple[str, str]]
+
+    def consistent(self, state: tuple, e: tuple[str, str, str]) -> bool:
+        sp, sc, sd = state
+        ep, ec, ed = e
+        if sp and ep != sp:
+            return False
+        if sc and ec and ec != sc:
+            return False
+        if sd:
+            if ed:
+                return ed == sd
+            if ec:
+                return (ep, ec, sd) in self.triples
+            return (ep, sd) in self.prov_district
+        return True
+
+
+class _Divisions(DivisionIndex):
     """Province / city / district table with full-name and short-name indexes."""
 
     def __init__(self) -> None:
@@ -128,20 +153,6 @@ class _Divisions:
         out.reverse()
         return out
 
-    def consistent(self, state: tuple, e: tuple[str, str, str]) -> bool:
-        sp, sc, sd = state
-        ep, ec, ed = e
-        if sp and ep != sp:
-            return False
-        if sc and ec and ec != sc:
-            return False
-        if sd:
-            if ed:
-                return ed == sd
-            if ec:
-                return (ep, ec, sd) in self.triples
-            return (ep, sd) in self.prov_district
-        return True
 
     def merge(self, state: tuple, cands: list[tuple[str, str, str]]) -> tuple | None:
         """New state after a mention, or None when no candidate fits the state."""

@@ -6,11 +6,11 @@ segmented into syllables.
 from __future__ import annotations
 
 import functools
-import math
 import re
 import unicodedata
 from functools import lru_cache
 
+from resolution.standardize.text import _as_text as _text
 from resolution.standardize.text import _t2s_phrases
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -69,17 +69,6 @@ def _guard(default):
     return deco
 
 
-def _text(x: object) -> str | None:
-    if x is None or isinstance(x, str):
-        return x
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, (bytes, bytearray)):
-        return bytes(x).decode("utf-8", "replace")
-    try:
-        return str(x)
-    except Exception:
-        return None
 
 
 def _fold(s: str) -> str:

@@ -14,6 +14,7 @@ from resolution.standardize.divisions import (
     _NATIONS,
     _PROVINCE_SHORT,
     _TOWN_SUFFIX,
+    DivisionIndex,
     division_rows,
 )
 from resolution.standardize.latin.pinyin import (
@@ -108,7 +109,7 @@ def _division_names() -> frozenset[str]:
     return frozenset(n for n in names if n)
 
 
-class _Places:
+class _Places(DivisionIndex):
     """Division entries by the pinyin of their full and short names (and exonyms)."""
 
     def __init__(self) -> None:
@@ -178,20 +179,6 @@ class _Places:
         self.name_prefixes.update({"china", "zhongguo", "prc"})
         self.name_starts = {k[:i] for k in self.name_prefixes for i in range(1, len(k) + 1)}
 
-    def consistent(self, state: tuple, e: tuple[str, str, str]) -> bool:
-        sp, sc, sd = state
-        ep, ec, ed = e
-        if sp and ep != sp:
-            return False
-        if sc and ec and ec != sc:
-            return False
-        if sd:
-            if ed:
-                return ed == sd
-            if ec:
-                return (ep, ec, sd) in self.triples
-            return (ep, sd) in self.prov_district
-        return True
 
 
 @lru_cache(maxsize=1)
