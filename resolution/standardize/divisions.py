@@ -44,7 +44,11 @@ def _short_name(name: str) -> str:
     """Name without its level word and ethnic qualifiers: 黔南布依族苗族自治州 → 黔南."""
     if name in _PROVINCE_SHORT:
         return _PROVINCE_SHORT[name]
-    s = _DIV_SUFFIX.sub("", name)
+    return strip_nations(_DIV_SUFFIX.sub("", name))
+
+
+def strip_nations(s: str) -> str:
+    """Drop trailing ethnic-group qualifiers (布依族苗族) from a division name's stem."""
     changed = True
     while changed:
         changed = False

@@ -11,11 +11,11 @@ from functools import lru_cache
 
 from resolution.standardize.divisions import (
     _MUNICIPALITIES,
-    _NATIONS,
     _PROVINCE_SHORT,
     _TOWN_SUFFIX,
     DivisionIndex,
     division_rows,
+    strip_nations,
 )
 from resolution.standardize.latin.pinyin import (
     _CJK,
@@ -68,16 +68,7 @@ def _short_name(name: str) -> str:
     自治区, 特别行政区 and a final 州, and never returns ''."""
     if name in _PROVINCE_SHORT:
         return _PROVINCE_SHORT[name]
-    s = _LEVEL_SUFFIX.sub("", name)
-    changed = True
-    while changed:
-        changed = False
-        for n in _NATIONS:
-            if s.endswith(n + "族") and len(s) > len(n) + 2:
-                s = s[: -len(n) - 1]
-                changed = True
-                break
-    return s or name
+    return strip_nations(_LEVEL_SUFFIX.sub("", name)) or name
 
 
 def _level_of(name: str) -> str:
