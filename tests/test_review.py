@@ -467,3 +467,53 @@ def test_queue_says_when_decisions_were_taken_while_the_last_job_ran(store):
                 'split', ['X'], 'E0', NULL, NULL, NULL, NULL, NULL FROM jobs""")
     page = c.get("/queue").text
     assert "批处理作业运行期间" in page and q(store, "SELECT job_id FROM jobs")[0][0] in page
+
+
+# --- security (issue 16, first part): an undo is bound to the entity it is posted from,
+# the audit CSV never hands Excel a formula, pages carry the headers personal data needs
+
+
+def _two_entities(store):
+    rows = q(store, "SELECT entity_id FROM entities WHERE record_count >= 2 "
+                    "ORDER BY entity_id LIMIT 2")
+    return rows[0][0], rows[1][0]
+
+
+def test_undo_is_bound_to_the_entity_it_is_posted_from(store):
+    c = client_for(store, "wang")
+    a, b = _two_entities(store)
+    csrf, version = form_tokens(c.get(f"/entity/{b}").text)
+    assert c.post(f"/entity/{b}/confirm", data={"csrf": csrf, "version": version},
+                  follow_redirects=False).status_code == 303
+    decision = q(store, "SELECT decision_id FROM decisions WHERE entity_id = ? AND action = "
+                        "'confirm'", [b])[0][0]
+    csrf, version = form_tokens(c.get(f"/entity/{a}").text)
+    r = c.post(f"/entity/{a}/undo", data={"csrf": csrf, "version": version,
+                                          "decision_id": decision}, follow_redirects=False)
+    assert r.status_code == 400 and "does not concern" in r.text
+    assert q(store, "SELECT undone_by FROM decisions WHERE decision_id = ?",
+             [decision]) == [(None,)]
+
+
+def test_audit_csv_writes_formulas_as_text(store):
+    c = client_for(store, "wang")
+    eid = multi_record_entity(store)
+    csrf, version = form_tokens(c.get(f"/entity/{eid}").text)
+    evil = '=HYPERLINK("http://example.invalid","点我")'
+    assert c.post(f"/entity/{eid}/split", data={
+        "csrf": csrf, "version": version, "record_ids": [members(store, eid)[0]],
+        "comment": evil}, follow_redirects=False).status_code == 303
+    text = c.get("/audit.csv").text
+    assert "'=HYPERLINK(" in text
+    assert not re.search(r'(^|,)"?=HYPERLINK', text, re.M)
+
+
+def test_pages_carry_security_headers(store):
+    c = client_for(store, "wang")
+    for path in ("/login", "/queue", f"/entity/{multi_record_entity(store)}", "/audit"):
+        r = c.get(path)
+        assert r.status_code == 200, path
+        h = r.headers
+        assert "frame-ancestors 'none'" in h["content-security-policy"], path
+        assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
+        assert h["cache-control"] == "no-store", path

@@ -635,6 +635,12 @@ def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: 
                             "repeat the original action instead)")
     before = json.loads(d["before"] or "{}").get("membership") or {}
     after = json.loads(d["after"] or "{}").get("membership") or {}
+    # the undo is posted from one entity's page (whose version was checked): the decision
+    # must be one that concerns that entity, not any decision whose ID is known
+    concerned = {d["entity_id"], d["target_entity_id"], *before.values(), *after.values()}
+    if entity_id not in concerned:
+        raise ActionRefused(f"决定 {decision_id} 与实体 {entity_id} 无关 (decision {decision_id} "
+                            f"does not concern entity {entity_id})")
     if after:
         now = dict(con.execute(
             "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)",

@@ -66,6 +66,7 @@ def create_app(
         SessionMiddleware, secret_key=_secret(store), session_cookie="er_review",
         max_age=SESSION_HOURS * 3600, same_site="strict", https_only=False,
     )
+    app.middleware("http")(web.security_headers)
     app.add_exception_handler(web.Halt, web.halt_page)  # refusals and login redirects
     app.add_exception_handler(StoreBusy, web.store_busy_page)  # 503 while a job holds the store
 

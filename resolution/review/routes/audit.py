@@ -42,11 +42,19 @@ def audit_csv(request: Request, viewer: Viewer) -> Response:
     w.writerow(views.AUDIT_COLUMNS)
     for r in rows:
         w.writerow([
-            ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
+            _cell(";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]))
             for c in views.AUDIT_COLUMNS
         ])
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="decisions.csv"'})
+
+
+def _cell(value):
+    """A value Excel would run as a formula (=HYPERLINK(...), +, -, @, a leading tab or
+    carriage return) is written as text, with a leading apostrophe (OWASP's CSV advice)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _audit_params(request: Request) -> dict[str, str | None]:
