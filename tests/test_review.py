@@ -517,3 +517,88 @@ def test_pages_carry_security_headers(store):
         assert "frame-ancestors 'none'" in h["content-security-policy"], path
         assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
         assert h["cache-control"] == "no-store", path
+
+
+# --- security (issue 16, sessions and login): logout and a changed password or a disabled
+# user end sessions server-side, failed logins are throttled, a huge failed-login name is
+# stored capped and never widens the users page
+
+
+def test_a_cookie_copied_before_logout_is_signed_out(store):
+    c = client_for(store, "wang")
+    eid = multi_record_entity(store)
+    csrf, version = form_tokens(c.get(f"/entity/{eid}").text)
+    copied = dict(c.cookies)
+    assert c.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    thief = TestClient(c.app, cookies=copied)
+    r = thief.get("/queue", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    r = thief.post(f"/entity/{eid}/comment", data={"csrf": csrf, "version": version,
+                                                   "comment": "after logout"},
+                   follow_redirects=False)
+    assert r.status_code == 401
+    assert q(store, "SELECT count(*) FROM decisions") == [(0,)]
+    assert q(store, "SELECT count(*) FROM review_sessions WHERE user_name = 'wang' AND "
+                    "revoked_at IS NULL") == [(0,)]
+
+
+def test_disabling_a_user_or_changing_their_password_ends_their_sessions(store):
+    wang, li = client_for(store, "wang"), client_for(store, "li")
+    admin = client_for(store, "boss")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', admin.get("/users").text).group(1)
+    for op in ("disable", "enable"):
+        assert admin.post("/users", data={"csrf": csrf, "op": op, "name": "wang"},
+                          follow_redirects=False).status_code == 303
+    assert wang.get("/queue", follow_redirects=False).status_code == 303
+    assert li.get("/queue").status_code == 200
+    from typer.testing import CliRunner
+
+    from resolution.cli import app
+
+    r = CliRunner().invoke(app, ["users", "set-password", "li", "--store", str(store),
+                                 "--password-stdin"], input="another horse 2\n")
+    assert r.exit_code == 0, r.output
+    assert li.get("/queue", follow_redirects=False).status_code == 303
+    assert login(li, "li", "another horse 2").status_code == 303
+    assert li.get("/queue").status_code == 200
+
+
+def _from(store, address):
+    return TestClient(create_app(store, CONFIG), client=(address, 50000))
+
+
+def test_failed_logins_are_throttled_until_a_success_resets(store):
+    c = _from(store, "10.0.0.1")
+    for _ in range(5):
+        assert login(c, "wang", "wrong password").status_code == 401
+    r = login(c, "wang")  # the right password, refused
+    assert r.status_code == 429
+    assert "登录失败次数过多" in r.text and "Too many failed logins" in r.text
+    assert 0 < int(r.headers["retry-after"]) <= 15 * 60
+    assert c.get("/queue", follow_redirects=False).status_code == 303
+    assert login(_from(store, "10.0.0.2"), "wang").status_code == 429  # from anywhere
+    # another user is not locked out, and a success resets their count
+    for _ in range(4):
+        assert login(_from(store, "10.0.0.3"), "li", "wrong password").status_code == 401
+    assert login(_from(store, "10.0.0.3"), "li").status_code == 303
+    for _ in range(4):
+        assert login(_from(store, "10.0.0.3"), "li", "wrong password").status_code == 401
+    assert login(_from(store, "10.0.0.3"), "li").status_code == 303
+    # one client trying many names is stopped too
+    spray = _from(store, "10.0.0.4")
+    codes = [login(spray, f"guess{i}", "wrong password").status_code for i in range(25)]
+    assert codes[0] == 401 and codes[-1] == 429
+    assert login(spray, "zhao").status_code == 429
+    assert login(_from(store, "10.0.0.5"), "zhao").status_code == 303
+
+
+def test_a_huge_failed_login_name_is_capped_and_the_users_page_wraps(store):
+    c = client_for(store)
+    huge = "A" * 100_000
+    assert login(c, huge, "wrong password").status_code == 401
+    (who,) = q(store, "SELECT who FROM access_log WHERE reason LIKE 'login failed%'")[0]
+    assert len(who) <= 65 and who.startswith("A" * 60)
+    page = client_for(store, "boss").get("/users")
+    assert page.status_code == 200 and "A" * 100 not in page.text
+    css = c.get("/static/style.css").text
+    assert "overflow-wrap: anywhere" in css

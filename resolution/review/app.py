@@ -1,9 +1,9 @@
 """The review web app: FastAPI with server-rendered Jinja2 templates.
 
 No build step and nothing from a CDN: templates and static files ship in the package.
-Sessions are signed cookies (SameSite=Strict) holding the user name and a CSRF token; the
-user's role is read from the store on every request, so a changed role or a disabled
-user takes effect at once. Every form carries the CSRF token; every action form also
+Sessions are signed cookies (SameSite=Strict) holding the user name, a session ID and a
+CSRF token; the session ID must be live in the store and the user's role is read from it
+on every request, so a logout, a changed role or a disabled user takes effect at once. Every form carries the CSRF token; every action form also
 carries the entity's version as the page showed it (see `actions.check_versions`).
 
 This module only assembles the app; the pages are in `routes/` (one module per thing a
@@ -20,12 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from resolution.errors import ResolutionError
-from resolution.review import actions, web
+from resolution.review import actions, auth, web
 from resolution.review.routes import audit, entity, queue, session, users
 from resolution.review.store_access import StoreAccess, StoreBusy
 
 HERE = Path(__file__).parent
-SESSION_HOURS = 8
 
 
 def _secret(store: StoreAccess) -> str:
@@ -64,7 +63,7 @@ def create_app(
 
     app.add_middleware(
         SessionMiddleware, secret_key=_secret(store), session_cookie="er_review",
-        max_age=SESSION_HOURS * 3600, same_site="strict", https_only=False,
+        max_age=auth.SESSION_HOURS * 3600, same_site="strict", https_only=False,
     )
     app.middleware("http")(web.security_headers)
     app.add_exception_handler(web.Halt, web.halt_page)  # refusals and login redirects

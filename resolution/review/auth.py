@@ -7,7 +7,13 @@ Roles, each allowing what the one before it allows:
 
 Passwords are stored as salted scrypt hashes (`hashlib.scrypt`, n=2**14, r=8, p=1) and
 compared in constant time. Every refusal — a failed login, a missing role, a bad CSRF
-token, a stale page — is one row in `access_log`.
+token, a stale page — is one row in `access_log`, with the name capped at 64 characters.
+
+Sessions are revocable: a login records a random session ID (its SHA-256 only) in
+`review_sessions`, and a request counts as signed in only while that row is neither
+revoked nor older than `SESSION_HOURS`. Logout revokes it; disabling a user or changing
+their password revokes all of theirs. Failed logins in `access_log` throttle further
+attempts (`login_wait`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -23,6 +30,13 @@ from resolution.errors import ResolutionError
 ROLES = ("viewer", "steward", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 _N, _R, _P = 2**14, 8, 1
+SESSION_HOURS = 8
+NAME_CAP = 64  # longest user name; longer names in the log are cut to this and "…"
+# Failed logins within THROTTLE_MINUTES since the last success: this many for one user
+# name, or this many from one client address (higher, so one office behind one address
+# is not locked out by a colleague's typos), refuse further attempts.
+THROTTLE_MINUTES, THROTTLE_PER_NAME, THROTTLE_PER_CLIENT = 15, 5, 20
+LOGIN_FAILED = "login failed"
 
 
 def allows(role: str | None, needed: str) -> bool:
@@ -65,6 +79,7 @@ def set_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> No
         raise ResolutionError("a password needs at least 8 characters")
     salt, digest = hash_password(password)
     con.execute("UPDATE users SET salt = ?, password_hash = ? WHERE name = ?", [salt, digest, name])
+    revoke_sessions(con, name)  # whoever knew the old password is signed out
 
 
 def set_role(con: duckdb.DuckDBPyConnection, name: str, role: str) -> None:
@@ -76,6 +91,8 @@ def set_role(con: duckdb.DuckDBPyConnection, name: str, role: str) -> None:
 def set_disabled(con: duckdb.DuckDBPyConnection, name: str, disabled: bool) -> None:
     _require_user(con, name)
     con.execute("UPDATE users SET disabled = ? WHERE name = ?", [disabled, name])
+    if disabled:  # enabling again does not bring the old sessions back
+        revoke_sessions(con, name)
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -106,14 +123,91 @@ def current_role(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return found[0][0]
 
 
+def capped(name: str | None) -> str | None:
+    """`name` as the log keeps it: at most NAME_CAP characters, then "…"."""
+    return name if name is None or len(name) <= NAME_CAP else name[:NAME_CAP] + "…"
+
+
 def log_refusal(
     con: duckdb.DuckDBPyConnection, who: str | None, role: str | None, method: str,
-    path: str, status: int, reason: str,
+    path: str, status: int, reason: str, client: str | None = None,
 ) -> None:
     con.execute(
-        "INSERT INTO access_log VALUES (now(), ?, ?, ?, ?, ?, ?)",
-        [who, role, method, path[:500], status, reason[:500]],
+        "INSERT INTO access_log (happened_at, who, role, method, path, status, reason, client) "
+        "VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",
+        [capped(who), role, method, path[:500], status, reason[:500], client],
     )
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def start_session(con: duckdb.DuckDBPyConnection, name: str, client: str | None) -> str:
+    """A new session ID for `name` (what the session cookie carries); the store keeps only
+    its hash. Also the success that resets the login throttle."""
+    session_id = secrets.token_urlsafe(32)
+    con.execute("DELETE FROM review_sessions WHERE created_at < now() - INTERVAL 30 DAY")
+    con.execute(
+        "INSERT INTO review_sessions (id_hash, user_name, client, created_at) "
+        "VALUES (?, ?, ?, now())", [_digest(session_id), name, client],
+    )
+    return session_id
+
+
+def session_user(con: duckdb.DuckDBPyConnection, session_id: str | None) -> str | None:
+    """The user of a live session: recorded, not revoked, younger than SESSION_HOURS."""
+    if not session_id:
+        return None
+    found = con.execute(
+        "SELECT user_name FROM review_sessions WHERE id_hash = ? AND revoked_at IS NULL "
+        f"AND created_at > now() - INTERVAL {int(SESSION_HOURS)} HOUR",
+        [_digest(session_id)],
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def end_session(con: duckdb.DuckDBPyConnection, session_id: str | None) -> None:
+    if session_id:
+        con.execute("UPDATE review_sessions SET revoked_at = now() WHERE id_hash = ? "
+                    "AND revoked_at IS NULL", [_digest(session_id)])
+
+
+def revoke_sessions(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute("UPDATE review_sessions SET revoked_at = now() WHERE user_name = ? "
+                "AND revoked_at IS NULL", [name])
+
+
+def login_wait(con: duckdb.DuckDBPyConnection, name: str, client: str | None) -> int:
+    """Seconds until a login for `name` from `client` may be tried again (0: now).
+
+    Counts the failed logins in `access_log` of the last THROTTLE_MINUTES that came after
+    the latest successful login (of that name, resp. from that client)."""
+    wait = 0
+    for column, value, limit in (("who", capped(name), THROTTLE_PER_NAME),
+                                 ("client", client, THROTTLE_PER_CLIENT)):
+        if not value:
+            continue
+        since = "user_name = ?" if column == "who" else "client = ?"
+        rows = con.execute(
+            f"""SELECT happened_at, now()::TIMESTAMP FROM access_log
+                WHERE {column} = ? AND reason = ? AND path = '/login'
+                  AND happened_at > now() - INTERVAL {int(THROTTLE_MINUTES)} MINUTE
+                  AND happened_at > coalesce((SELECT max(created_at) FROM review_sessions
+                                              WHERE {since}), TIMESTAMP '1970-01-01')
+                ORDER BY happened_at DESC""",
+            [value, LOGIN_FAILED, value],
+        ).fetchall()
+        if len(rows) >= limit:
+            # free again once the limit-th latest failure leaves the window
+            oldest: datetime = rows[limit - 1][0]
+            now: datetime = rows[0][1]
+            left = oldest + timedelta(minutes=THROTTLE_MINUTES) - now
+            wait = max(wait, int(left.total_seconds()) + 1)
+    return wait
 
 
 def _require_user(con: duckdb.DuckDBPyConnection, name: str) -> None:

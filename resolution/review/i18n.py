@@ -16,6 +16,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "login_failed": ("用户名或密码错误", "Wrong user name or password"),
+    # both languages either way: the one who is locked out may not have chosen theirs
+    "login_throttled": (
+        "登录失败次数过多，请 {minutes} 分钟后再试 "
+        "(Too many failed logins; try again in {minutes} minutes)",
+    ) * 2,
     "left": ("待复核", "left to review"),
     "shown": ("符合筛选", "match the filters"),
     "reviewed_today": ("今日已处理决定", "decisions today"),

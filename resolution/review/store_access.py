@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS entity_versions (
     entity_id VARCHAR PRIMARY KEY, version BIGINT, decision_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS review_settings (key VARCHAR PRIMARY KEY, value VARCHAR);
+-- the client address of a refusal (login throttling counts failures per address too)
+ALTER TABLE access_log ADD COLUMN IF NOT EXISTS client VARCHAR;
+-- signed-in sessions, revocable (auth.start_session); the ID itself is only in the cookie
+CREATE TABLE IF NOT EXISTS review_sessions (
+    id_hash VARCHAR PRIMARY KEY, user_name VARCHAR, client VARCHAR, created_at TIMESTAMP,
+    revoked_at TIMESTAMP
+);
 """
 
 

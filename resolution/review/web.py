@@ -12,8 +12,9 @@ methods), a signed-in user without the role is refused with 403. `StewardForm`,
 session's, else a 403 refusal. A refusal is a `Halt` carrying the page to send back
 (`create_app` registers `halt_page` for it), and is one row in `access_log`.
 
-The role is read from the store on every request (a changed role or a disabled user
-takes effect at once) and kept in `request.state.role` for the page's navigation.
+The session counts only while its session ID is live in the store (`auth.session_user`:
+logout, a disabled user or a changed password end it) and the role is read from the
+store on every request (a changed role or a disabled user takes effect at once) and kept in `request.state.role` for the page's navigation.
 Routes reach the store and the templates through `request.app.state` (`store`,
 `templates`, `config_path`), which `create_app` fills.
 """
@@ -102,11 +103,15 @@ def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) 
     )
 
 
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def refuse(request: Request, caller: Caller, status: int, key: str, detail: str = "") -> Response:
     """The refusal page (`key` is its i18n message unless `detail` says more), logged."""
     with store(request).connect() as con:
         auth.log_refusal(con, caller.name, caller.role, request.method, str(request.url.path),
-                         status, f"{key}: {detail}" if detail else key)
+                         status, f"{key}: {detail}" if detail else key, client_of(request))
     t = translator_for(request)
     return render(request, "message.html", {"title": t("refused"), "message": detail or t(key)},
                   status=status)
@@ -132,12 +137,16 @@ async def store_busy_page(request: Request, exc: StoreBusy) -> Response:
 
 
 def signed_in(request: Request) -> Caller:
-    """The session's user with their role now; Caller(None, None) when there is none."""
+    """The session's user with their role now; Caller(None, None) when there is none (or
+    its session ID was revoked or expired, in which case the cookie is emptied too)."""
     name = request.session.get("user")
     if not name:
         return Caller(None, None)
     with store(request).connect() as con:
-        role = auth.current_role(con, name)
+        live = auth.session_user(con, request.session.get("sid")) == name
+        role = auth.current_role(con, name) if live else None
+    if not live:
+        request.session.clear()
     return Caller(name, role) if role else Caller(None, None)
 
 

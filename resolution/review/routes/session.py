@@ -1,8 +1,10 @@
 """Signing in and out, and the interface language.
 
 Login checks the CSRF token the login page put in the session (a visitor has a session
-before signing in) and, on success, starts a fresh session with a new token. A failed
-login is a row in `access_log`.
+before signing in) and, on success, starts a fresh session with a new token and a new
+session ID recorded in the store (`auth.start_session`); logout revokes that ID, so a
+copy of the cookie is signed out too. A failed login is a row in `access_log`; after too
+many (`auth.login_wait`) further attempts are refused with 429, right password or not.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from resolution.review.i18n import LANGS
 from resolution.review.web import (
     Caller,
     SignedInForm,
+    client_of,
     csrf_matches,
     refuse,
     render,
@@ -54,21 +57,41 @@ async def login(request: Request) -> Response:
     nxt = _local(str(form.get("next", "/queue")))
     if not csrf_matches(request, form):
         return refuse(request, Caller(name or None, None), 403, "csrf_failed")
+    client = client_of(request)
+    t = translator_for(request)
     with store(request).connect() as con:
-        role = auth.authenticate(con, name, password)
-        if role is None:
-            auth.log_refusal(con, name or None, None, "POST", "/login", 401, "login failed")
+        wait = auth.login_wait(con, name, client)
+        if wait:
+            auth.log_refusal(con, name or None, None, "POST", "/login", 429,
+                             "login throttled", client)
+            role = None
+        else:
+            role = auth.authenticate(con, name, password)
+            if role is None:
+                auth.log_refusal(con, name or None, None, "POST", "/login", 401,
+                                 auth.LOGIN_FAILED, client)
+            else:
+                session_id = auth.start_session(con, name, client)
+    if wait:
+        minutes = -(-wait // 60)
+        resp = render(request, "login.html",
+                      {"next": nxt, "error": t("login_throttled").format(minutes=minutes)},
+                      status=429)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     if role is None:
-        t = translator_for(request)
         return render(request, "login.html", {"next": nxt, "error": t("login_failed")},
                       status=401)
     request.session.clear()
     request.session["user"] = name
+    request.session["sid"] = session_id
     request.session["csrf"] = secrets.token_urlsafe(32)
     return RedirectResponse(nxt, status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request, form: SignedInForm) -> Response:
+    with store(request).connect() as con:
+        auth.end_session(con, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
