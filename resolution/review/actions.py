@@ -16,7 +16,9 @@ Every action is one transaction that
   entities involved with `resolution.survivorship.survive` and the job's own rules;
 - registers new entity IDs, retires emptied ones and writes `entity_events` (the same
   vocabulary as a job's: create, split, merge, retire, …) with the decision ID as job ID;
-- takes the entities it decided out of `review_queue` (undo puts them back).
+- takes the entities it decided out of `review_queue` (undo puts them back), except
+  that an entity a partial fix (move, split, merge, different) leaves below
+  `thresholds.review` stays in it; a confirm always takes it out.
 
 New entity IDs follow the job's rule (derived from the member record IDs), so splitting
 the same records again after an undo brings back the same ID.
@@ -45,6 +47,8 @@ PAIRWISE_CONFIRM_LIMIT = 60
 # Pairs leaving a confirmed entity at or above this probability are its near misses:
 # the page lists them, and confirming says they are different customers.
 NEAR_MISS = 0.5
+# The longest comment a decision keeps; a longer one is refused, never cut.
+COMMENT_LIMIT = 2000
 
 
 class StaleEntity(ResolutionError):
@@ -163,6 +167,12 @@ def _fresh_id(con: duckdb.DuckDBPyConnection, records: list[str], decision_id: s
 
 def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id: str) -> str:
     """Write one decision and its effects in one transaction."""
+    if ch.comment and len(ch.comment) > COMMENT_LIMIT:
+        raise ActionRefused(
+            f"备注最长 {COMMENT_LIMIT} 字，本次为 {len(ch.comment)} 字，未保存任何内容 (a comment "
+            f"may be at most {COMMENT_LIMIT} characters; this one has {len(ch.comment):,}; "
+            "nothing was saved)"
+        )
     records = sorted(ch.new_map)
     old_rows = con.execute(
         "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)", [records]
@@ -250,6 +260,9 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
                 _recompute_confidence(con, new_entities)
             con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
                         [sorted(set(retired) | ch.reviewed)])
+            if ch.action != "confirm":
+                _requeue_uncertain(con, cfg, sorted((ch.reviewed & set(new_entities))
+                                                    - set(retired)))
             golden = set(new_entities) | (ch.reviewed - set(retired))
             if ch.undoes is not None:
                 golden |= set(_restore_queue(con, ch.undoes))
@@ -281,6 +294,28 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         con.execute("DROP TABLE IF EXISTS _newk; DROP TABLE IF EXISTS _old; "
                     "DROP TABLE IF EXISTS clusters")
     return decision_id
+
+
+def _requeue_uncertain(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[str]) -> None:
+    """Queue again those of `entity_ids` (just decided, membership recomputed) whose
+    confidence is still below `thresholds.review`: a partial fix (a record moved out or
+    split off) leaves an entity the job would queue. Only a confirm says it is right.
+    The reasons are the job's words for a low confidence (cluster.build_review_queue)."""
+    if not entity_ids:
+        return
+    con.execute(
+        """INSERT INTO review_queue BY NAME
+           SELECT entity_id, count(*) AS record_count,
+                  min(membership_confidence) AS cluster_confidence,
+                  CASE WHEN count(*) > 1 THEN
+                      '最弱关联置信度 ' || round(min(membership_confidence), 3)
+                      || '，低于复核阈值 (weakest link below review threshold)'
+                  ELSE '存在可能重复的记录（匹配概率 ' || round(1 - min(membership_confidence), 3)
+                      || '），未合并 (possible duplicate not merged)' END AS reason
+           FROM crosswalk WHERE list_contains(?, entity_id)
+           GROUP BY entity_id HAVING min(membership_confidence) < ?""",
+        [entity_ids, cfg.thresholds.review],
+    )
 
 
 def _revert_constraints(con: duckdb.DuckDBPyConnection, undone: dict, decision_id: str) -> None:
@@ -597,7 +632,7 @@ def comment(con, cfg: Config, who: str, entity_id: str, text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise ActionRefused("备注不能为空 (the comment is empty)")
-    ch = _Change("comment", who, entity_id, comment=text[:2000])
+    ch = _Change("comment", who, entity_id, comment=text)
     return _apply(con, cfg, ch, new_decision_id())
 
 

@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -65,8 +66,10 @@ def create_app(
         SessionMiddleware, secret_key=_secret(store), session_cookie="er_review",
         max_age=auth.SESSION_HOURS * 3600, same_site="strict", https_only=False,
     )
+    app.middleware("http")(web.limit_body)  # inside security_headers: its 413 gets them too
     app.middleware("http")(web.security_headers)
     app.add_exception_handler(web.Halt, web.halt_page)  # refusals and login redirects
+    app.add_exception_handler(RequestValidationError, web.invalid_request_page)
     app.add_exception_handler(StoreBusy, web.store_busy_page)  # 503 while a job holds the store
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -116,6 +116,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "during_job": ("个决定是在批处理作业运行期间做出的：已保存为约束，下次运行时生效；当前显示的是该作业的结果。作业",
                    "decision(s) were taken while the last batch job ran: they are kept as constraints and apply on the next run; the entities shown are that job's result. Job"),
     "busy": ("数据库忙，请稍后重试", "The store is busy; try again shortly"),
+    "bad_request": ("请求有误", "Bad request"),
+    "too_large": ("请求内容过大", "Request too large"),
 }
 
 # Categories of `review_queue.reason` (cluster.build_review_queue writes the text).

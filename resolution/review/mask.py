@@ -1,5 +1,6 @@
 """Personal data masked for viewers: mobiles and phones (138****5678), ID cards
-(110101********1234) and e-mail addresses (z***@example.com).
+(110101********1234) and e-mail addresses (z***@example.com) — in the columns that hold
+them, and where they turn up inside free text (a steward's comment: `mask_text`).
 
 Masking happens on the server, before a value reaches a template, so a viewer's page
 never holds the full value.
@@ -61,3 +62,27 @@ def mask_value(column: str, value: Any) -> Any:
 
 def mask_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: mask_value(k, v) for k, v in row.items()}
+
+
+# In free text: an 18-character ID card, a mainland mobile (optionally +86), an e-mail
+# address; digits glued to other digits or letters are part of something else.
+_IN_TEXT = re.compile(
+    r"(?P<id>(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z]))"
+    r"|(?P<mobile>(?<![\d+])(?:(?:\+|00)?86[- ]?)?1[3-9]\d{9}(?!\d))"
+    r"|(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+)
+
+
+def mask_text(text: str | None) -> str | None:
+    """`text` with the ID cards, mobiles and e-mail addresses in it masked as in columns."""
+    if not text:
+        return text
+
+    def one(m: re.Match) -> str:
+        if m.group("id"):
+            return mask_id_card(m.group("id"))
+        if m.group("mobile"):
+            return mask_phone(m.group("mobile"))
+        return mask_email(m.group("email"))
+
+    return _IN_TEXT.sub(one, text)

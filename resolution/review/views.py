@@ -25,7 +25,7 @@ import duckdb
 from resolution.db import quote_ident, scalar
 from resolution.review.actions import NEAR_MISS, entity_version, last_undoable
 from resolution.review.i18n import REASONS
-from resolution.review.mask import mask_row, mask_value
+from resolution.review.mask import mask_row, mask_text, mask_value
 
 # The member-record columns shown side by side: (field, raw column, column to compare).
 MEMBER_FIELDS = [
@@ -78,7 +78,8 @@ def queue(
     cond = " AND ".join(where)
     base = f"""FROM review_queue q JOIN entities e USING (entity_id) WHERE {cond}"""
     shown = scalar(con, f"SELECT count(*) {base}", params)
-    page = max(1, page)
+    pages = max(1, math.ceil(shown / PAGE_SIZE))
+    page = min(max(1, page), pages)  # a page number out of range shows the nearest page
     rows = _dicts(con.execute(
         f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
                    q.cluster_confidence, q.reason
@@ -102,7 +103,7 @@ def queue(
         "during_job": decisions_during_last_job(con),
         "rows": rows, "total": total, "shown": shown, "by_reason": by_reason,
         "by_source": by_source, "decisions_today": today, "page": page,
-        "pages": max(1, math.ceil(shown / PAGE_SIZE)),
+        "pages": pages,
     }
 
 
@@ -318,6 +319,10 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
             golden_fields.append({**f, "value": mask_row({f["field"]: f["value"]})[f["field"]]})
         fields = golden_fields
         member_rows = [mask_row(m) for m in member_rows]
+    events = history(con, entity_id, [m["record_id"] for m in member_rows])
+    if masked:  # a steward's comment may quote a customer's mobile or ID card
+        for h in events:
+            h["comment"] = mask_text(h["comment"])
     queue_row = _dicts(con.execute("SELECT * FROM review_queue WHERE entity_id = ?", [entity_id]))
     return {
         **meta,
@@ -329,7 +334,7 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         "inside_pairs": inside,
         "near": near,
         "queue": queue_row[0] if queue_row else None,
-        "history": history(con, entity_id, [m["record_id"] for m in member_rows]),
+        "history": events,
         "version": entity_version(con, entity_id),
         "undoable": last_undoable(con, entity_id),
     }

@@ -31,11 +31,12 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from resolution.review import auth
+from resolution.review import actions, auth
 from resolution.review.i18n import LANGS, translator
 from resolution.review.store_access import StoreAccess, StoreBusy
 
@@ -117,20 +118,59 @@ def refuse(request: Request, caller: Caller, status: int, key: str, detail: str 
                   status=status)
 
 
+def bad_request(request: Request, message: str) -> Response:
+    """The 400 page for a value the request got wrong (`message` in Chinese and English)."""
+    return render(request, "message.html",
+                  {"title": translator_for(request)("bad_request"), "message": message},
+                  status=400)
+
+
 async def halt_page(request: Request, exc: Halt) -> Response:
     return exc.response
 
 
-async def store_busy_page(request: Request, exc: StoreBusy) -> Response:
-    """503 with Retry-After while a batch job holds the store longer than the app waits."""
+def _plain_page(request: Request, status: int, title: str, message: str,
+                headers: dict[str, str] | None = None) -> Response:
+    """A message page that needs no session (sent before or outside a route)."""
     t = translator_for(request)
     return request.app.state.templates.TemplateResponse(
         request, "message.html",
-        {"request": request, "t": t, "title": t("busy"), "message": str(exc),
+        {"request": request, "t": t, "title": t(title), "message": message,
          "user": None, "role": None, "csrf": "", "flash": None, "path": "", "query": "",
          "can_decide": False},
-        status_code=503, headers={"Retry-After": "5"},
+        status_code=status, headers=headers,
     )
+
+
+async def store_busy_page(request: Request, exc: StoreBusy) -> Response:
+    """503 with Retry-After while a batch job holds the store longer than the app waits."""
+    return _plain_page(request, 503, "busy", str(exc), {"Retry-After": "5"})
+
+
+async def invalid_request_page(request: Request, exc: Exception) -> Response:
+    """A query or form value of the wrong type (RequestValidationError): a 400 page, not
+    FastAPI's English JSON."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    where = ", ".join(".".join(str(x) for x in e.get("loc", ())) for e in errors)
+    return _plain_page(request, 400, "bad_request",
+                       f"请求参数有误：{where} (invalid request values: {where})")
+
+
+# Forms carry a few fields and a comment of at most actions.COMMENT_LIMIT characters; a
+# larger body is refused before it is read.
+MAX_BODY = 1024 * 1024
+
+
+async def limit_body(request: Request, call_next):
+    size = request.headers.get("content-length", "")
+    if size and (not size.isdigit() or int(size) > MAX_BODY):
+        return _plain_page(
+            request, 413, "too_large",
+            f"请求内容超过 {MAX_BODY // 1024 // 1024} MB，未处理；备注最长 "
+            f"{actions.COMMENT_LIMIT} 字 (the request is larger than "
+            f"{MAX_BODY // 1024 // 1024} MB and was not processed; a comment may be at most "
+            f"{actions.COMMENT_LIMIT:,} characters)")
+    return await call_next(request)
 
 
 # --- who is asking --------------------------------------------------------------------------

@@ -4,15 +4,18 @@ rows, filtered) and as a CSV file for Excel (every row, UTF-8 with BOM)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from resolution.review import views
+from resolution.review import auth, views
 from resolution.review.i18n import ACTIONS
-from resolution.review.web import Viewer, render, store
+from resolution.review.mask import mask_text
+from resolution.review.web import Halt, Steward, Viewer, bad_request, render, store
 
 router = APIRouter()
 
@@ -24,8 +27,11 @@ def audit_page(request: Request, viewer: Viewer) -> Response:
         rows = views.audit(con, **params)
         people = [r[0] for r in con.execute(
             "SELECT DISTINCT who FROM decisions ORDER BY who").fetchall()]
+    masked = not auth.allows(viewer.role, "steward")
     for r in rows:
         r["after_summary"] = _summary(r)
+        if masked:  # a steward's comment may quote a customer's mobile or ID card
+            r["comment"] = mask_text(r["comment"])
     return render(request, "audit.html", {
         "rows": rows, "f": params, "people": people, "actions": list(ACTIONS)[:7],
         "csv_link": "/audit.csv?" + request.url.query,
@@ -33,7 +39,9 @@ def audit_page(request: Request, viewer: Viewer) -> Response:
 
 
 @router.get("/audit.csv")
-def audit_csv(request: Request, viewer: Viewer) -> Response:
+def audit_csv(request: Request, steward: Steward) -> Response:
+    """Every decision with its comments in full: stewards and admins only (viewers see
+    the page, with personal data in comments masked)."""
     with store(request).connect() as con:
         rows = views.audit(con, limit=None, **_audit_params(request))
     buf = io.StringIO()
@@ -61,9 +69,23 @@ def _audit_params(request: Request) -> dict[str, str | None]:
     q = request.query_params
     return {
         "who": q.get("who") or None, "action": q.get("action") or None,
-        "entity_id": q.get("entity") or None, "date_from": q.get("from") or None,
-        "date_to": q.get("to") or None,
+        "entity_id": q.get("entity") or None, "date_from": _date(request, q.get("from")),
+        "date_to": _date(request, q.get("to")),
     }
+
+
+def _date(request: Request, value: str | None) -> str | None:
+    """A YYYY-MM-DD date from the query, or a 400 page saying what is wrong with it."""
+    if not value:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise Halt(bad_request(
+        request, f"日期 “{value[:40]}” 无效，请使用 年-月-日 格式，例如 2024-03-31 "
+                 f"(“{value[:40]}” is not a valid date; use YYYY-MM-DD, e.g. 2024-03-31)"))
 
 
 def _summary(row: dict) -> str:

@@ -22,9 +22,10 @@ def home() -> Response:
 
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str = "",
-               cmin: str = "", cmax: str = "", page: int = 1) -> Response:
+               cmin: str = "", cmax: str = "", page: str = "1") -> Response:
     with store(request).connect() as con:
-        q = views.queue(con, reason or None, source or None, _float(cmin), _float(cmax), page)
+        q = views.queue(con, reason or None, source or None, _float(cmin), _float(cmax),
+                        _page(page))
     filters = {"reason": reason, "source": source, "cmin": cmin, "cmax": cmax}
     return render(request, "queue.html", {
         "q": q, "filters": filters, "reasons": list(REASONS),
@@ -37,3 +38,12 @@ def _float(v: str) -> float | None:
         return float(v) if v not in ("", None) else None
     except ValueError:
         return None
+
+
+def _page(v: str) -> int:
+    """The page asked for; anything that is not a whole number is the first page (the
+    queue clamps numbers out of range)."""
+    try:
+        return int(v)
+    except ValueError:
+        return 1
