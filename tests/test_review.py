@@ -691,3 +691,32 @@ def test_a_partial_fix_keeps_an_entity_still_below_the_review_threshold_queued(s
     assert c.post(f"/entity/{eid}/confirm", data={"csrf": csrf, "version": version},
                   follow_redirects=False).status_code == 303
     assert q(store, "SELECT count(*) FROM review_queue WHERE entity_id = ?", [eid]) == [(0,)]
+
+
+# --- lineage and masking agree with what the member table shows (issue 16)
+
+
+def test_member_table_shows_values_the_standardizer_derived_and_masks_phones_alike(store):
+    rows = q(store, """SELECT x.entity_id, r.province_std FROM records r
+                       JOIN crosswalk x USING (record_id) JOIN entities e USING (entity_id)
+                       WHERE r.province IS NULL AND r.province_std IS NOT NULL
+                         AND e.record_count >= 2
+                       ORDER BY x.entity_id LIMIT 1""")
+    assert rows, "the demo store has records whose province came from the address"
+    eid, province = rows[0]
+    page = client_for(store, "wang").get(f"/entity/{eid}").text
+    assert re.search(r'class="[^"]*derived[^"]*"[^>]*>' + re.escape(province) + "<sup>", page)
+    # a landline written with its trunk 0 and the same number in E.164 mask alike
+    rows = q(store, """SELECT x.entity_id, r.phone FROM records r JOIN crosswalk x USING (record_id)
+                       JOIN entities e USING (entity_id)
+                       WHERE regexp_full_match(r.phone, '0[1-9][0-9]{1,2}-[0-9]{7,8}')
+                         AND e.phone = r.phone_key
+                       ORDER BY x.entity_id LIMIT 1""")
+    assert rows
+    eid, raw = rows[0]
+    digits = raw.replace("-", "")[1:]
+    masked = f"{digits[:3]}****{digits[-4:]}"
+    page = client_for(store, "zhao").get(f"/entity/{eid}").text
+    assert page.count(masked) >= 2, masked  # the golden record and the member row
+    trunk = f"0{digits[:2]}****{digits[-4:]}"  # the same number masked with its trunk 0
+    assert trunk not in page, trunk

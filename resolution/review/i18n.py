@@ -45,6 +45,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "lineage": ("来源记录 / 规则", "From record / rule"),
     "members": ("成员记录对比", "Member records side by side"),
     "differs": ("与黄金记录不同", "differs from the golden record"),
+    "derived": ("该记录此栏为空，此值由其其他字段推出（如由地址推出省份）",
+                "empty in this record; read from its other fields (e.g. the province from the address)"),
     "pairs": ("关联证据（模型逐项打分）", "Why the model linked them (per comparison)"),
     "near": ("疑似重复（其他实体）", "Possible duplicates in other entities"),
     "history": ("历史", "History"),

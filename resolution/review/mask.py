@@ -20,6 +20,8 @@ def mask_phone(value: str) -> str:
         d = d[4:]
     elif d.startswith("86") and len(d) >= 12:
         d = d[2:]
+    if d.startswith("0"):  # the trunk 0 of a landline (0571-…): +86 571… is the same number
+        d = d[1:]
     if len(d) < 7:
         return "****"
     return f"{d[:3]}****{d[-4:]}"

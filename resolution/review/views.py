@@ -268,10 +268,15 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
     ))
     golden_cmp = {f: golden.get(f) for f, _, _ in shown}
     for m in member_rows:
-        m["_diff"] = {}
+        m["_diff"], m["_derived"] = {}, {}
         for f, _, _ in shown:
             mine, gold = m.pop("_cmp_" + f), golden_cmp.get(f)
             m["_diff"][f] = mine is not None and gold is not None and str(mine) != str(gold)
+            if m.get(f) is None and mine is not None:
+                # the record left the field empty and the standardizer read it from another
+                # (a province from the address): show that, marked, since lineage may credit
+                # the golden value to this record
+                m[f], m["_derived"][f] = mine, True
     varying = {
         f for f, _, _ in shown
         if len({str(m.get(f)) for m in member_rows if m.get(f) is not None}) > 1
