@@ -223,7 +223,6 @@ def _without_prior(settings: dict[str, Any]) -> dict[str, Any]:
 def _parse_model(settings: dict[str, Any]) -> _Model:
     """Read the trained settings through Splink's own objects, so the SQL conditions,
     default m/u, clamps and the term-frequency formula are Splink's, not a copy."""
-    from splink.internals.misc import prob_to_match_weight
     from splink.internals.settings_creator import SettingsCreator
 
     try:
@@ -267,7 +266,7 @@ def _parse_model(settings: dict[str, Any]) -> _Model:
             _Comparison(name=comp.output_column_name, case_sql=comp._case_statement, levels=levels)
         )
     return _Model(
-        prior_weight=prob_to_match_weight(core.probability_two_random_records_match),
+        prior_weight=_prior_weight(core.probability_two_random_records_match),
         comparisons=comparisons,
         columns=columns,
         tf_columns=tf_columns,

@@ -79,6 +79,18 @@ class DivisionIndex:
 
     triples: set[tuple[str, str, str]]
     prov_district: set[tuple[str, str]]
+    district_cities: dict[str, set[tuple[str, str]]]
+
+    def settle(self, p: str | None, c: str | None, d: str | None) -> tuple:
+        """Fill what the named divisions imply: a municipality is its own city, and a
+        district that lies in one city of the province (if any) names that city."""
+        if p in _MUNICIPALITIES and not c:
+            c = p
+        if d and not c:
+            pcs = {pc for pc in self.district_cities.get(d, ()) if not p or pc[0] == p}
+            if len(pcs) == 1:
+                p, c = pcs.pop()
+        return (p, c, d)
 
     def consistent(self, state: tuple, e: tuple[str, str, str]) -> bool:
         sp, sc, sd = state
@@ -170,14 +182,7 @@ class _Divisions(DivisionIndex):
                 v = vals.pop()
                 if v and not out[i]:
                     out[i] = v
-        p, c, d = out
-        if p in _MUNICIPALITIES and not c:
-            c = p
-        if d and not c:
-            pcs = {pc for pc in self.district_cities.get(d, ()) if not p or pc[0] == p}
-            if len(pcs) == 1:
-                p, c = pcs.pop()
-        return (p, c, d)
+        return self.settle(*out)
 
 
 @lru_cache(maxsize=1)

@@ -212,14 +212,7 @@ class _Possible:
         for i in range(3):
             vals = {o[i] for o in self.options}
             out.append(vals.pop() if len(vals) == 1 else None)
-        p, c, d = out
-        if p in _MUNICIPALITIES and not c:
-            c = p
-        if d and not c:
-            pcs = {pc for pc in pl.district_cities.get(d, ()) if not p or pc[0] == p}
-            if len(pcs) == 1:
-                p, c = pcs.pop()
-        return (p, c, d)
+        return pl.settle(*out)
 
 
 # Latin level words → (level words of the Chinese names they may stand for, their pinyin)
