@@ -137,6 +137,21 @@ def test_company_branch(raw, branch):
 
 
 @pytest.mark.parametrize(
+    ("raw", "branch"),
+    [
+        # branches named after roads: the road's own name is the branch, not the generic
+        # 大道 left after reading 建设 / 解放 as a district or a trade word
+        ("润源优选烟酒商行有限公司建设大道分店", "jianshedadao"),
+        ("润源优选烟酒商行有限公司解放大道分公司", "jiefangdadao"),
+        ("永辉超市解放大道店", "jiefangdadao"),
+        ("永辉超市建设大道店", "jianshedadao"),
+    ],
+)
+def test_branches_on_two_avenues_stay_two_branches(raw, branch):
+    assert company_name(raw).branch == branch
+
+
+@pytest.mark.parametrize(
     ("raw", "region", "branch"),
     [
         # a bracket right before 分公司 is the branch's place

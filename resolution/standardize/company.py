@@ -249,7 +249,10 @@ def _normalize_branch(loc: str, marker: str) -> str | None:
             loc = _region_short(loc) if loc in dv.full else loc
         else:
             _, end = _scan_admin(loc, (None, None, None), "name")
-            if end and len(loc) - end >= 2:
+            # a place prefix goes (上海张江 → 张江), but not when what remains is only a
+            # road's generic word: 建设大道 and 解放大道 are two roads (and two branches),
+            # not the districts 建设 and 解放 of one 大道
+            if end and len(loc) - end >= 2 and loc[end:] not in latin.ROAD_WORDS:
                 loc = loc[end:]
     if not loc:
         return None

@@ -39,6 +39,7 @@ from resolution.standardize.latin.address import (
     road_key,
 )
 from resolution.standardize.latin.names import (
+    ROAD_WORDS,
     branch_key,
     fix_legal_typos,
     industry_designator,
@@ -50,6 +51,7 @@ from resolution.standardize.latin.places import latin_divisions
 
 __all__ = [
     "LatinAddress",
+    "ROAD_WORDS",
     "branch_key",
     "fix_legal_typos",
     "industry_designator",

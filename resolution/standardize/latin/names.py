@@ -658,7 +658,7 @@ def _branch_key(s: str) -> str | None:
             t = t[m.end() :]
             continue
         m = _dict().cn_re.match(t)
-        if m and len(t) - m.end() >= 2:
+        if m and len(t) - m.end() >= 2 and t[m.end():].strip() not in ROAD_WORDS:
             t = t[m.end() :]
             continue
         if t[0] == "店":
@@ -702,9 +702,20 @@ def _branch_key(s: str) -> str | None:
     # 'Convenience Store' and 便利店 are no branch; 科技分店 / 开发门店 are (科技路, 开发区)
     if not units or (all(u[1] == 0 for u in units) and not (strong_cn and _CJK.search(t))):
         return None
-    units = _strip_regions(units)
+    stripped = _strip_regions(units)
+    # a leading place goes (浦东张江 → zhangjiang), but not when only a road's generic word
+    # would remain: 建设大道店 and 解放大道店 are two branches, not 大道 of two districts
+    if _key("".join(u[0] for u in stripped)) not in _ROAD_WORD_KEYS:
+        units = stripped
     k = _key("".join(u[0] for u in units))
     return k or None
+
+
+# generic words that end a road's name (the words before them name the road), and keys
+ROAD_WORDS = frozenset({"大道", "大街", "中路", "东路", "西路", "南路", "北路", "广场", "公路",
+                        "街道", "胡同", "小区"})
+_ROAD_WORD_KEYS = frozenset({"dadao", "dajie", "zhonglu", "donglu", "xilu", "nanlu", "beilu",
+                             "guangchang", "gonglu", "jiedao", "hutong", "xiaoqu"})
 
 
 @_guard(None)
