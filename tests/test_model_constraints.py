@@ -109,6 +109,39 @@ def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsuper
         assert entity[a] != entity[b], f"{a} and {b} are different customers"
 
 
+def test_one_place_is_counted_once(unsupervised, demo_files, tmp_path):
+    """Two namesakes (the demo's most common name) in one district, on different roads,
+    nothing else in common: the district implies the city, so the pair must not get the
+    city's evidence on top of the district's (Fellegi-Sunter multiplies comparisons as if
+    they were independent)."""
+    levels = {c["output_column_name"]: [lv["label_for_charts"] for lv in c["comparison_levels"]]
+              for c in unsupervised.settings["comparisons"]}
+    assert "same city" in levels["address"]
+    readers = [c["output_column_name"] for c in unsupervised.settings["comparisons"]
+               if any("city_std" in lv["sql_condition"] for lv in c["comparison_levels"])]
+    assert readers == ["address"], f"the city is read by {readers}"
+
+    customers, _ = demo_files
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    extra = pd.DataFrame([
+        _row("N-1", "杨伟", "个人", address="杭州市西湖区文三路100号"),
+        _row("N-2", "杨伟", "个人", address="杭州市西湖区天目山路200号"),
+    ])
+    data = tmp_path / "namesakes.csv"
+    pd.concat([frame, extra]).to_csv(data, index=False, quoting=csv.QUOTE_MINIMAL)
+    er.dedup(data, None, unsupervised, out=tmp_path / "out")
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "out" / "job.duckdb"), read_only=True)
+    try:
+        entity = dict(con.execute(
+            "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN ('N-1', 'N-2')"
+        ).fetchall())
+    finally:
+        con.close()
+    assert entity["N-1"] != entity["N-2"], "a name and a district are not one customer"
+
+
 def test_prior_follows_the_input_size(unsupervised, demo_files, tmp_path):
     customers, _ = demo_files
     frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
