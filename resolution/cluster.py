@@ -12,6 +12,10 @@ and say how sure we are.
      steward cannot-link. The component is rebuilt by merging its links strongest first
      and refusing any merge that would put a conflict into one group (steward
      must-links always merge).
+   - the model's own word: in components of 3 or more records every pair is scored
+     again, and two records whose direct comparison gives evidence below
+     `separate_below_bits` (their fields say "different" more than "same") are kept
+     apart like a cannot-link (a household's two members chained through a shared line).
    - weak bridges: a single link below `bridge_threshold` that alone joins two groups of
      at least two records each is cut (A–B–C chains through one doubtful record).
    Every split is recorded in `cluster_splits` with the reason in words.
@@ -53,6 +57,8 @@ REASONS = {
     "name_branch": "门店/分支机构不同，或门店与总部 (different branches, or a branch and its head office)",
     "cannot_link": "数据管理员标记为不同客户 (a steward marked records as different)",
     "bridge": "两组记录仅由一条较弱的关联连接 (two groups joined by a single weak link)",
+    "separate": "其中两条记录直接比较时，证据指向不同客户 (two of its records, compared "
+                "directly, look like different customers)",
 }
 
 
@@ -66,18 +72,25 @@ class ClusterResult:
 class _Groups:
     """Union-find over record IDs that tracks each group's conflict values."""
 
-    def __init__(self, nodes: dict[str, dict[str, str | None]], cannot: set[frozenset]):
+    def __init__(
+        self,
+        nodes: dict[str, dict[str, str | None]],
+        cannot: set[frozenset],
+        separate: set[frozenset] | frozenset = frozenset(),
+    ):
         self.parent = {n: n for n in nodes}
         self.values = {n: {c: ({v} if v is not None else set()) for c, v in vals.items()}
                        for n, vals in nodes.items()}
         self.members = {n: {n} for n in nodes}
         # each record's cannot-link partners, so a conflict check costs the smaller group's
         # constraints, not |group a| x |group b| lookups
-        self.cannot: dict[str, list[str]] = defaultdict(list)
-        for pair in cannot:
-            x, y = sorted(pair)
-            self.cannot[x].append(y)
-            self.cannot[y].append(x)
+        # (a steward's cannot-link, or the model's own direct comparison saying "different")
+        self.cannot: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for pairs, why in ((cannot, "cannot_link"), (separate, "separate")):
+            for pair in pairs:
+                x, y = sorted(pair)
+                self.cannot[x].append((y, why))
+                self.cannot[y].append((x, why))
 
     def find(self, x: str) -> str:
         while self.parent[x] != x:
@@ -96,9 +109,9 @@ class _Groups:
         if self.cannot:
             small, other = (ra, rb) if len(self.members[ra]) <= len(self.members[rb]) else (rb, ra)
             for x in self.members[small]:
-                for y in self.cannot.get(x, ()):
+                for y, why in self.cannot.get(x, ()):
                     if self.find(y) == other:
-                        return "cannot_link"
+                        return why
         return None
 
     def union(self, a: str, b: str) -> None:
@@ -149,8 +162,9 @@ def _split_component(
     must: set[frozenset],
     cannot: set[frozenset],
     bridge_threshold: float,
+    separate: set[frozenset] | frozenset = frozenset(),
 ) -> tuple[list[set[str]], list[str]]:
-    groups = _Groups(nodes, cannot)
+    groups = _Groups(nodes, cannot, separate)
     reasons: set[str] = set()
     for pair in sorted(must, key=sorted):
         a, b = sorted(pair)
@@ -194,11 +208,17 @@ def cluster_records(
     options: ClusteringConfig | None = None,
     records: str = "records",
     components=None,
+    score_within=None,
 ) -> ClusterResult:
     """Create `clusters` and `cluster_splits`; return counts.
 
     `components(con, nodes, edges)`, if given, computes the connected components
     elsewhere (the Spark backend) and returns a table of (record_id, cluster_id).
+
+    `score_within(con, table)`, if given, scores every pair of records that share a
+    `_component` in `table` (record_id, _component) with the model and creates table
+    `_within_pairs` (record_id_l, record_id_r, evidence): the pair's log2 Bayes factor,
+    without the prior. The guard keeps pairs below `separate_below_bits` apart.
     """
     from splink import DuckDBAPI
     from splink.clustering import cluster_pairwise_predictions_at_threshold
@@ -253,7 +273,9 @@ def cluster_records(
     )
     split_components = 0
     if options.guard:
+        _separate_pairs(con, options, score_within)
         split_components = _guard(con, options, records)
+        con.execute("DROP TABLE _separate")
 
     con.execute(
         """
@@ -305,6 +327,43 @@ def _conflict_value_sql(col: str, have: set[str]) -> str:
     return f"r.{quote_ident(col)}"
 
 
+def _separate_pairs(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, score_within) -> None:
+    """Table `_separate`: pairs of records in one component that the model, comparing them
+    directly, finds more likely different than the same (evidence below
+    `separate_below_bits`).
+
+    Links chain: A–B and B–C are strong, but A and C (a household's two members sharing
+    B's landline, two namesakes sharing a salesperson's mobile) were never a link, and
+    their own comparison often says "different". Stored pairs are only those above
+    `thresholds.keep_pairs`, so the pairs inside each component of 3 or more records are
+    scored again. Two records with a strong link between them are never kept apart:
+    their own evidence is high.
+    """
+    con.execute("CREATE OR REPLACE TABLE _separate (record_id_l VARCHAR, record_id_r VARCHAR)")
+    if score_within is None or options.separate_below_bits is None:
+        return
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE _rescore AS
+        SELECT record_id, component AS _component FROM _components
+        WHERE component IN (
+            SELECT component FROM _components GROUP BY component
+            HAVING count(*) BETWEEN 3 AND {int(options.rescore_max_records)})
+        """
+    )
+    if scalar(con, "SELECT count(*) FROM _rescore"):
+        score_within(con, "_rescore")
+        con.execute(
+            f"""
+            INSERT INTO _separate
+            SELECT least(record_id_l, record_id_r), greatest(record_id_l, record_id_r)
+            FROM _within_pairs WHERE evidence < {float(options.separate_below_bits)!r}
+            """
+        )
+        con.execute("DROP TABLE _within_pairs")
+    con.execute("DROP TABLE _rescore")
+
+
 def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: str) -> int:
     cols = [c for c in options.conflict_columns]
     have = {r[0] for r in con.execute(f"DESCRIBE {records}").fetchall()}
@@ -331,6 +390,9 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
         JOIN _components a ON a.record_id = k.record_id_l
         JOIN _components b ON b.record_id = k.record_id_r
         WHERE k.kind = 'cannot_link' AND a.component = b.component
+        UNION
+        SELECT a.component FROM _separate k
+        JOIN _components a ON a.record_id = k.record_id_l
         """
     )
     col_sql = "".join(f", {_conflict_value_sql(c, have)}" for c in cols)
@@ -354,6 +416,7 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
     ).fetchall()
     must = {frozenset(p) for p in must_rows}
     cannot = {frozenset(p) for p in cannot_rows}
+    separate = {frozenset(p) for p in con.execute("SELECT * FROM _separate").fetchall()}
 
     nodes: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in node_rows:
@@ -366,7 +429,8 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
     component_of = {rid: comp for comp, members in nodes.items() for rid in members}
     must_in: dict[str, set[frozenset]] = defaultdict(set)
     cannot_in: dict[str, set[frozenset]] = defaultdict(set)
-    for pairs, by_component in ((must, must_in), (cannot, cannot_in)):
+    separate_in: dict[str, set[frozenset]] = defaultdict(set)
+    for pairs, by_component in ((must, must_in), (cannot, cannot_in), (separate, separate_in)):
         for pair in pairs:
             comps = {component_of.get(rid) for rid in pair}
             if len(comps) == 1 and None not in comps:
@@ -382,6 +446,7 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
             must_in.get(comp, set()),
             cannot_in.get(comp, set()),
             options.bridge_threshold,
+            separate_in.get(comp, set()),
         )
         if len(parts) <= 1:
             continue

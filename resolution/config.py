@@ -255,6 +255,17 @@ class ClusteringConfig(_Strict):
         description="a single link below this probability that alone joins two groups of "
         "at least two records is cut",
     )
+    separate_below_bits: float | None = Field(
+        default=0.0,
+        description="two records of one component whose own comparison gives evidence below "
+        "this many bits (log2 Bayes factor, without the prior) are kept apart; 0 = their "
+        "fields say 'different' more than 'same'. null: off",
+    )
+    rescore_max_records: int = Field(
+        default=200, gt=2,
+        description="components up to this size have every pair of their records scored "
+        "for `separate_below_bits`; larger ones go to review as too large",
+    )
 
 
 QUALITY_FIELDS = (

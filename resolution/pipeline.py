@@ -29,7 +29,7 @@ from resolution.errors import ConfigError, ModelError, ResolutionError, writable
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, ingest
 from resolution.locks import job_locks
-from resolution.predict import predict_pairs
+from resolution.predict import predict_pairs, score_within_groups
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
 from resolution.store import assign_stable_ids, commit_job, load_constraints
 from resolution.survivorship import survive
@@ -215,6 +215,8 @@ def resolve_records(
         clustered = cluster_records(
             con, config.thresholds.match, config.clustering,
             components=backend.connected_components if backend is not None else None,
+            score_within=lambda c, groups: score_within_groups(
+                c, settings, groups, table, across_sources_only=link_type == "link_only"),
         )
         if store_path is not None:
             assign_stable_ids(con, store_path, job_id)

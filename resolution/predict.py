@@ -98,11 +98,13 @@ def predict_pairs(
     across_sources_only: bool = False,
     chunk_pairs: float | None = None,
     on_chunk=None,
+    into: str = "pairs",
 ) -> PredictResult:
     """Score the pairs the job's blocking rules generate with the model's parameters.
 
     With `chunk_pairs`, blocking that may yield more candidate pairs than that is scored
-    in chunks of about that many (`on_chunk(done, of)` after each)."""
+    in chunks of about that many (`on_chunk(done, of)` after each). The scored pairs go to
+    table `into`."""
     from resolution.model.settings import blocking_rule_sql
 
     total = check_blocking_size(con, blocking_rules, max_comparisons, table, across_sources_only)
@@ -145,10 +147,10 @@ def predict_pairs(
         df_pred.drop_table_from_database_and_remove_from_cache()
         if on_chunk is not None:
             on_chunk(i, chunks)
-    con.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM _pairs_kept "
+    con.execute(f"CREATE OR REPLACE TABLE {into} AS SELECT * FROM _pairs_kept "
                 "ORDER BY record_id_l, record_id_r")
     con.execute("DROP TABLE _pairs_kept")
-    kept = scalar(con, "SELECT count(*) FROM pairs")
+    kept = scalar(con, f"SELECT count(*) FROM {into}")
     return PredictResult(candidate_pairs=total, pairs_kept=kept)
 
 
@@ -201,3 +203,33 @@ def _predict_with_levels(
     finally:
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
+
+
+def score_within_groups(
+    con: duckdb.DuckDBPyConnection,
+    settings: dict[str, Any],
+    groups: str,
+    table: str = "records",
+    across_sources_only: bool = False,
+) -> None:
+    """Score every pair of records that share a `_component` in table `groups`
+    (record_id, _component) into table `_within_pairs` (record_id_l, record_id_r, evidence),
+    the evidence being the pair's log2 Bayes factor (match weight without the prior).
+
+    The model scores them over the whole `table`, so term frequencies are those of the
+    job's records, as in `predict_pairs`."""
+    lam = float(settings["probability_two_random_records_match"])
+    prior_bits = math.log2(lam / (1 - lam))
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _within_records AS SELECT t.*, g._component "
+        f"FROM {table} t LEFT JOIN {groups} g USING (record_id)"
+    )
+    predict_pairs(
+        con, settings, [["_component"]], keep_threshold=0.0, max_comparisons=math.inf,
+        table="_within_records", across_sources_only=across_sources_only, into="_within_scored",
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE _within_pairs AS SELECT record_id_l, record_id_r, "
+        f"match_weight - ({prior_bits!r}) AS evidence FROM _within_scored"
+    )
+    con.execute("DROP TABLE _within_scored; DROP VIEW _within_records")

@@ -35,6 +35,49 @@ def _entities(con) -> list[set[str]]:
     return sorted(groups.values(), key=lambda s: sorted(s))
 
 
+def _scorer(evidence: dict[tuple[str, str], float], scored: list[set[str]]):
+    """A `score_within` that answers from a table of direct comparisons, and remembers
+    which records it was asked about."""
+    def score(con, groups):
+        members = con.execute(f"SELECT record_id, _component FROM {groups}").fetchall()
+        by = {}
+        for rid, comp in members:
+            by.setdefault(comp, set()).add(rid)
+        scored.extend(by.values())
+        con.execute("CREATE OR REPLACE TABLE _within_pairs "
+                    "(record_id_l VARCHAR, record_id_r VARCHAR, evidence DOUBLE)")
+        rows = [(a, b, evidence.get((a, b), 20.0)) for g in by.values()
+                for a in sorted(g) for b in sorted(g) if a < b]
+        con.executemany("INSERT INTO _within_pairs VALUES (?, ?, ?)", rows)
+    return score
+
+
+def test_a_chain_through_records_the_model_finds_different_is_split():
+    # A household: A–B strong (one person), B–C strong through a shared landline and
+    # address, C–D strong (the other person). A and C, compared directly, look different
+    # (−6 bits): without that comparison the chain makes one entity of two people.
+    records = [{"record_id": r} for r in "ABCD"]
+    links = [("A", "B", 0.999), ("B", "C", 0.995), ("C", "D", 0.999)]  # no weak bridge
+    scored: list[set[str]] = []
+    con = _graph(records, links)
+    res = cluster_records(con, 0.9, ClusteringConfig(),
+                          score_within=_scorer({("A", "C"): -6.0}, scored))
+    assert scored == [{"A", "B", "C", "D"}]  # only components of 3+ are re-scored
+    assert _entities(con) == [{"A", "B"}, {"C", "D"}]
+    assert res.split_components == 1
+    reason = con.execute("SELECT reason FROM cluster_splits").fetchall()[0][0]
+    assert "look like different customers" in reason
+
+    # evidence above the line, or the check turned off: the chain stays one entity
+    con = _graph(records, links)
+    cluster_records(con, 0.9, ClusteringConfig(), score_within=_scorer({("A", "C"): 1.5}, []))
+    assert _entities(con) == [{"A", "B", "C", "D"}]
+    con = _graph(records, links)
+    cluster_records(con, 0.9, ClusteringConfig(separate_below_bits=None),
+                    score_within=_scorer({("A", "C"): -6.0}, []))
+    assert _entities(con) == [{"A", "B", "C", "D"}]
+
+
 def test_chain_with_conflicting_uscc_is_split_and_explained():
     # A–B and B–C link; A and C carry different valid credit codes: plain components
     # would make one entity of all three.
