@@ -6,12 +6,18 @@ fields that matched. `er check` (one record or a small file) and `er check serve
 `POST /check`, FastAPI, bound to 127.0.0.1 unless `--host` says otherwise) call
 `Checker.check`:
 
-    curl -s localhost:8001/check -H 'content-type: application/json' \
+    curl -s localhost:8001/check -H "Authorization: Bearer erc_…" \
+         -H 'content-type: application/json' \
          -d '{"customer_name": "旺拓食品", "mobile": "137-6670-0872"}'
     {"likely_duplicate": true, "candidates": [{"entity_id": "E7B2…", "match_probability":
      0.98, "matched_fields": [{"comparison": "customer_name", "level": "exact",
      "match_weight": 8.5}, {"comparison": "mobile", "level": "same number", …}],
-     "differing_fields": [], "entity": {golden record, ID card masked}}], …}
+     "differing_fields": [], "entity": {golden record, phones/e-mails/ID masked}}], …}
+
+Over HTTP every request needs an API token (resolution/tokens.py, `er tokens create`),
+checked before the body is read (`_Authorize`); a `check` token gets the candidates'
+phones, e-mails and ID numbers masked (resolution/review/mask.py), `check_full` gets them
+whole, `check_admin` may also POST /reload. The CLI masks the ID card only, as before.
 
 A bad record is a 422 whose `error` names the field ("customer_nme: unknown field …",
 "nothing to match on: give at least one of customer_name, …").
@@ -40,8 +46,9 @@ checks both ways). Candidates are grouped by entity; an entity scores as its bes
 A `link_only` model is applied to every candidate, whatever its source system.
 
 The snapshot is read once and the store is closed again, so jobs can keep writing it;
-it does not see records entered since the last job. `Checker.reload()` (HTTP
-`POST /reload`) swaps in a fresh snapshot after a job.
+it does not see records entered since the last job. `Checker.reload()` swaps in a fresh
+snapshot; a running server's `Watcher` calls it by itself when a new job is committed,
+and reads the tokens again whenever the store file changes.
 """
 
 from __future__ import annotations
