@@ -1103,10 +1103,12 @@ class Watcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self._job: str | None = None  # the latest committed job the store showed
+        self._retry_at = 0.0  # after a failed reload, when to try again
         self.refresh()
 
     def _signature(self) -> tuple:
-        sig = []
+        sig: list[tuple[int, int, int] | None] = []
         for f in (self.path, self.path.with_name(self.path.name + ".wal")):
             try:
                 st = f.stat()
@@ -1131,9 +1133,20 @@ class Watcher:
         with self._lock:
             pending, self._pending = self._pending, []
             dropped, self._dropped = self._dropped, 0
-        if sig == self._seen and not pending:
+        if sig != self._seen or pending:
+            self._read(sig, pending, dropped)
+        else:
             self._confirmed = time.monotonic()
-            return
+        if self._job != self.checker.snapshot_info()["job_id"]:
+            if time.monotonic() < self._retry_at:
+                return
+            try:
+                self.checker.reload()
+            except BaseException:
+                self._retry_at = time.monotonic() + 10  # not every poll: a reload is heavy
+                raise
+
+    def _read(self, sig: tuple, pending: list[tuple], dropped: int) -> None:
         try:
             con = connect_store(self.path, read_only=not pending, wait=self.wait)
             try:
@@ -1156,12 +1169,8 @@ class Watcher:
         self._seen = sig
         self._confirmed = time.monotonic()
         job_id = job[0][0] if job else None
-        if job_id != self.checker.snapshot_info()["job_id"]:
-            try:
-                self.checker.reload()
-            except BaseException:
-                self._seen = None  # try again at the next poll
-                raise
+        if job_id != self._job:
+            self._job, self._retry_at = job_id, 0.0
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -1208,13 +1217,15 @@ class Watcher:
         self._wake.set()
 
 
-# The token role each route needs; others (GET /health, the API docs) are open.
-NEEDS = {"/check": "check", "/reload": "check_admin"}
+# Paths open without a token (no customer data); every other path needs a token, of at
+# least the role NEEDS names for it (default `check`), so a route added later is closed.
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+NEEDS = {"/reload": "check_admin"}
 
 
 class _Authorize:
-    """ASGI middleware: `Authorization: Bearer <token>` on the routes in NEEDS, before
-    the body is read or validated (a request without a token is a 401, whatever it
+    """ASGI middleware: `Authorization: Bearer <token>` on every path but OPEN_PATHS,
+    before the body is read or validated (a request without a token is a 401, whatever it
     carries). The caller's role reaches the route as `request.state.token_role`."""
 
     def __init__(self, app, watcher: Watcher):
@@ -1222,9 +1233,10 @@ class _Authorize:
         self.watcher = watcher
 
     async def __call__(self, scope, receive, send):
-        needed = NEEDS.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if needed is None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_PATHS:
             return await self.app(scope, receive, send)
+        needed = NEEDS.get(path, "check")
         header = next((v.decode("latin-1") for k, v in scope.get("headers", ())
                        if k == b"authorization"), None)
         verdict = self.watcher.identify(header)

@@ -148,6 +148,9 @@ def test_a_check_without_a_valid_token_is_refused_and_audited(world):
     assert srv.call("POST", "/check", form, token=forged)[0] == 401
     assert srv.call("POST", "/check", form, token="Basic abc")[0] == 401
     assert srv.call("POST", "/check", form, token=real)[0] == 200
+    # every path but /health and the API docs is closed, a mistyped one too
+    assert srv.call("GET", "/nothing-here")[0] == 401
+    assert srv.call("GET", "/health")[0] == 200
 
     logged = _refusals(store, "no token")
     assert logged and logged[0][2:6] == ("POST", "/check", 401, "no token")
@@ -166,6 +169,12 @@ def test_tokens_are_hashed_at_rest_and_listed_without_the_secret(world):
     assert stored["form-check"] == hashlib.sha256(secret.encode()).hexdigest()
     listing = run_cli("tokens", "list", "--store", store).output
     assert "form-check" in listing and "check_full" in listing and secret not in listing
+    # user mistakes are one error line
+    for args, says in ((("--name", "x", "--role", "steward"), "unknown token role"),
+                       (("--name", "x", "--expires", "0"), "at least 1"),
+                       (("--name", "form-check"), "exists; revoke it first")):
+        bad = run_cli("tokens", "create", "--store", store, *args, expect=2).output
+        assert bad.startswith("error:") and says in bad, bad
 
 
 def test_candidates_are_masked_unless_the_role_may_see_them(world):
