@@ -222,7 +222,7 @@ def tokens_create(
 @tokens_app.command("list")
 @user_errors
 def tokens_list(store: StoreOpt):
-    """List tokens (names, roles, dates; never the tokens themselves).
+    """List tokens (names, roles, dates in UTC; never the tokens themselves).
 
     Example: er tokens list --store demo/store.duckdb
     """
