@@ -207,6 +207,13 @@ def http_latency(
 
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    store = workdir / "store.duckdb"
+    made = subprocess.run(  # the server answers API tokens only (`er tokens create`)
+        [sys.executable, "-m", "resolution.cli", "tokens", "create", "--store", str(store),
+         "--name", f"latency-{os.getpid()}", "--role", "check"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    auth = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -215,7 +222,7 @@ def http_latency(
             "check",
             "serve",
             "--store",
-            str(workdir / "store.duckdb"),
+            str(store),
             "--model",
             str(workdir / "model.json"),
             "--config",
@@ -230,7 +237,7 @@ def http_latency(
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 900
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, headers=auth) as client:
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")

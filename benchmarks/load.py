@@ -1,22 +1,25 @@
 """Concurrent load on the entry-time check (`er check serve`, POST /check) and the steward
 review app (`er review serve`: queue and entity pages), both on 127.0.0.1 only.
 
-    python benchmarks/load.py [--records 2000] [--clients 8] [--requests 400] [--seconds 60]
-                              [--decisions 0.15]
+    python benchmarks/load.py [--records 2000] [--clients 5,20] [--requests 400]
+                              [--seconds 60] [--decisions 0.15]
 
     # the issue's size: 185,000 records resolve to ~105,600 entities
-    python benchmarks/load.py --records 185000 --clients 20 --seconds 30 --requests 1000000
+    python benchmarks/load.py --records 185000 --clients 5,20 --seconds 30 --requests 1000000
 
 Builds a store of N demo records once in WORKDIR (default .bench/load-N; a Splink settings
 model from the config, no MLflow) and runs each benchmark on a fresh copy of it (so the
 cached store stays as built). Starts each server in its own process on a free loopback
 port, then runs C concurrent clients until R requests in total are done or S seconds
-have passed (each bound is per server). In the review app a share D of the steps are
+have passed (each bound is per server and client count; `--clients 5,20` runs 5, then
+20). `/check` is called with an API token of role `check` (`er tokens create`); before
+the load, a request without one must be refused (401) and the token's candidates must
+carry masked mobiles. In the review app a share D of the steps are
 steward decisions (a confirm on a queue entity, sent with the version its page showed
 and a unique comment); two clients confirming one entity at once is a refusal (409),
 not an error. After the run every decision the app acknowledged must be in the store
 exactly once, none the app refused may be, and `er store verify` must pass. Prints per
-endpoint: requests, errors, throughput and latency p50 / p95 / max.
+endpoint and client count: requests, errors, throughput and latency p50 / p95 / p99 / max.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -156,6 +160,7 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
             "seconds": round(wall, 2), "per_second": round(len(values) / wall, 1) if wall else 0,
             "p50_ms": round(_pct(values, 0.50) * 1000, 1),
             "p95_ms": round(_pct(values, 0.95) * 1000, 1),
+            "p99_ms": round(_pct(values, 0.99) * 1000, 1),
             "max_ms": round(max(values) * 1000, 1) if values else None,
             "first_errors": sorted(set(errs))[:3],
         }
@@ -171,7 +176,8 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=2000)
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--clients", default="5,20",
+                    help="concurrent clients; a comma-separated list runs each in turn")
     ap.add_argument("--requests", type=int, default=400, help="per endpoint, at most")
     ap.add_argument("--seconds", type=float, default=60, help="per endpoint, at most")
     ap.add_argument("--workdir", type=Path, default=None)
@@ -180,6 +186,7 @@ def main() -> None:
     ap.add_argument("--hold-store", type=float, default=0.5,
                     help="er review serve --hold-store (0: open the store for every request)")
     a = ap.parse_args()
+    counts = [int(c) for c in str(a.clients).split(",") if c.strip()]
     work = a.workdir or ROOT / ".bench" / f"load-{a.records}"
     built, config, settings, customers = build(work, a.records)
     import shutil
@@ -201,25 +208,51 @@ def main() -> None:
         rows = list(csv.DictReader(f))
     results = []
 
+    made = subprocess.run([sys.executable, "-m", "resolution.cli", "tokens", "create", "--store",
+                           str(store), "--name", "load-test", "--role", "check"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        raise SystemExit(f"tokens create failed: {made.stdout}{made.stderr}")
+    token = made.stdout.strip().splitlines()[-1]
     port = _free_port()
     srv = _start(["check", "serve", "--store", str(store), "--model", str(settings),
                   "--config", str(config), "--host", HOST, "--port", str(port)], port, env)
     try:
         url = f"http://{HOST}:{port}/check"
 
+        def post_check(body: dict, auth: bool = True) -> dict:
+            headers = {"Content-Type": "application/json"}
+            if auth:
+                headers["Authorization"] = f"Bearer {token}"
+            req = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+
+        probe = next(r for r in rows if r.get("mobile") and r.get("customer_name"))
+        probe = {"customer_name": probe["customer_name"], "mobile": probe["mobile"]}
+        try:
+            post_check(probe, auth=False)
+            raise SystemExit("POST /check without a token was answered; it must be refused")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 401:
+                raise SystemExit(f"POST /check without a token: {exc.code}, expected 401")
+        answer = post_check(probe)
+        mobiles = [c["entity"].get("mobile") for c in answer["candidates"]]
+        if not any(mobiles) or any(m and "****" not in m for m in mobiles):
+            raise SystemExit(f"a check token's candidates should carry masked mobiles: {mobiles}")
+        _say(f"/check: 401 without a token; a check token's candidates masked ({mobiles[0]})")
+
         def check_client():
             rnd = random.Random(threading.get_ident())
 
             def one():
                 r = rnd.choice(rows)
-                body = {k: r[k] for k in ("customer_name", "mobile", "address", "uscc") if r.get(k)}
-                req = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    json.loads(resp.read())
+                post_check({k: r[k] for k in ("customer_name", "mobile", "address", "uscc")
+                            if r.get(k)})
             return one
 
-        results += run_load("POST /check", check_client, a.clients, a.requests, a.seconds)
+        for clients in counts:
+            results += run_load("POST /check", check_client, clients, a.requests, a.seconds)
     finally:
         _stop(srv)
 
@@ -304,8 +337,9 @@ def main() -> None:
                 return "GET /entity/ID"
             return one
 
-        results += run_load("review app (GET /queue, GET /entity/ID, POST confirm)",
-                            review_client, a.clients, a.requests, a.seconds, split=True)
+        for clients in counts:
+            results += run_load("review app (GET /queue, GET /entity/ID, POST confirm)",
+                                review_client, clients, a.requests, a.seconds, split=True)
     finally:
         _stop(srv)
 

@@ -6,12 +6,18 @@ fields that matched. `er check` (one record or a small file) and `er check serve
 `POST /check`, FastAPI, bound to 127.0.0.1 unless `--host` says otherwise) call
 `Checker.check`:
 
-    curl -s localhost:8001/check -H 'content-type: application/json' \
+    curl -s localhost:8001/check -H "Authorization: Bearer erc_…" \
+         -H 'content-type: application/json' \
          -d '{"customer_name": "旺拓食品", "mobile": "137-6670-0872"}'
     {"likely_duplicate": true, "candidates": [{"entity_id": "E7B2…", "match_probability":
      0.98, "matched_fields": [{"comparison": "customer_name", "level": "exact",
      "match_weight": 8.5}, {"comparison": "mobile", "level": "same number", …}],
-     "differing_fields": [], "entity": {golden record, ID card masked}}], …}
+     "differing_fields": [], "entity": {golden record, phones/e-mails/ID masked}}], …}
+
+Over HTTP every request needs an API token (resolution/tokens.py, `er tokens create`),
+checked before the body is read (`_Authorize`); a `check` token gets the candidates'
+phones, e-mails and ID numbers masked (resolution/review/mask.py), `check_full` gets them
+whole, `check_admin` may also POST /reload. The CLI masks the ID card only, as before.
 
 A bad record is a 422 whose `error` names the field ("customer_nme: unknown field …",
 "nothing to match on: give at least one of customer_name, …").
@@ -40,8 +46,9 @@ checks both ways). Candidates are grouped by entity; an entity scores as its bes
 A `link_only` model is applied to every candidate, whatever its source system.
 
 The snapshot is read once and the store is closed again, so jobs can keep writing it;
-it does not see records entered since the last job. `Checker.reload()` (HTTP
-`POST /reload`) swaps in a fresh snapshot after a job.
+it does not see records entered since the last job. `Checker.reload()` swaps in a fresh
+snapshot; a running server's `Watcher` calls it by itself when a new job is committed,
+and reads the tokens again whenever the store file changes.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ import datetime as dt
 import hashlib
 import math
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -60,20 +68,25 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import Query  # here, not in create_app: FastAPI resolves its annotations here
+from fastapi import Query, Request  # here, not in create_app: FastAPI resolves annotations here
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from resolution import crypto
+from resolution import crypto, tokens
 from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import columns, quote_ident, rows, scalar
 from resolution.errors import InputError, ModelError, ResolutionError
-from resolution.store import attach_store
+from resolution.review import auth
+from resolution.review.mask import mask_row
+from resolution.review.store_access import ensure_schema
+from resolution.store import attach_store, connect_store
 
 # Fields a check needs at least one of: without them there is nothing to block on.
 IDENTIFYING_FIELDS = ("customer_name", "uscc", "id_card", "mobile", "phone", "email")
 # Golden-record columns never sent to a data-entry form.
 HIDDEN_ENTITY_COLUMNS = ("lineage",)
 MAX_FIELD_LENGTH = 500
+# What of a candidate's golden record is masked (Checker.check)
+MASKS = ("id_card", "personal", "none")
 
 # ---------------------------------------------------------------------------------------
 # The request and the answer (pydantic: FastAPI validates with them and documents them)
@@ -541,12 +554,17 @@ class Checker:
         record: CheckRecord | dict[str, Any],
         top_k: int = 3,
         min_probability: float | None = None,
+        mask: str = "id_card",
     ) -> CheckResult:
         """The store's entities `record` most likely belongs to, best first.
 
         Entities whose best record scores below `min_probability` (default: the config's
-        `thresholds.keep_pairs`) are left out.
+        `thresholds.keep_pairs`) are left out. `mask` says what of the candidates' golden
+        records is masked: `id_card` (the ID number only, `er check`), `personal` (phones,
+        e-mails and ID numbers, a `check` token) or `none` (a `check_full` token).
         """
+        if mask not in MASKS:
+            raise ValueError(f"mask is one of {', '.join(MASKS)}, not {mask!r}")
         t0 = time.perf_counter()
         if not isinstance(record, CheckRecord):
             record = parse_record(record)
@@ -555,7 +573,7 @@ class Checker:
         with self._lock:
             snap = self._snap
             scored = self._score(snap, std, record.record_id)
-        candidates = self._candidates(snap, scored, top_k, floor)
+        candidates = self._candidates(snap, scored, top_k, floor, mask)
         keys = sorted(set(self._probe_cols))
         return CheckResult(
             likely_duplicate=any(c.likely_duplicate for c in candidates),
@@ -717,7 +735,7 @@ class Checker:
         return _Scored(cands, ids.to_pylist(), weights, probs, evidence)
 
     def _candidates(
-        self, snap: _Snapshot, scored: _Scored, top_k: int, floor: float
+        self, snap: _Snapshot, scored: _Scored, top_k: int, floor: float, mask: str
     ) -> list[Candidate]:
         """Group the scored records by entity (an entity scores as its best record) and
         describe the best `top_k` at or above `floor`."""
@@ -746,7 +764,7 @@ class Checker:
                     differing.append(ev)
             matched.sort(key=lambda e: -e.match_weight)
             differing.sort(key=lambda e: e.match_weight)
-            entity = snap.entity(erows[j])
+            entity = snap.entity(erows[j], mask)
             out.append(
                 Candidate(
                     entity_id=entity.get("entity_id"),
@@ -800,12 +818,14 @@ class _Snapshot:
     exprs: list[str]  # the other expressions, as text, in rule order
     expr_schema: pa.Schema  # the columns they read
 
-    def entity(self, erow: int | None) -> dict[str, Any]:
+    def entity(self, erow: int | None, mask: str = "id_card") -> dict[str, Any]:
         if erow is None:
             return {}
         row = self.entities.slice(erow, 1).to_pylist()[0]
         row.pop("_erow", None)
-        if "id_card" in row:
+        if mask == "personal":
+            row = mask_row(row)  # as the review app masks them for a viewer
+        elif mask == "id_card" and "id_card" in row:
             row["id_card"] = _mask_id_card(row["id_card"])
         return _jsonable(row)
 
@@ -1047,9 +1067,199 @@ def render_text(result: CheckResult, record: dict[str, Any] | None = None) -> st
 # ---------------------------------------------------------------------------------------
 
 
-def create_app(checker: Checker):
-    """The FastAPI app: POST /check (body: one record), POST /reload, GET /health."""
-    from fastapi import FastAPI, Request
+class Watcher:
+    """What a running `er check serve` keeps in step with the store: its API tokens, the
+    refusals still to log, and the snapshot after a job.
+
+    A thread polls every `poll` seconds. A poll costs two `stat` calls while the store file
+    (and its WAL) is unchanged; when it changed, one short read of the store gives the
+    tokens and the latest committed job, and a job other than the snapshot's loads a new
+    snapshot (`Checker.reload`) that is swapped in whole. A job commits in one transaction
+    and a read-only attach cannot overlap a writer, so a half-committed store is never
+    read. Requests only read what the thread holds in memory: they never wait on the store.
+
+    Refusals queue here (at most MAX_PENDING) and the thread writes them to `access_log`.
+    While the store changed but could not be read for more than `stale_after` seconds (a
+    long commit), tokens cannot be confirmed and every request is refused (503).
+    """
+
+    MAX_PENDING = 1000
+
+    def __init__(self, checker: Checker, poll: float = 0.25, stale_after: float = 60.0,
+                 wait: float = 2.0):
+        self.checker = checker
+        self.path = checker.store_path
+        self.poll = poll
+        self.stale_after = stale_after
+        self.wait = wait
+        self.tokens = tokens.TokenTable()
+        self._seen: tuple | None = None  # the file signature the tokens were read at
+        self._confirmed = time.monotonic()
+        self._pending: list[tuple] = []
+        self._dropped = 0
+        self._lock = threading.Lock()  # the queue
+        self._store_lock = threading.Lock()  # one read of the store at a time
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+        self._job: str | None = None  # the latest committed job the store showed
+        self._retry_at = 0.0  # after a failed reload, when to try again
+        self.refresh()
+
+    def _signature(self) -> tuple:
+        sig: list[tuple[int, int, int] | None] = []
+        for f in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = f.stat()
+                sig.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                sig.append(None)
+        return tuple(sig)
+
+    def refresh(self) -> None:
+        """One poll: read tokens and the latest job when the store changed, log queued
+        refusals, reload the snapshot after a new job."""
+        with self._store_lock:
+            self._refresh()
+
+    def reload(self) -> dict[str, Any]:
+        """`Checker.reload` now (POST /reload), not overlapping a poll."""
+        with self._store_lock:
+            return self.checker.reload()
+
+    def _refresh(self) -> None:
+        sig = self._signature()  # before reading: a change after it is read next time
+        with self._lock:
+            pending, self._pending = self._pending, []
+            dropped, self._dropped = self._dropped, 0
+        if sig != self._seen or pending:
+            self._read(sig, pending, dropped)
+        else:
+            self._confirmed = time.monotonic()
+        if self._job != self.checker.snapshot_info()["job_id"]:
+            if time.monotonic() < self._retry_at:
+                return
+            try:
+                self.checker.reload()
+            except BaseException:
+                self._retry_at = time.monotonic() + 10  # not every poll: a reload is heavy
+                raise
+
+    def _read(self, sig: tuple, pending: list[tuple], dropped: int) -> None:
+        try:
+            con = connect_store(self.path, read_only=not pending, wait=self.wait)
+            try:
+                if pending:
+                    ensure_schema(con)  # access_log, as the review app has it
+                    for r in pending:
+                        auth.log_refusal(con, *r)
+                    if dropped:
+                        auth.log_refusal(con, None, None, "POST", "/check", 429,
+                                         f"{dropped} more refusals not logged (queue full)")
+                table = tokens.TokenTable.read(con)
+                job = rows(con, "SELECT job_id FROM jobs ORDER BY finished_at DESC LIMIT 1")
+            finally:
+                con.close()
+        except BaseException:
+            with self._lock:  # the refusals are logged by a later poll
+                self._pending[:0] = pending[: self.MAX_PENDING]
+            raise
+        self.tokens = table
+        self._seen = sig
+        self._confirmed = time.monotonic()
+        job_id = job[0][0] if job else None
+        if job_id != self._job:
+            self._job, self._retry_at = job_id, 0.0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            try:
+                self.refresh()
+                self.last_error = None
+            except Exception as exc:  # a busy store, a failed reload: keep serving, retry
+                msg = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                if msg != self.last_error:
+                    print(f"er check serve: {msg} (retrying)", file=sys.stderr, flush=True)
+                self.last_error = msg
+
+    def start(self) -> Watcher:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="check-watcher")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        try:
+            self.refresh()  # the last refusals
+        except Exception:
+            pass
+
+    def identify(self, authorization: str | None) -> tokens.Verdict:
+        if time.monotonic() - self._confirmed > self.stale_after:
+            return tokens.Verdict(503, reason="tokens not confirmed: the store is busy")
+        return self.tokens.identify(authorization)
+
+    def refuse(self, verdict: tokens.Verdict, status: int, reason: str, method: str,
+               path: str, client: str | None) -> None:
+        """Queue a refusal for `access_log`; the thread writes it at its next poll."""
+        with self._lock:
+            if len(self._pending) < self.MAX_PENDING:
+                self._pending.append(
+                    (verdict.name, verdict.role, method, path, status, reason, client))
+            else:
+                self._dropped += 1
+        self._wake.set()
+
+
+# Paths open without a token (no customer data); every other path needs a token, of at
+# least the role NEEDS names for it (default `check`), so a route added later is closed.
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+NEEDS = {"/reload": "check_admin"}
+
+
+class _Authorize:
+    """ASGI middleware: `Authorization: Bearer <token>` on every path but OPEN_PATHS,
+    before the body is read or validated (a request without a token is a 401, whatever it
+    carries). The caller's role reaches the route as `request.state.token_role`."""
+
+    def __init__(self, app, watcher: Watcher):
+        self.app = app
+        self.watcher = watcher
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_PATHS:
+            return await self.app(scope, receive, send)
+        needed = NEEDS.get(path, "check")
+        header = next((v.decode("latin-1") for k, v in scope.get("headers", ())
+                       if k == b"authorization"), None)
+        verdict = self.watcher.identify(header)
+        status, reason = verdict.status, verdict.reason
+        if status == 200 and not tokens.allows(verdict.role, needed):
+            status, reason = 403, f"role {verdict.role} may not {scope['method']} {scope['path']}"
+        if status != 200:
+            from starlette.responses import JSONResponse
+
+            client = scope.get("client")
+            self.watcher.refuse(verdict, status, reason, scope["method"], scope["path"],
+                                client[0] if client else None)
+            headers = {"WWW-Authenticate": 'Bearer realm="er check"'} if status == 401 else {}
+            return await JSONResponse({"error": reason}, status_code=status,
+                                      headers=headers)(scope, receive, send)
+        scope.setdefault("state", {})["token_role"] = verdict.role
+        await self.app(scope, receive, send)
+
+
+def create_app(checker: Checker, watcher: Watcher):
+    """The FastAPI app: POST /check (body: one record; any token role), POST /reload (a
+    `check_admin` token), GET /health (open)."""
+    from fastapi import FastAPI
     from fastapi.encoders import jsonable_encoder
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
@@ -1057,8 +1267,10 @@ def create_app(checker: Checker):
     app = FastAPI(
         title="er check",
         description="Is this customer already in the store? Send the record a sales rep "
-        "typed; get the entities it most likely belongs to.",
+        "typed, with `Authorization: Bearer <token>` (`er tokens create`); get the entities "
+        "it most likely belongs to.",
     )
+    app.add_middleware(_Authorize, watcher=watcher)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_input(_request: Request, exc: RequestValidationError):
@@ -1080,16 +1292,19 @@ def create_app(checker: Checker):
     # model itself, instead of FastAPI validating it again against `response_model`.
     @app.post("/check", response_model=CheckResult)
     async def check(
+        request: Request,
         record: CheckRecord,
         top_k: Annotated[int, Query(ge=1, le=20)] = 3,
         min_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
     ) -> Response:
-        result = checker.check(record, top_k=top_k, min_probability=min_probability)
+        full = tokens.allows(request.state.token_role, "check_full")
+        result = checker.check(record, top_k=top_k, min_probability=min_probability,
+                               mask="none" if full else "personal")
         return Response(result.model_dump_json(), media_type="application/json")
 
     @app.post("/reload")
     def reload() -> dict[str, Any]:
-        return checker.reload()
+        return watcher.reload()
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -1111,11 +1326,16 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def serve(checker: Checker, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(checker: Checker, watcher: Watcher, host: str = "127.0.0.1",
+          port: int = 8001) -> None:
     import uvicorn
 
     settle_heap()
-    uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
+    watcher.start()
+    try:
+        uvicorn.run(create_app(checker, watcher), host=host, port=port, log_level="warning")
+    finally:
+        watcher.stop()
 
 
 # ---------------------------------------------------------------------------------------

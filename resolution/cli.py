@@ -437,10 +437,15 @@ app.add_typer(store_app, name="store")
 from training.cli import models_app  # noqa: E402 - `er models …` lives with the registry
 
 app.add_typer(models_app, name="models")
-from resolution.review.cli import review_app, users_app  # noqa: E402 - steward review app
+from resolution.review.cli import (  # noqa: E402 - steward review app, check tokens
+    review_app,
+    tokens_app,
+    users_app,
+)
 
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. out/store.duckdb")]
 WhoOpt = Annotated[str, typer.Option("--who", help="who decides (recorded in the audit)")]
 
@@ -647,21 +652,30 @@ def check_serve(
     config: CheckConfigOpt = None,
     port: Annotated[int, typer.Option(help="port")] = 8001,
     host: Annotated[str, typer.Option(help="address to bind; 0.0.0.0 exposes it")] = "127.0.0.1",
+    poll: Annotated[
+        float, typer.Option(help="seconds between looks at the store for revoked tokens and "
+                            "new jobs", min=0.05, max=60)
+    ] = 0.25,
 ):
-    """Serve POST /check (one record as JSON) for a CRM form; POST /reload after a job.
+    """Serve POST /check (one record as JSON, `Authorization: Bearer TOKEN` from
+    `er tokens create`) for a CRM form; a new job is picked up by itself.
 
     Example: er check serve --store demo/store.duckdb --model models:/customer_zh_demo/1
     --config configs/customer_zh.yaml --port 8001
     """
-    from resolution.check import load_checker, serve
+    from resolution.check import Watcher, load_checker, serve
     from resolution.errors import InputError
 
     if not (store and model and config):
         raise InputError("er check serve needs --store, --model and --config")
     checker = load_checker(store, model, config)
+    watcher = Watcher(checker, poll=poll)
+    if not watcher.tokens.live():
+        console.print("no API tokens yet: every request is refused until you create one with "
+                      f"`er tokens create --name NAME --role check --store {store}`")
     console.print(f"checking against {checker.snapshot_info()['records']:,} records; "
                   f"POST http://{host}:{port}/check")
-    serve(checker, host, port)
+    serve(checker, watcher, host, port)
 
 
 def print_metrics(m) -> None:

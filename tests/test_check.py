@@ -180,9 +180,13 @@ def test_standardize_record_agrees_with_standardize_table(check_env):
 def test_http_check_and_bad_input(check_env):
     from fastapi.testclient import TestClient
 
-    from resolution.check import create_app
+    from resolution.check import Watcher, create_app
 
-    client = TestClient(create_app(check_env["checker"]))
+    token = run_cli("tokens", "create", "--store", check_env["store"], "--name", "http-test",
+                    "--role", "check_admin").output.strip().splitlines()[-1]
+    checker = check_env["checker"]
+    client = TestClient(create_app(checker, Watcher(checker)),
+                        headers={"Authorization": f"Bearer {token}"})
     row, entity = next((r, e) for r, e in check_env["cases"] if e is not None)
     r = client.post("/check", json=_form(row), params={"top_k": 5, "min_probability": 0})
     assert r.status_code == 200, r.text

@@ -15,5 +15,6 @@
   language), `queue`, `entity` (the entity page and the decisions), `audit`, `users`.
 - `web` — what the routes share: the user and role as FastAPI dependencies, CSRF,
   rendering, refusals.
-- `cli` — `er review …` and `er users …`.
+- `cli` — `er review …`, `er users …` and `er tokens …` (API tokens of `er check serve`,
+  owned by `resolution.tokens`).
 """

@@ -1,4 +1,5 @@
-"""`er review …` (the web app, label export) and `er users …` (accounts and roles)."""
+"""`er review …` (the web app, label export), `er users …` (accounts and roles) and
+`er tokens …` (API tokens for `er check serve`, resolution/tokens.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ review_app = typer.Typer(
 users_app = typer.Typer(
     help="Review users and roles (viewer, steward, admin).\n\n"
     "Example: er users add wang --role steward --store demo/store.duckdb",
+    no_args_is_help=True,
+)
+
+tokens_app = typer.Typer(
+    help="API tokens for `er check serve` (roles check, check_full, check_admin); shown "
+    "once, stored hashed.\n\n"
+    "Example: er tokens create --name crm-form --role check --store demo/store.duckdb",
     no_args_is_help=True,
 )
 
@@ -182,3 +190,60 @@ def disable(name: str, store: StoreOpt):
     with _users(store) as con:
         auth.set_disabled(con, name, True)
     typer.echo(f"user {name} disabled")
+
+
+@tokens_app.command("create")
+@user_errors
+def tokens_create(
+    store: StoreOpt,
+    name: Annotated[str, typer.Option("--name", help="what the token is for, e.g. crm-form")],
+    role: Annotated[
+        str, typer.Option(help="check (masked candidates), check_full (unmasked) or "
+                          "check_admin (also POST /reload)")
+    ] = "check",
+    expires: Annotated[
+        int | None, typer.Option("--expires", help="days until the token stops working")
+    ] = None,
+):
+    """Issue a token for POST /check; it is printed once (the last line) and never again.
+
+    Example: er tokens create --name crm-form --role check --expires 365 --store demo/store.duckdb
+    """
+    from resolution import tokens
+
+    tokens.check_role(role)
+    with _users(store) as con:
+        token = tokens.create_token(con, name, role, expires)
+    until = f", expires in {expires} days" if expires else ""
+    typer.echo(f"token {name} ({role}{until}); keep it now, it is not shown again:", err=True)
+    typer.echo(token)
+
+
+@tokens_app.command("list")
+@user_errors
+def tokens_list(store: StoreOpt):
+    """List tokens (names, roles, dates in UTC; never the tokens themselves).
+
+    Example: er tokens list --store demo/store.duckdb
+    """
+    from resolution import tokens
+
+    with _users(store) as con:
+        for name, role, created, expires, revoked in tokens.list_tokens(con):
+            state = f"revoked {str(revoked)[:19]}" if revoked else (
+                f"expires {str(expires)[:19]}" if expires else "")
+            typer.echo(f"{name}\t{role}\t{str(created)[:19]}\t{state}")
+
+
+@tokens_app.command("revoke")
+@user_errors
+def tokens_revoke(name: str, store: StoreOpt):
+    """Revoke a token: a running `er check serve` refuses it within its poll interval.
+
+    Example: er tokens revoke crm-form --store demo/store.duckdb
+    """
+    from resolution import tokens
+
+    with _users(store) as con:
+        tokens.revoke_token(con, name)
+    typer.echo(f"token {name} revoked")

@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS undo_log (
 -- order-independent hash of its rows show whether it is still as the job wrote it
 ALTER TABLE undo_log ADD COLUMN IF NOT EXISTS added_hash HUGEINT;
 CREATE SCHEMA IF NOT EXISTS undo;
+-- API tokens of `er check serve` (resolution/tokens.py): the secret's SHA-256 only
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_id VARCHAR PRIMARY KEY, name VARCHAR, role VARCHAR, scope VARCHAR,
+    secret_hash VARCHAR, created_at TIMESTAMP, expires_at TIMESTAMP, revoked_at TIMESTAMP
+);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
