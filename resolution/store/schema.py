@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS undo_log (
 -- order-independent hash of its rows show whether it is still as the job wrote it
 ALTER TABLE undo_log ADD COLUMN IF NOT EXISTS added_hash HUGEINT;
 CREATE SCHEMA IF NOT EXISTS undo;
+-- who works on a queued entity (the review app's claim/assign, `review.actions.claim`);
+-- counted only while the entity is in review_queue, audited as decisions
+CREATE TABLE IF NOT EXISTS claims (
+    entity_id VARCHAR PRIMARY KEY, who VARCHAR, claimed_at TIMESTAMP, claimed_by VARCHAR
+);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
