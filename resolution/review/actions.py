@@ -743,7 +743,7 @@ def claim_holder(con: duckdb.DuckDBPyConnection, entity_id: str) -> str | None:
     )
 
 
-def check_claim(con: duckdb.DuckDBPyConnection, who: str, entity_id: str) -> None:
+def check_claim(con: duckdb.DuckDBPyConnection, who: str | None, entity_id: str) -> None:
     """Refuse a decision on an entity another steward holds (the holder's work would be
     overtaken); viewing it is never refused."""
     holder = claim_holder(con, entity_id)

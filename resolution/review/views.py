@@ -127,16 +127,16 @@ def _search_conditions(con: duckdb.DuckDBPyConnection, text: str) -> tuple[list,
             cond = f"starts_with(lower({r_raw}), $s_low)"
         elif name == "customer_name":
             cond = f"contains(lower({r_raw}), $s_low)"
-            if std in have:
+            if std and std in have:
                 cond += f" OR contains(lower(r.{quote_ident(std)}), $s_low)"
         else:
             cond = f"contains(lower({r_raw}), $s_low)"
             if keyed.get(name):
                 # the match key, and the standardized value kept when it is invalid
-                for col in (c for c in (std, f"{raw}_std") if c in have):
+                for col in (c for c in (std, f"{raw}_std") if c and c in have):
                     params[f"k_{name}"] = keyed[name]
                     cond += f" OR r.{quote_ident(col)} = $k_{name}"
-            if name in ("mobile", "phone") and std in have and len(digits) >= 5:
+            if name in ("mobile", "phone") and std and std in have and len(digits) >= 5:
                 params["s_digits"] = digits
                 cond += f" OR contains(regexp_replace(r.{quote_ident(std)}, '\\D', '', 'g'), $s_digits)"
         conds.append((name, r_raw, f"({cond})"))
@@ -144,7 +144,8 @@ def _search_conditions(con: duckdb.DuckDBPyConnection, text: str) -> tuple[list,
 
 
 def _queue_where(con, view: QueueView, who: str | None) -> tuple[str, dict, list]:
-    where, params = ["true"], {}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {}
     if view.reason in REASONS:
         where.append(_reason_sql(view.reason))
     if view.source:
@@ -205,7 +206,7 @@ def queue(
     "mine"); `versions` adds each row's entity version (for the bulk confirm form)."""
     view = view or QueueView()
     cond, params, conds = _queue_where(con, view, who)
-    shown = scalar(con, f"SELECT count(*) {_QUEUE_FROM} WHERE {cond}", params)
+    shown = con.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {cond}", params).fetchall()[0][0]
     pages = max(1, math.ceil(shown / PAGE_SIZE))
     page = min(max(1, page), pages)  # a page number out of range shows the nearest page
     rows = _dicts(con.execute(
@@ -239,9 +240,9 @@ def queue(
                   unnest(e.source_systems) AS u(s) GROUP BY s ORDER BY s"""
     ).fetchall())
     today = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= current_date "
-                        "AND NOT list_contains($c, action)", {"c": list(CLAIM_ACTIONS)})
+                        "AND NOT list_contains(?, action)", [list(CLAIM_ACTIONS)])
     mine = scalar(con, "SELECT count(*) FROM claims JOIN review_queue USING (entity_id) "
-                       "WHERE who = $w", {"w": who}) if who else 0
+                       "WHERE who = ?", [who]) if who else 0
     return {
         "during_job": decisions_during_last_job(con),
         "rows": rows, "total": total, "shown": shown, "by_reason": by_reason,

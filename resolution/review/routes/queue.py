@@ -3,8 +3,8 @@
 - `/queue`: entities the job was unsure about, most important first or sorted by a
   column, filtered by reason, source system, confidence, a text search (name, phone,
   USCC, ID card, record ID) and who holds them (`views.queue`); `/` leads here. The
-  view asked for last is kept in the session, so "save & next" on an entity page and
-  `/queue/next` continue in the same filter and order.
+  view asked for last is kept in the session, so "save & next" on an entity page
+  continues in the same filter and order (`order_before`, `after_decision`).
 - `/queue/claim`: a steward claims or releases an entity; an admin also assigns it to a
   steward or takes a claim away (`actions.claim`, audited). While another steward holds
   an entity, decisions on it are refused (409), viewing it never is.
@@ -73,15 +73,6 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
     })
 
 
-@router.get("/queue/next", include_in_schema=False)
-def queue_next(request: Request, viewer: Viewer, after: str = "") -> Response:
-    """The entry after `after` in the queue view the user looked at last."""
-    with store(request).connect() as con:
-        order = views.queue_order(con, _view(_session_view(request)), viewer.name)
-        goto = next_entity(order, order, after, viewer.name)
-    return RedirectResponse(f"/entity/{goto}" if goto else _queue_url(request), status_code=303)
-
-
 @router.post("/queue/claim", name="act_claim")
 async def claim(request: Request, steward: Steward, form: StewardForm) -> Response:
     """Claim (`claim`=ENTITY), release (`release`=ENTITY) or, for an admin, assign
@@ -99,7 +90,7 @@ async def claim(request: Request, steward: Steward, form: StewardForm) -> Respon
         return refuse(request, steward, 400, "refused", "缺少实体 (no entity given)")
     try:
         with store(request).connect() as con:
-            did = actions.claim(con, steward.name, eid, holder, is_admin)
+            did = actions.claim(con, str(steward.name), eid, holder, is_admin)
     except actions.ClaimedByOther as exc:
         return refuse(request, steward, 409, "claimed", str(exc))
     except StoreBusy:
@@ -141,12 +132,13 @@ async def bulk_confirm(request: Request, steward: Steward, form: StewardForm) ->
                 "back": _queue_url(request), "done": None,
             })
         cfg = actions.load_review_config(con, request.app.state.config_path)
+        who = str(steward.name)  # a Steward is signed in
         done, skipped = [], []
         for eid, version in chosen.items():
             try:
-                actions.check_claim(con, steward.name, eid)
-                done.append((eid, names.get(eid), actions.confirm(
-                    con, cfg, steward.name, eid, version, note)))
+                actions.check_claim(con, who, eid)
+                done.append((eid, names.get(eid), actions.confirm(con, cfg, who, eid, version,
+                                                                  note)))
             except StoreBusy:
                 raise
             except ResolutionError as exc:
