@@ -39,6 +39,7 @@ from resolution import crypto
 from resolution.config import Config, config_from_dict, load_config
 from resolution.db import insert_rows, quote_ident, scalar, transaction
 from resolution.errors import ResolutionError
+from resolution.review import auth
 from resolution.store.commit import _events, job_config
 
 # Confirming an entity larger than this must-links its members to one anchor record
@@ -59,6 +60,16 @@ class ActionRefused(ResolutionError):
     """The action does not make sense on the current store (message says why)."""
 
 
+class ClaimedByOther(ActionRefused):
+    """Another steward holds the queued entity (`claim`); its holder or an admin can
+    release or reassign it."""
+
+
+# Decisions that only record who works on an entity: audited like the others, but they
+# change no entity, so they are never "the last decision" to undo.
+CLAIM_ACTIONS = ("claim", "release")
+
+
 def load_review_config(con: duckdb.DuckDBPyConnection, fallback: str | Path | None) -> Config:
     """The config the latest job stored in the store; else the `fallback` file."""
     stored = job_config(con)
@@ -73,23 +84,34 @@ def new_decision_id() -> str:
     return f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
+# An entity's version (see `entity_version`); {e} is the SQL naming the entity ID.
+_VERSION_SQL = """substr(md5(
+     coalesce((SELECT string_agg(record_id || '=' || round(membership_confidence, 9), ','
+                                 ORDER BY record_id)
+               FROM crosswalk WHERE entity_id = {e}), '-')
+     || '|' || coalesce((SELECT CAST(e AS VARCHAR) FROM entities e WHERE entity_id = {e}), '-')
+     || '|' || coalesce((SELECT CAST(version AS VARCHAR) FROM entity_versions
+                         WHERE entity_id = {e}), '0')
+     || '|' || coalesce((SELECT string_agg(CAST(r AS VARCHAR), ',' ORDER BY r.record_id)
+                         FROM records r JOIN crosswalk c USING (record_id)
+                         WHERE c.entity_id = {e}), '-')), 1, 16)"""
+
+
 def entity_version(con: duckdb.DuckDBPyConnection, entity_id: str) -> str:
     """A token that changes whenever the entity's members, golden record, member records
     or decisions change (a batch job's commit included)."""
-    return scalar(
-        con,
-        """SELECT substr(md5(
-             coalesce((SELECT string_agg(record_id || '=' || round(membership_confidence, 9), ','
-                                         ORDER BY record_id)
-                       FROM crosswalk WHERE entity_id = $e), '-')
-             || '|' || coalesce((SELECT CAST(e AS VARCHAR) FROM entities e WHERE entity_id = $e), '-')
-             || '|' || coalesce((SELECT CAST(version AS VARCHAR) FROM entity_versions
-                                 WHERE entity_id = $e), '0')
-             || '|' || coalesce((SELECT string_agg(CAST(r AS VARCHAR), ',' ORDER BY r.record_id)
-                                 FROM records r JOIN crosswalk c USING (record_id)
-                                 WHERE c.entity_id = $e), '-')), 1, 16)""",
-        {"e": entity_id},
-    )
+    return scalar(con, f"SELECT {_VERSION_SQL.format(e='$e')}", {"e": entity_id})
+
+
+def entity_versions(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, str]:
+    """`entity_version` of many entities in one query (a queue page's rows)."""
+    if not entity_ids:
+        return {}
+    return dict(con.execute(
+        f"SELECT ids.eid_, {_VERSION_SQL.format(e='ids.eid_')} "
+        "FROM (SELECT DISTINCT unnest($ids) AS eid_) ids",
+        {"ids": list(entity_ids)},
+    ).fetchall())
 
 
 def check_versions(con: duckdb.DuckDBPyConnection, expected: dict[str, str]) -> None:
@@ -640,11 +662,11 @@ def last_undoable(con: duckdb.DuckDBPyConnection, entity_id: str) -> dict | None
     """The latest decision on this entity that is not undone and is not itself an undo."""
     found = con.execute(
         """SELECT * FROM decisions
-           WHERE undone_by IS NULL AND action <> 'undo'
+           WHERE undone_by IS NULL AND action <> 'undo' AND NOT list_contains($claims, action)
              AND (entity_id = $e OR target_entity_id = $e
                   OR list_contains(json_extract_string(after, '$.membership.*'), $e))
            ORDER BY decided_at DESC, decision_id DESC LIMIT 1""",
-        {"e": entity_id},
+        {"e": entity_id, "claims": list(CLAIM_ACTIONS)},
     )
     cols = [d[0] for d in found.description]
     rows = found.fetchall()
@@ -665,6 +687,9 @@ def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: 
     if d["undone_by"]:
         raise ActionRefused(f"决定 {decision_id} 已被撤销 (decision {decision_id} is already undone "
                             f"by {d['undone_by']})")
+    if d["action"] in CLAIM_ACTIONS:
+        raise ActionRefused("认领记录不能撤销，请释放或重新分配 (a claim is not undone; release or "
+                            "reassign it instead)")
     if d["action"] == "undo":
         raise ActionRefused("撤销操作本身不能再撤销，请重新执行原操作 (an undo cannot be undone; "
                             "repeat the original action instead)")
@@ -704,3 +729,64 @@ def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: 
         undoes=d,
     )
     return _apply(con, cfg, ch, new_decision_id())
+
+
+# --- claims: who works on a queued entity ---------------------------------------------------
+
+
+def claim_holder(con: duckdb.DuckDBPyConnection, entity_id: str) -> str | None:
+    """The steward holding the entity, while it is in the review queue."""
+    return scalar(
+        con,
+        "SELECT c.who FROM claims c JOIN review_queue q USING (entity_id) WHERE c.entity_id = ?",
+        [entity_id],
+    )
+
+
+def check_claim(con: duckdb.DuckDBPyConnection, who: str | None, entity_id: str) -> None:
+    """Refuse a decision on an entity another steward holds (the holder's work would be
+    overtaken); viewing it is never refused."""
+    holder = claim_holder(con, entity_id)
+    if holder is not None and holder != who:
+        raise ClaimedByOther(
+            f"实体 {entity_id} 已由 {holder} 认领，本次操作未执行；请联系 {holder} 或管理员释放或"
+            f"重新分配 (entity {entity_id} is claimed by {holder}; nothing was applied. Ask "
+            f"{holder} or an admin to release or reassign it)"
+        )
+
+
+def claim(con, who: str, entity_id: str, holder: str | None, is_admin: bool = False) -> str:
+    """`who` claims a queued entity for `holder` (themselves; an admin may name any
+    steward) or, with `holder` None, releases it. Only the holder or an admin may take a
+    claim away from its holder. One `decisions` row (action claim/release) audits it."""
+    if not scalar(con, "SELECT count(*) FROM review_queue WHERE entity_id = ?", [entity_id]):
+        raise ActionRefused(f"实体 {entity_id} 不在待复核队列中 (entity {entity_id} is not in the "
+                            "review queue)")
+    if holder is not None and holder != who and not is_admin:
+        raise ActionRefused("只有管理员可以把实体分配给他人 (only an admin assigns an entity to "
+                            "someone else)")
+    if holder is not None:
+        if not auth.allows(auth.current_role(con, holder), "steward"):
+            raise ActionRefused(f"{holder} 不是可用的复核员账号 (user {holder} is not an active "
+                                "steward)")
+    current = claim_holder(con, entity_id)
+    if current is not None and current != who and not is_admin:
+        raise ClaimedByOther(
+            f"实体 {entity_id} 已由 {current} 认领 (entity {entity_id} is already claimed by "
+            f"{current})"
+        )
+    if current == holder:
+        return ""  # nothing changes; nothing to audit
+    decision_id = new_decision_id()
+    action = "claim" if holder is not None else "release"
+    note = None if holder in (None, who) else f"分配给 {holder} (assigned to {holder})"
+    with transaction(con):
+        con.execute("DELETE FROM claims WHERE entity_id = ?", [entity_id])
+        if holder is not None:
+            con.execute("INSERT INTO claims VALUES (?, ?, now(), ?)", [entity_id, holder, who])
+        con.execute(
+            "INSERT INTO decisions VALUES (?, now(), ?, ?, [], ?, NULL, ?, ?, ?, NULL)",
+            [decision_id, who, action, entity_id, json.dumps({"claimed_by": current}),
+             json.dumps({"claimed_by": holder}), note],
+        )
+    return decision_id

@@ -120,6 +120,31 @@ TEXT: dict[str, tuple[str, str]] = {
     "busy": ("数据库忙，请稍后重试", "The store is busy; try again shortly"),
     "bad_request": ("请求有误", "Bad request"),
     "too_large": ("请求内容过大", "Request too large"),
+    # queue workflow
+    "search_queue": ("搜索（名称、电话、统一社会信用代码、身份证号、记录号）",
+                     "Search (name, phone, USCC, ID card, record ID)"),
+    "holder": ("认领人", "Held by"),
+    "claim_filter": ("认领", "Claimed"),
+    "claim_mine": ("我认领的", "mine"),
+    "claim_unclaimed": ("未认领", "unclaimed"),
+    "claim_btn": ("认领", "Claim"),
+    "release_btn": ("释放", "Release"),
+    "assign_btn": ("分配", "Assign"),
+    "nobody": ("（无人）", "(nobody)"),
+    "assigned_by": ("分配人", "assigned by"),
+    "mine_count": ("我认领的待复核", "claimed by me"),
+    "matched": ("匹配", "Matched"),
+    "likely_duplicate": ("可能重复", "Likely duplicate"),
+    "select_all": ("全选本页", "Select the page"),
+    "confirm_selected": ("确认所选", "Confirm selected"),
+    "bulk_title": ("批量确认", "Bulk confirm"),
+    "bulk_ask": ("将逐个确认以下实体无误（各记一条审计记录）：", "Each of these entities will be confirmed as right, one audit row each:"),
+    "bulk_go": ("确认这些实体", "Confirm these entities"),
+    "bulk_done": ("已确认", "Confirmed"),
+    "bulk_skipped": ("已跳过（未做任何更改）", "Skipped (nothing changed)"),
+    "save_next": ("确认并下一条", "Confirm & next"),
+    "claimed": ("已被他人认领", "Claimed by someone else"),
+    "sort_by": ("点击排序", "click to sort"),
 }
 
 # Categories of `review_queue.reason` (cluster.build_review_queue writes the text).
@@ -218,6 +243,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "undo": ("撤销", "undo"),
     "must_link": ("同一客户", "must link"),
     "cannot_link": ("不同客户", "cannot link"),
+    # queue workflow
+    "claim": ("认领", "claim"),
+    "release": ("释放认领", "release"),
 }
 
 EVENTS: dict[str, tuple[str, str]] = {

@@ -1,7 +1,11 @@
 """What the review pages read from the store.
 
 - `queue`: entities awaiting review, most important first (lowest confidence, then most
-  records, then most source systems), with filters and the counts of what is left.
+  records, then most source systems) or sorted by a column, with filters, a text search
+  over the member records (name, phone, USCC, ID card, record ID; raw and standardized
+  values), the steward holding each (claims), the likely duplicate of an entity queued
+  as a possible unmerged duplicate, and the counts of what is left; `queue_order` is
+  the same view's order as a whole (for "save & next").
 - `entity`: the golden record with each field's lineage, the member records side by side
   (values that differ from the golden record marked), the uncertain pairs explained by
   the model the job scored with, near misses in other entities, the history.
@@ -18,12 +22,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from resolution.db import quote_ident, scalar
-from resolution.review.actions import NEAR_MISS, entity_version, last_undoable
+from resolution.review.actions import (
+    CLAIM_ACTIONS,
+    NEAR_MISS,
+    entity_version,
+    entity_versions,
+    last_undoable,
+)
 from resolution.review.i18n import REASONS
 from resolution.review.mask import mask_row, mask_text, mask_value
 
@@ -55,40 +66,170 @@ def _reason_sql(key: str) -> str:
     return f"reason LIKE '%{REASONS[key][0]}%'"
 
 
+@dataclass(frozen=True)
+class QueueView:
+    """What the steward asked the queue for: filters, a text search, a claim filter and a
+    sort (a column of `SORTS`, ascending unless `desc`; none keeps the default order)."""
+
+    reason: str | None = None
+    source: str | None = None
+    conf_min: float | None = None
+    conf_max: float | None = None
+    search: str = ""
+    claim: str | None = None  # "mine" | "unclaimed"
+    sort: str | None = None
+    desc: bool = False
+
+
+# The default order: the least confident first, then the biggest, the most sources.
+DEFAULT_ORDER = "q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC, q.entity_id"
+# Columns the queue sorts by (the default order breaks ties, so paging is stable).
+SORTS = {
+    "confidence": "q.cluster_confidence", "name": "e.customer_name",
+    "records": "q.record_count", "sources": "len(e.source_systems)", "reason": "q.reason",
+    "entity": "q.entity_id", "holder": "c.who",
+}
+CLAIM_FILTERS = ("mine", "unclaimed")
+# What a search matches in the member records, in this order of preference for the
+# "matched" column: (field shown, raw column, standardized column).
+SEARCH_FIELDS = [
+    ("record_id", "record_id", None), ("uscc", "uscc", "uscc_key"),
+    ("id_card", "id_card", "id_card_key"), ("mobile", "mobile", "mobile_key"),
+    ("phone", "phone", "phone_key"), ("customer_name", "customer_name", "name_std"),
+]
+
+
+def _search_conditions(con: duckdb.DuckDBPyConnection, text: str) -> tuple[list, dict]:
+    """(field, value SQL, condition SQL) on a member record `r` for what was typed: a
+    record ID (prefix), a name (part of the raw or standardized name), a USCC or ID card
+    (standardized as the job does, or part of the raw value), a phone (the job's E.164
+    key, so spaces, dashes and +86 do not matter, or a run of its digits)."""
+    from resolution.standardize.identifiers import parse_id_card, parse_uscc
+    from resolution.standardize.phone import parse_phone
+
+    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    low = text.lower()
+    digits = re.sub(r"\D", "", text)
+    if re.match(r"\s*(\+|00)?86", text) and len(digits) > 11:
+        digits = re.sub(r"^(00)?86", "", digits)  # the country code, typed
+    params: dict[str, Any] = {"s_low": low}
+    keyed = {
+        "uscc": parse_uscc(text).std, "id_card": parse_id_card(text).std,
+        "mobile": parse_phone(text).e164 if len(digits) >= 5 else None,
+    }
+    keyed["phone"] = keyed["mobile"]
+    conds = []
+    for name, raw, std in SEARCH_FIELDS:
+        if raw not in have:
+            continue
+        r_raw = f"r.{quote_ident(raw)}"
+        if name == "record_id":
+            cond = f"starts_with(lower({r_raw}), $s_low)"
+        elif name == "customer_name":
+            cond = f"contains(lower({r_raw}), $s_low)"
+            if std and std in have:
+                cond += f" OR contains(lower(r.{quote_ident(std)}), $s_low)"
+        else:
+            cond = f"contains(lower({r_raw}), $s_low)"
+            if keyed.get(name):
+                # the match key, and the standardized value kept when it is invalid
+                for col in (c for c in (std, f"{raw}_std") if c and c in have):
+                    params[f"k_{name}"] = keyed[name]
+                    cond += f" OR r.{quote_ident(col)} = $k_{name}"
+            if name in ("mobile", "phone") and std and std in have and len(digits) >= 5:
+                params["s_digits"] = digits
+                cond += f" OR contains(regexp_replace(r.{quote_ident(std)}, '\\D', '', 'g'), $s_digits)"
+        conds.append((name, r_raw, f"({cond})"))
+    return conds, params
+
+
+def _queue_where(con, view: QueueView, who: str | None) -> tuple[str, dict, list]:
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {}
+    if view.reason in REASONS:
+        where.append(_reason_sql(view.reason))
+    if view.source:
+        where.append("list_contains(e.source_systems, $source)")
+        params["source"] = view.source
+    if view.conf_min is not None:
+        where.append("q.cluster_confidence >= $cmin")
+        params["cmin"] = view.conf_min
+    if view.conf_max is not None:
+        where.append("q.cluster_confidence <= $cmax")
+        params["cmax"] = view.conf_max
+    if view.claim == "mine":
+        where.append("c.who = $who")
+        params["who"] = who
+    elif view.claim == "unclaimed":
+        where.append("c.who IS NULL")
+    conds: list = []
+    text = (view.search or "").strip()
+    if text:
+        conds, more = _search_conditions(con, text)
+        params |= more
+        any_record = " OR ".join(c for _, _, c in conds) or "false"
+        where.append(
+            f"""(starts_with(lower(q.entity_id), $s_low) OR contains(lower(e.customer_name), $s_low)
+                 OR q.entity_id IN (SELECT x.entity_id FROM crosswalk x
+                                    JOIN records r USING (record_id) WHERE {any_record}))"""
+        )
+    return " AND ".join(where), params, conds
+
+
+def _order(view: QueueView) -> str:
+    if view.sort not in SORTS:
+        return DEFAULT_ORDER
+    return f"{SORTS[view.sort]} {'DESC' if view.desc else 'ASC'} NULLS LAST, {DEFAULT_ORDER}"
+
+
+_QUEUE_FROM = """FROM review_queue q JOIN entities e USING (entity_id)
+                 LEFT JOIN claims c USING (entity_id)"""
+
+
+def queue_order(con: duckdb.DuckDBPyConnection, view: QueueView, who: str | None) -> list[tuple]:
+    """Every entity the view shows, in its order: (entity ID, holder)."""
+    cond, params, _ = _queue_where(con, view, who)
+    return con.execute(
+        f"SELECT q.entity_id, c.who {_QUEUE_FROM} WHERE {cond} ORDER BY {_order(view)}", params
+    ).fetchall()
+
+
 def queue(
     con: duckdb.DuckDBPyConnection,
-    reason: str | None = None,
-    source: str | None = None,
-    conf_min: float | None = None,
-    conf_max: float | None = None,
+    view: QueueView | None = None,
     page: int = 1,
+    who: str | None = None,
+    masked: bool = True,
+    versions: bool = False,
 ) -> dict[str, Any]:
-    where, params = ["true"], {}
-    if reason in REASONS:
-        where.append(_reason_sql(reason))
-    if source:
-        where.append("list_contains(e.source_systems, $source)")
-        params["source"] = source
-    if conf_min is not None:
-        where.append("q.cluster_confidence >= $cmin")
-        params["cmin"] = conf_min
-    if conf_max is not None:
-        where.append("q.cluster_confidence <= $cmax")
-        params["cmax"] = conf_max
-    cond = " AND ".join(where)
-    base = f"""FROM review_queue q JOIN entities e USING (entity_id) WHERE {cond}"""
-    shown = scalar(con, f"SELECT count(*) {base}", params)
+    """One page of the queue as `view` asks for it, for user `who` (the claim filter
+    "mine"); `versions` adds each row's entity version (for the bulk confirm form)."""
+    view = view or QueueView()
+    cond, params, conds = _queue_where(con, view, who)
+    shown = con.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {cond}", params).fetchall()[0][0]
     pages = max(1, math.ceil(shown / PAGE_SIZE))
     page = min(max(1, page), pages)  # a page number out of range shows the nearest page
     rows = _dicts(con.execute(
         f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
-                   q.cluster_confidence, q.reason
-            {base}
-            ORDER BY q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC,
-                     q.entity_id
+                   q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by
+            {_QUEUE_FROM} WHERE {cond}
+            ORDER BY {_order(view)}
             LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",
         params,
     ))
+    ids = [r["entity_id"] for r in rows]
+    dupes = likely_duplicates(con, [r["entity_id"] for r in rows
+                                    if REASONS["near"][0] in (r["reason"] or "")])
+    matched = _matched(con, ids, conds, params) if conds else {}
+    versions_of = entity_versions(con, ids) if versions else {}
+    for r in rows:
+        r["duplicate"] = dupes.get(r["entity_id"])
+        m = matched.get(r["entity_id"])
+        if m and masked:
+            m = {**m, "value": mask_value(m["field"], m["value"])}
+        r["matched"] = m
+        if versions:
+            r["version"] = versions_of[r["entity_id"]]
     total = scalar(con, "SELECT count(*) FROM review_queue")
     by_reason = {
         key: scalar(con, f"SELECT count(*) FROM review_queue WHERE {_reason_sql(key)}")
@@ -98,13 +239,69 @@ def queue(
         """SELECT s, count(*) FROM review_queue q JOIN entities e USING (entity_id),
                   unnest(e.source_systems) AS u(s) GROUP BY s ORDER BY s"""
     ).fetchall())
-    today = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= current_date")
+    today = scalar(con, "SELECT count(*) FROM decisions WHERE decided_at >= current_date "
+                        "AND NOT list_contains(?, action)", [list(CLAIM_ACTIONS)])
+    mine = scalar(con, "SELECT count(*) FROM claims JOIN review_queue USING (entity_id) "
+                       "WHERE who = ?", [who]) if who else 0
     return {
         "during_job": decisions_during_last_job(con),
         "rows": rows, "total": total, "shown": shown, "by_reason": by_reason,
         "by_source": by_source, "decisions_today": today, "page": page,
-        "pages": pages,
+        "pages": pages, "mine": mine,
     }
+
+
+def _matched(con, ids: list[str], conds: list, params: dict) -> dict[str, dict]:
+    """For each of `ids`, the member record field the search matched (the first of
+    SEARCH_FIELDS that did): {"field", "value", "record_id"}."""
+    if not ids:
+        return {}
+    field = " ".join(f"WHEN {c} THEN {i}" for i, (_, _, c) in enumerate(conds))
+    value = " ".join(f"WHEN {c} THEN CAST({v} AS VARCHAR)" for _, v, c in conds)
+    found = con.execute(
+        f"""SELECT entity_id, arg_min(struct_pack(f := f, v := v, r := record_id), (f, record_id))
+            FROM (SELECT x.entity_id, r.record_id, CASE {field} END AS f, CASE {value} END AS v
+                  FROM crosswalk x JOIN records r USING (record_id)
+                  WHERE list_contains($ids, x.entity_id))
+            WHERE f IS NOT NULL GROUP BY entity_id""",
+        {**params, "ids": ids},
+    ).fetchall()
+    return {eid: {"field": conds[m["f"]][0], "value": m["v"], "record_id": m["r"]}
+            for eid, m in found}
+
+
+def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, dict]:
+    """For entities queued as a possible unmerged duplicate: the pair leaving the entity
+    that the model scored highest (not one a steward marked different), with the other
+    record's entity: {"record_id", "other_record", "other_entity", "other_name",
+    "probability"}."""
+    if not entity_ids:
+        return {}
+    found = _dicts(con.execute(
+        """WITH m AS (SELECT record_id, entity_id FROM crosswalk
+                      WHERE list_contains($ids, entity_id)),
+           out AS (
+               SELECT m.entity_id, m.record_id, p.record_id_r AS other, p.match_probability AS prob
+               FROM pairs p JOIN m ON m.record_id = p.record_id_l
+               UNION ALL
+               SELECT m.entity_id, m.record_id, p.record_id_l, p.match_probability
+               FROM pairs p JOIN m ON m.record_id = p.record_id_r),
+           best AS (
+               SELECT o.entity_id, arg_max(struct_pack(r := o.record_id, o := o.other,
+                                                       e := x.entity_id, p := o.prob),
+                                           (o.prob, o.other)) AS b
+               FROM out o JOIN crosswalk x ON x.record_id = o.other
+               WHERE x.entity_id <> o.entity_id AND NOT EXISTS (
+                   SELECT 1 FROM constraints k WHERE k.active AND k.kind = 'cannot_link'
+                   AND least(k.record_id_l, k.record_id_r) = least(o.record_id, o.other)
+                   AND greatest(k.record_id_l, k.record_id_r) = greatest(o.record_id, o.other))
+               GROUP BY o.entity_id)
+           SELECT best.entity_id, b.r AS record_id, b.o AS other_record, b.e AS other_entity,
+                  e.customer_name AS other_name, b.p AS probability
+           FROM best LEFT JOIN entities e ON e.entity_id = b.e""",
+        {"ids": entity_ids},
+    ))
+    return {d.pop("entity_id"): d for d in found}
 
 
 def decisions_during_last_job(con: duckdb.DuckDBPyConnection) -> dict | None:
@@ -114,7 +311,7 @@ def decisions_during_last_job(con: duckdb.DuckDBPyConnection) -> dict | None:
         """SELECT j.job_id, count(d.decision_id) FROM
              (SELECT * FROM jobs ORDER BY finished_at DESC LIMIT 1) j
            JOIN decisions d ON d.decided_at >= j.started_at AND d.decided_at <= j.finished_at
-                           AND d.action NOT IN ('comment')
+                           AND d.action NOT IN ('comment', 'claim', 'release')
            GROUP BY j.job_id"""
     ).fetchall()
     return {"job_id": found[0][0], "n": found[0][1]} if found and found[0][1] else None

@@ -78,7 +78,7 @@ def _blocking_decision(
     (or, when none names them, the latest one that changed entities at all; with
     `entity_ids` None, when the changed rows are not known, the latest one at all)."""
     base = ("SELECT decision_id, action, who, decided_at FROM decisions WHERE decided_at >= ? "
-            "AND undone_by IS NULL AND action <> 'comment' ")
+            "AND undone_by IS NULL AND action NOT IN ('comment', 'claim', 'release') ")
     order = "ORDER BY decided_at DESC, decision_id DESC LIMIT 1"
     if entity_ids is None:
         found = con.execute(base + order, [since]).fetchall()

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     token_id VARCHAR PRIMARY KEY, name VARCHAR, role VARCHAR, scope VARCHAR,
     secret_hash VARCHAR, created_at TIMESTAMP, expires_at TIMESTAMP, revoked_at TIMESTAMP
 );
+-- who works on a queued entity (the review app's claim/assign, `review.actions.claim`);
+-- counted only while the entity is in review_queue, audited as decisions
+CREATE TABLE IF NOT EXISTS claims (
+    entity_id VARCHAR PRIMARY KEY, who VARCHAR, claimed_at TIMESTAMP, claimed_by VARCHAR
+);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).

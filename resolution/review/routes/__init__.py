@@ -1,7 +1,8 @@
 """The review app's pages and form posts, one module per thing a user does.
 
 - `session` — signing in and out, the interface language.
-- `queue` — the review queue (and `/`, which leads to it).
+- `queue` — the review queue (and `/`, which leads to it): search, sort, claims, bulk
+  confirm, and where "save & next" leads.
 - `entity` — one entity's page and the steward decisions taken on it (confirm, split,
   move, merge, mark different, comment, undo).
 - `audit` — the decision log, as a page and as CSV.

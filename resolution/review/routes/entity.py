@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from resolution.config import Config
 from resolution.errors import ResolutionError
 from resolution.review import actions, auth, views
+from resolution.review.routes import queue as queue_routes
 from resolution.review.store_access import StoreBusy
 from resolution.review.web import (
     Caller,
@@ -64,7 +65,7 @@ def entity_page(request: Request, entity_id: str, viewer: Viewer, q: str = "") -
 async def confirm(request: Request, entity_id: str, steward: Steward,
                   form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "confirm", lambda con, cfg: actions.confirm(
-        con, cfg, steward.name, entity_id, _version(form), _note(form)))
+        con, cfg, steward.name, entity_id, _version(form), _note(form)), form)
 
 
 @router.post("/entity/{entity_id}/split", name="act_split")
@@ -117,27 +118,37 @@ async def undo(request: Request, entity_id: str, steward: Steward,
 
 
 def _decide(request: Request, steward: Caller, entity_id: str, kind: str,
-            run: Callable[[duckdb.DuckDBPyConnection, Config], str]) -> Response:
+            run: Callable[[duckdb.DuckDBPyConnection, Config], str],
+            form: FormData | None = None) -> Response:
     """Run one decision on the store; on success flash what was done and show the entity
-    (or where its records went); a stale page is 409, any other refusal 400."""
+    (or where its records went), or with the form's `next` ("save & next") the next
+    entry of the steward's queue view; a stale page or an entity another steward
+    claimed is 409, any other refusal 400."""
     t = translator_for(request)
-    goto = entity_id
+    goto = f"/entity/{entity_id}"
+    then_next = form is not None and bool(form.get("next"))
     try:
         with store(request).connect() as con:
+            actions.check_claim(con, steward.name, entity_id)
+            before = queue_routes.order_before(request, con, steward.name) if then_next else []
             # the config the latest job stored, read now: a job may have run since start-up
             cfg = actions.load_review_config(con, request.app.state.config_path)
             did = run(con, cfg)
-            if not actions.members(con, entity_id):
+            if then_next:
+                goto = queue_routes.after_decision(request, con, steward.name, before, entity_id)
+            elif not actions.members(con, entity_id):
                 after = json.loads(_after(con, did) or "{}")
-                goto = next(iter(after.get("membership", {}).values()), entity_id)
+                goto = f"/entity/{next(iter(after.get('membership', {}).values()), entity_id)}"
     except actions.StaleEntity as exc:
         return refuse(request, steward, 409, "stale", str(exc))
+    except actions.ClaimedByOther as exc:
+        return refuse(request, steward, 409, "claimed", str(exc))
     except StoreBusy:
         raise
     except ResolutionError as exc:
         return refuse(request, steward, 400, "refused", str(exc))
-    request.session["flash"] = f"{t('done')}: {t.action(kind)} ({did})"
-    return RedirectResponse(f"/entity/{goto}", status_code=303)
+    request.session["flash"] = f"{t('done')}: {t.action(kind)} {entity_id} ({did})"
+    return RedirectResponse(goto, status_code=303)
 
 
 def _version(form: FormData) -> str:

@@ -8,3 +8,18 @@ document.addEventListener("submit", function (ev) {
     }, 0);
   }
 });
+
+// The queue's "select the page" box and the count on "confirm selected".
+document.addEventListener("change", function (ev) {
+  var box = ev.target;
+  var name = box.getAttribute && box.getAttribute("data-check-all");
+  if (name) {
+    document.querySelectorAll("input[type=checkbox][name=" + name + "]").forEach(function (c) {
+      c.checked = box.checked;
+    });
+  }
+  var count = document.getElementById("checked-count");
+  if (count) {
+    count.textContent = document.querySelectorAll("input[type=checkbox][name=entity]:checked").length;
+  }
+});
