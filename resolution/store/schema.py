@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS undo_log (
 -- order-independent hash of its rows show whether it is still as the job wrote it
 ALTER TABLE undo_log ADD COLUMN IF NOT EXISTS added_hash HUGEINT;
 CREATE SCHEMA IF NOT EXISTS undo;
+-- a steward's value for one golden-record field (review app: pin, unpin); it applies to
+-- the entity holding most of `record_ids`, its entity's members when pinned
+-- (survivorship.apply_pins); `pin_id` is the pin decision's ID
+CREATE TABLE IF NOT EXISTS golden_pins (
+    pin_id VARCHAR PRIMARY KEY, field VARCHAR, value VARCHAR, record_ids VARCHAR[],
+    pinned_by VARCHAR, pinned_at TIMESTAMP, reason VARCHAR, active BOOLEAN DEFAULT true,
+    unpinned_by VARCHAR
+);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).
