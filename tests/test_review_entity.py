@@ -15,8 +15,10 @@ import re
 import pytest
 from conftest import CONFIG, run_cli
 from test_review import (  # noqa: F401
+    TestClient,
     client_for,
     form_tokens,
+    login,
     members,
     multi_record_entity,
     q,
@@ -24,8 +26,7 @@ from test_review import (  # noqa: F401
     store,
 )
 
-from resolution.config import load_config
-from resolution.review import actions
+from resolution.review.app import create_app
 
 
 @pytest.fixture(autouse=True)
@@ -34,19 +35,23 @@ def verified(store):  # noqa: F811
     run_cli("store", "verify", "--store", store)
 
 
-def guarded_pair(store):
-    """Two entities the engine split apart: (entity, other, the guard's reason text)."""
-    cfg = load_config(CONFIG)
+def guarded_pair(store):  # noqa: F811
+    """Two entities the engine split apart because their records hold different valid
+    USCCs or ID cards or name different branches: (entity, other, the guard's reason)."""
     rows = q(store, """SELECT entity_ids, reason FROM cluster_splits
                        WHERE reason LIKE '%统一社会信用代码%' OR reason LIKE '%门店%'
                        ORDER BY records, component_entity_id""")
-    from resolution.review.store_access import StoreAccess
+    cols = ("uscc_key", "id_card_key", "name_branch")
 
-    with StoreAccess(store).connect() as con:
-        for ids, reason in rows:
-            for a, b in zip(ids, ids[1:]):
-                if actions.guard_conflicts(con, cfg, members(store, a), members(store, b)):
-                    return a, b, reason
+    def values(eid):
+        found = q(store, f"SELECT {', '.join(cols)} FROM records JOIN crosswalk "
+                         "USING (record_id) WHERE entity_id = ?", [eid])
+        return [{r[i] for r in found if r[i] is not None} for i in range(len(cols))]
+
+    for ids, reason in rows:
+        for a, b in zip(ids, ids[1:]):
+            if any(x and y and x != y for x, y in zip(values(a), values(b))):
+                return a, b, reason
     raise AssertionError("the demo store has no guard split")
 
 
@@ -180,11 +185,6 @@ def test_audit_pages_through_every_row_keeps_filters_and_says_what_changed(store
 
 
 def test_every_error_is_a_chinese_page_and_a_stale_refusal_links_back(store):  # noqa: F811
-    from fastapi.testclient import TestClient
-
-    from resolution.review.app import create_app
-    from test_review import login
-
     c = client_for(store, "wang")
     eid = multi_record_entity(store)
     for method, path, status in (("GET", "/no/such/page", 404), ("GET", "/static/nope.css", 404),

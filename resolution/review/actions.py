@@ -665,8 +665,9 @@ def guard_conflicts(con: duckdb.DuckDBPyConnection, cfg: Config, a: list[str],
                     b: list[str]) -> list[dict]:
     """Why the job's guard keeps records `a` apart from records `b` (cluster.py): each
     conflict column on which both sides have values and they differ (different valid
-    USCCs or ID cards, different branches), and steward cannot-links across. Each is
-    {"kind", "left", "right"} (the values, or the record pairs for a cannot-link)."""
+    USCCs or ID cards, different branches), as {"kind", "left", "right"} (the values).
+    A steward's earlier "different" is not the engine's split: a later decision replaces
+    it without an override, as before."""
     have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
     cols = [c for c in cfg.clustering.conflict_columns if c in have]
     found: list[dict] = []
@@ -681,15 +682,6 @@ def guard_conflicts(con: duckdb.DuckDBPyConnection, cfg: Config, a: list[str],
             vb = {str(r[i]) for r in rows if r[0] not in side_a and r[i] is not None}
             if va and vb and va != vb:
                 found.append({"kind": col, "left": sorted(va), "right": sorted(vb)})
-    cannot = con.execute(
-        """SELECT record_id_l, record_id_r FROM constraints WHERE active AND kind = 'cannot_link'
-           AND ((list_contains($a, record_id_l) AND list_contains($b, record_id_r))
-             OR (list_contains($b, record_id_l) AND list_contains($a, record_id_r)))
-           ORDER BY 1, 2""", {"a": a, "b": b},
-    ).fetchall()
-    if cannot:
-        found.append({"kind": "cannot_link", "left": [r[0] for r in cannot],
-                      "right": [r[1] for r in cannot]})
     return found
 
 

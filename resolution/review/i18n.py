@@ -267,13 +267,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "unpin": ("取消固定", "unpin"),
 }
 
-# The guard's reasons for keeping records apart (cluster.py's conflict columns and a
-# steward's cannot-link), shown on the merge preview and in the audit log.
+# The guard's reasons for keeping records apart (cluster.py's conflict columns), shown on the merge preview and in the audit log.
 GUARDS: dict[str, tuple[str, str]] = {
     "uscc_key": ("统一社会信用代码不同", "different valid USCCs"),
     "id_card_key": ("身份证号不同", "different valid ID cards"),
     "name_branch": ("门店/分支机构不同（或门店与总部）", "different branches (or a branch and its head office)"),
-    "cannot_link": ("数据管理员曾标记为不同客户", "a steward marked them as different"),
 }
 
 EVENTS: dict[str, tuple[str, str]] = {
