@@ -201,7 +201,8 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         assert not outside, "a change must cover every member of the entities it touches"
     touched = sorted(set(old_entities) | set(new_entities) | {ch.entity_id} - {None}
                      | ({ch.target_entity_id} - {None}))
-    golden_before = _golden_values(con, sorted(set(touched) | ch.golden))
+    involved = sorted({str(e) for e in touched} | ch.golden)
+    golden_before = _golden_values(con, involved)
     queue_cols = [r[0] for r in con.execute("DESCRIBE review_queue").fetchall()]
     queue_before = [
         dict(zip(queue_cols, row))
@@ -236,7 +237,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         "review_queue": queue_before,
         "superseded_constraints": [list(r) for r in superseded],
     }
-    after = {
+    after: dict = {
         "membership": dict(ch.new_map),
         "new_entities": sorted(ch.new_ids),
         "retired_entities": retired,
@@ -322,7 +323,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.action != "comment":
                 # the golden values the decision changed, before and after (the audit page)
                 changed_before, changed_after = _golden_changes(
-                    golden_before, _golden_values(con, sorted(set(touched) | golden)))
+                    golden_before, _golden_values(con, sorted(set(involved) | golden)))
                 con.execute(
                     "UPDATE decisions SET before = ?, after = ? WHERE decision_id = ?",
                     [json.dumps(before | {"golden": changed_before}, ensure_ascii=False,
@@ -937,9 +938,9 @@ def pin_entity(con: duckdb.DuckDBPyConnection, pin_id: str, active_only: bool = 
         con,
         """SELECT c.entity_id FROM golden_pins p, unnest(p.record_ids) AS u(record_id)
            JOIN crosswalk c ON c.record_id = u.record_id
-           WHERE p.pin_id = $p AND (p.active OR NOT $a)
+           WHERE p.pin_id = ? AND (p.active OR NOT ?)
            GROUP BY c.entity_id ORDER BY count(*) DESC, c.entity_id LIMIT 1""",
-        {"p": pin_id, "a": active_only},
+        [pin_id, active_only],
     )
 
 

@@ -334,6 +334,7 @@ def translator(lang: str):
         return VALUES[v][i] if isinstance(v, str) and v in VALUES else v
 
     t.field, t.comparison, t.level, t.action, t.event = field, comparison, level, action, event
-    t.rule, t.value, t.guard = rule, value, guard
+    t.rule, t.value = rule, value
+    t.guard = guard  # type: ignore[attr-defined]
     t.reason, t.reason_text, t.lang = reason, reason_text, LANGS[i]
     return t

@@ -318,7 +318,8 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         "history": events,
         "version": entity_version(con, entity_id),
         "undoable": last_undoable(con, entity_id),
-        "pins": pins_on(con, entity_id),
+        "pins": [{**pin, "reason": mask_text(pin["reason"]) if masked else pin["reason"]}
+                 for pin in pins_on(con, entity_id)],
         "pinnable": [f["field"] for f in fields if not isinstance(f["value"], list)],
     }
 
@@ -447,16 +448,13 @@ AUDIT_PAGE = 200
 
 def audit(
     con: duckdb.DuckDBPyConnection,
-    who: str | None = None,
-    action: str | None = None,
-    entity_id: str | None = None,
-    date_from: str | None = None,
-    date_to: str | None = None,
+    filters: dict[str, str | None] | None = None,
     limit: int | None = AUDIT_PAGE,
     offset: int = 0,
 ) -> list[dict]:
-    """Decisions matching the filters, newest first; `limit` rows from `offset`."""
-    where, params = _audit_where(who, action, entity_id, date_from, date_to)
+    """Decisions matching the filters (who, action, entity_id, date_from, date_to), newest
+    first; `limit` rows from `offset`."""
+    where, params = _audit_where(**(filters or {}))
     lim = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
     return _dicts(con.execute(
         f"SELECT {', '.join(AUDIT_COLUMNS)} FROM decisions WHERE {where} "
@@ -465,9 +463,9 @@ def audit(
     ))
 
 
-def audit_count(con: duckdb.DuckDBPyConnection, **filters: str | None) -> int:
+def audit_count(con: duckdb.DuckDBPyConnection, filters: dict[str, str | None]) -> int:
     where, params = _audit_where(**filters)
-    return scalar(con, f"SELECT count(*) FROM decisions WHERE {where}", params)
+    return con.execute(f"SELECT count(*) FROM decisions WHERE {where}", params).fetchall()[0][0]
 
 
 def _audit_where(who: str | None = None, action: str | None = None,

@@ -156,9 +156,11 @@ HTTP_MESSAGES = {
 }
 
 
-async def http_error_page(request: Request, exc: StarletteHTTPException) -> Response:
+async def http_error_page(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no such route, wrong method, a missing static file) as a
     page; the status and the headers it asks for (Allow for 405) are kept."""
+    if not isinstance(exc, StarletteHTTPException):
+        return await server_error_page(request, exc)
     status = exc.status_code
     message = HTTP_MESSAGES.get(status) or f"请求未能处理 (the request could not be handled: {status})"
     return _plain_page(request, status, f"http_{status}" if status in HTTP_MESSAGES else "refused",

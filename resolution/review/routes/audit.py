@@ -35,11 +35,11 @@ router = APIRouter()
 def audit_page(request: Request, viewer: Viewer, page: str = "1") -> Response:
     params = _audit_params(request)
     with store(request).connect() as con:
-        total = views.audit_count(con, **params)
+        total = views.audit_count(con, params)
         pages = max(1, math.ceil(total / views.AUDIT_PAGE))
         # anything but a whole number is the first page; a number out of range the nearest
         number = min(max(1, int(page) if re.fullmatch(r"-?\d{1,9}", page.strip()) else 1), pages)
-        rows = views.audit(con, **params, offset=(number - 1) * views.AUDIT_PAGE)
+        rows = views.audit(con, params, offset=(number - 1) * views.AUDIT_PAGE)
         people = [r[0] for r in con.execute(
             "SELECT DISTINCT who FROM decisions ORDER BY who").fetchall()]
     masked = not auth.allows(viewer.role, "steward")
@@ -63,7 +63,7 @@ def audit_csv(request: Request, steward: Steward) -> Response:
     """Every decision with its comments in full: stewards and admins only (viewers see
     the page, with personal data in comments masked)."""
     with store(request).connect() as con:
-        rows = views.audit(con, limit=None, **_audit_params(request))
+        rows = views.audit(con, _audit_params(request), limit=None)
     buf = io.StringIO()
     buf.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly with a BOM
     w = csv.writer(buf)

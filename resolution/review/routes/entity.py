@@ -116,7 +116,7 @@ async def merge(request: Request, entity_id: str, steward: Steward,
 @router.post("/entity/{entity_id}/pin", name="act_pin")
 async def pin(request: Request, entity_id: str, steward: Steward, form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "pin", lambda con, cfg: actions.pin(
-        con, cfg, steward.name, entity_id, _version(form), str(form.get("field", "")),
+        con, cfg, steward.name or "", entity_id, _version(form), str(form.get("field", "")),
         str(form.get("value", "")), _note(form) or ""))
 
 
@@ -124,7 +124,7 @@ async def pin(request: Request, entity_id: str, steward: Steward, form: StewardF
 async def unpin(request: Request, entity_id: str, steward: Steward,
                 form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "unpin", lambda con, cfg: actions.unpin(
-        con, cfg, steward.name, entity_id, _version(form), str(form.get("pin_id", "")),
+        con, cfg, steward.name or "", entity_id, _version(form), str(form.get("pin_id", "")),
         _note(form)))
 
 
