@@ -41,7 +41,7 @@ from resolution.store import (
     undo_end,
     write_history,
 )
-from resolution.survivorship import survive
+from resolution.survivorship import apply_pins, survive
 
 
 @dataclass
@@ -313,6 +313,7 @@ def _commit_incremental(
             con.execute(f"DELETE FROM st.{t} WHERE entity_id IN {gone}")
             con.execute(f"INSERT INTO st.{t} BY NAME SELECT * FROM {t}")
         con.execute("INSERT INTO st.cluster_splits BY NAME SELECT * FROM cluster_splits")
+        apply_pins(con, "st.entities", "st.crosswalk", "st.golden_pins")  # steward pins
         write_history(con, job_id, now)
         con.execute(
             "INSERT INTO st.jobs VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",

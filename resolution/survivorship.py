@@ -12,6 +12,16 @@ complete text), `fixed_source` (only the named source supplies it), `aggregate` 
 distinct values as a list). `valid_only` names a boolean column: only records where it is
 true may supply the value (an invalid mobile loses to a valid one from anywhere).
 
+Steward pins (`golden_pins`, written by the review app) override a field's value: a pin
+names the records its entity had when it was pinned and applies to the entity that now
+holds most of them (ties: the smaller entity ID), so it follows a merge and, when the
+entity splits, stays with the part holding most of those records while the other parts
+go back to the rules; of two pins on one field of one entity the later wins. The
+lineage of a pinned field says rule `steward` (no record, no source). `survive` applies
+the active pins when its connection has a `golden_pins` table (a job copies the store's
+with its constraints); the store commit applies them again (`apply_pins`), for pins set
+while the job ran.
+
 Owns table `entities`.
 """
 
@@ -151,4 +161,52 @@ def survive(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig) -> int:
         ORDER BY entity_id
         """
     )
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'golden_pins' "
+                   "AND database_name = current_database()"):
+        apply_pins(con)
     return scalar(con, "SELECT count(*) FROM entities")
+
+
+# The lineage of a pinned field: no record or source supplied it, a steward did.
+STEWARD_LINEAGE = "{'record_id': NULL::VARCHAR, 'source_system': NULL::VARCHAR, 'rule': 'steward'}"
+
+
+def pin_targets_sql(members: str = "clusters", pins: str = "golden_pins") -> str:
+    """SQL for the pins in force: (pin_id, entity_id, field, value), one per entity and
+    field — each active pin on the entity of `members` (record_id, entity_id) holding
+    most of its records, the latest pin where two meet."""
+    return f"""
+        WITH p AS (SELECT pin_id, field, value, pinned_at, unnest(record_ids) AS record_id
+                   FROM {pins} WHERE active),
+        hits AS (SELECT p.pin_id, any_value(p.field) AS field, any_value(p.value) AS value,
+                        any_value(p.pinned_at) AS pinned_at, m.entity_id, count(*) AS n
+                 FROM p JOIN {members} m USING (record_id) GROUP BY p.pin_id, m.entity_id),
+        placed AS (SELECT * FROM hits QUALIFY row_number() OVER (
+                       PARTITION BY pin_id ORDER BY n DESC, entity_id) = 1)
+        SELECT pin_id, entity_id, field, value FROM placed QUALIFY row_number() OVER (
+            PARTITION BY entity_id, field ORDER BY pinned_at DESC, pin_id DESC) = 1"""
+
+
+def apply_pins(con: duckdb.DuckDBPyConnection, entities: str = "entities",
+               members: str = "clusters", pins: str = "golden_pins") -> int:
+    """Set each pinned field of `entities` to the steward's value, lineage `steward`
+    (`pin_targets_sql`); return the number of fields set. Table names may be qualified
+    (`st.entities`, the store commit)."""
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {entities}").fetchall()}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pins AS {pin_targets_sql(members, pins)}")
+    try:
+        done = 0
+        for (field,) in con.execute("SELECT DISTINCT field FROM _pins ORDER BY 1").fetchall():
+            if field not in types or field in ("entity_id", "lineage"):
+                continue
+            f = quote_ident(field)
+            con.execute(
+                f"""UPDATE {entities} SET {f} = TRY_CAST(p.value AS {types[field]}),
+                        lineage = struct_update(lineage, {f} := {STEWARD_LINEAGE})
+                    FROM _pins p WHERE p.field = ? AND {entities}.entity_id = p.entity_id""",
+                [field],
+            )
+            done += scalar(con, "SELECT count(*) FROM _pins WHERE field = ?", [field])
+        return done
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._pins")

@@ -36,11 +36,13 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
+from resolution.cluster import REASONS as GUARD_REASONS
 from resolution.config import Config, config_from_dict, load_config
 from resolution.db import insert_rows, quote_ident, scalar, transaction
 from resolution.errors import ResolutionError
 from resolution.review import auth
 from resolution.store.commit import _events, job_config
+from resolution.survivorship import pin_targets_sql, survive
 
 # Confirming an entity larger than this must-links its members to one anchor record
 # instead of pairwise (the labels then hold the anchor's pairs only).
@@ -68,6 +70,9 @@ class ClaimedByOther(ActionRefused):
 # Decisions that only record who works on an entity: audited like the others, but they
 # change no entity, so they are never "the last decision" to undo.
 CLAIM_ACTIONS = ("claim", "release")
+class OverrideNeeded(ActionRefused):
+    """A merge or move would put together records the job's guard keeps apart, and the
+    steward has not said (`override`) that they mean to overrule it."""
 
 
 def load_review_config(con: duckdb.DuckDBPyConnection, fallback: str | Path | None) -> Config:
@@ -176,6 +181,10 @@ class _Change:
     constraints: list[tuple[str, str, str]] = field(default_factory=list)  # (l, r, kind)
     reviewed: set[str] = field(default_factory=set)  # entities taken out of the queue
     undoes: dict | None = None  # the decision row an undo reverts
+    golden: set[str] = field(default_factory=set)  # golden records recomputed, not decided
+    pin: dict | None = None  # a new `golden_pins` row (pin)
+    pins_active: dict[str, bool] = field(default_factory=dict)  # pin_id -> active (unpin, undo)
+    override: list[dict] | None = None  # the guard's reasons a merge or move overrode
 
 
 def _fresh_id(con: duckdb.DuckDBPyConnection, records: list[str], decision_id: str) -> str:
@@ -212,6 +221,8 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         assert not outside, "a change must cover every member of the entities it touches"
     touched = sorted(set(old_entities) | set(new_entities) | {ch.entity_id} - {None}
                      | ({ch.target_entity_id} - {None}))
+    involved = sorted({str(e) for e in touched} | ch.golden)
+    golden_before = _golden_values(con, involved)
     queue_cols = [r[0] for r in con.execute("DESCRIBE review_queue").fetchall()]
     queue_before = [
         dict(zip(queue_cols, row))
@@ -246,7 +257,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         "review_queue": queue_before,
         "superseded_constraints": [list(r) for r in superseded],
     }
-    after = {
+    after: dict = {
         "membership": dict(ch.new_map),
         "new_entities": sorted(ch.new_ids),
         "retired_entities": retired,
@@ -254,6 +265,12 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
     }
     if ch.undoes is not None:
         after["undoes"] = ch.undoes["decision_id"]
+    if ch.override:
+        after["override"] = ch.override
+    if ch.pin is not None:
+        after["pin"] = {k: ch.pin[k] for k in ("field", "value", "reason")}
+    if ch.pins_active:
+        after["pins_active"] = ch.pins_active
 
     try:
         with transaction(con):
@@ -285,7 +302,18 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.action != "confirm":
                 _requeue_uncertain(con, cfg, sorted((ch.reviewed & set(new_entities))
                                                     - set(retired)))
-            golden = set(new_entities) | (ch.reviewed - set(retired))
+            if ch.pin is not None:
+                con.execute(
+                    "INSERT INTO golden_pins BY NAME SELECT ? AS pin_id, ? AS field, "
+                    "? AS value, ? AS record_ids, ? AS pinned_by, now() AS pinned_at, "
+                    "? AS reason, true AS active",
+                    [decision_id, ch.pin["field"], ch.pin["value"], ch.pin["record_ids"], ch.who,
+                     ch.pin["reason"]],
+                )
+            for pin_id, on in sorted(ch.pins_active.items()):
+                con.execute("UPDATE golden_pins SET active = ?, unpinned_by = ? WHERE pin_id = ?",
+                            [on, None if on else decision_id, pin_id])
+            golden = set(new_entities) | (ch.reviewed - set(retired)) | ch.golden
             if ch.undoes is not None:
                 golden |= set(_restore_queue(con, ch.undoes))
             if golden or retired:
@@ -312,6 +340,17 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.undoes is not None:
                 con.execute("UPDATE decisions SET undone_by = ? WHERE decision_id = ?",
                             [decision_id, ch.undoes["decision_id"]])
+            if ch.action != "comment":
+                # the golden values the decision changed, before and after (the audit page)
+                changed_before, changed_after = _golden_changes(
+                    golden_before, _golden_values(con, sorted(set(involved) | golden)))
+                con.execute(
+                    "UPDATE decisions SET before = ?, after = ? WHERE decision_id = ?",
+                    [json.dumps(before | {"golden": changed_before}, ensure_ascii=False,
+                                default=str),
+                     json.dumps(after | {"golden": changed_after}, ensure_ascii=False,
+                                default=str), decision_id],
+                )
     finally:
         con.execute("DROP TABLE IF EXISTS _newk; DROP TABLE IF EXISTS _old; "
                     "DROP TABLE IF EXISTS clusters")
@@ -425,40 +464,87 @@ def _survive(
 ) -> None:
     """Recompute the golden records of `entity_ids` with the job's survivorship rules and
     drop those of the `gone` entities."""
-    from resolution.survivorship import survive
-
     con.execute("DELETE FROM entities WHERE list_contains(?, entity_id)",
                 [sorted(set(entity_ids) | set(gone))])
     if not entity_ids:
         return
-    recs = con.sql(
-        "SELECT r.* FROM records r JOIN crosswalk c USING (record_id) "
-        "WHERE list_contains($ids, c.entity_id)", params={"ids": entity_ids},
-    ).to_arrow_table()
-    clus = con.sql(
-        "SELECT record_id, entity_id, min(membership_confidence) OVER (PARTITION BY entity_id) "
-        "AS cluster_confidence FROM crosswalk WHERE list_contains($ids, entity_id)",
-        params={"ids": entity_ids},
-    ).to_arrow_table()
-    queue = con.sql(
-        "SELECT * FROM review_queue WHERE list_contains($ids, entity_id)",
-        params={"ids": entity_ids},
-    ).to_arrow_table()
-    mem = crypto.connect()  # golden records of real people: spills encrypted
-    try:
-        for name, table in (("records", recs), ("clusters", clus), ("review_queue", queue)):
-            mem.register(f"_{name}", table)
-            mem.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
-            mem.unregister(f"_{name}")
-        survive(mem, cfg.survivorship)
-        golden = mem.sql("SELECT * FROM entities").to_arrow_table()
-    finally:
-        mem.close()
+    golden = _golden_for(con, cfg, entity_ids)
     con.register("_golden", golden)
     try:
         con.execute("INSERT INTO entities BY NAME SELECT * FROM _golden")
     finally:
         con.unregister("_golden")
+
+
+def _golden_for(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[str],
+                members: str = "crosswalk"):
+    """The golden records (an Arrow table) of `entity_ids` with the job's survivorship
+    rules and the steward pins placed on them, the membership being `members` (a relation
+    of record_id, entity_id over all records: the crosswalk, or a merge's preview of it)."""
+    ids = {"ids": entity_ids}
+    recs = con.sql(
+        f"SELECT r.* FROM records r JOIN {members} c USING (record_id) "
+        "WHERE list_contains($ids, c.entity_id)", params=ids,
+    ).to_arrow_table()
+    clus = con.sql(
+        f"SELECT m.record_id, m.entity_id, min(x.membership_confidence) OVER "
+        f"(PARTITION BY m.entity_id) AS cluster_confidence FROM {members} m "
+        "JOIN crosswalk x USING (record_id) WHERE list_contains($ids, m.entity_id)", params=ids,
+    ).to_arrow_table()
+    queue = con.sql(
+        "SELECT * FROM review_queue WHERE list_contains($ids, entity_id)", params=ids,
+    ).to_arrow_table()
+    # the pins in force on these entities, judged on the whole membership (a pin whose
+    # records are mostly elsewhere belongs elsewhere)
+    pins = con.sql(
+        f"""SELECT p.pin_id, p.field, p.value, p.record_ids, p.pinned_at, p.active
+            FROM golden_pins p JOIN ({pin_targets_sql(members, "golden_pins")}) t USING (pin_id)
+            WHERE list_contains($ids, t.entity_id)""", params=ids,
+    ).to_arrow_table()
+    mem = crypto.connect()  # golden records of real people: spills encrypted
+    try:
+        for name, table in (("records", recs), ("clusters", clus), ("review_queue", queue),
+                            ("golden_pins", pins)):
+            mem.register(f"_{name}", table)
+            mem.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
+            mem.unregister(f"_{name}")
+        survive(mem, cfg.survivorship)
+        return mem.sql("SELECT * FROM entities").to_arrow_table()
+    finally:
+        mem.close()
+
+
+# Entity columns that are not golden-record fields.
+ENTITY_META = ("entity_id", "record_count", "source_systems", "cluster_confidence",
+               "needs_review", "lineage")
+
+
+def _golden_values(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, dict]:
+    """{entity: {field: value}} of the golden records, JSON-ready."""
+    found = con.execute("SELECT * FROM entities WHERE list_contains(?, entity_id)", [entity_ids])
+    cols = [d[0] for d in found.description]
+    out = {}
+    for row in found.fetchall():
+        rec = dict(zip(cols, row))
+        out[rec["entity_id"]] = json.loads(json.dumps(
+            {k: v for k, v in rec.items() if k not in ENTITY_META}, ensure_ascii=False,
+            default=str))
+    return out
+
+
+def _golden_changes(old: dict[str, dict], new: dict[str, dict]) -> tuple[dict, dict]:
+    """The fields whose golden value a decision changed, as ({entity: {field: before}},
+    {entity: {field: after}}); a new entity's fields count from nothing, a retired one's
+    are left out (its retirement says it)."""
+    before: dict[str, dict] = {}
+    after: dict[str, dict] = {}
+    for eid in sorted(new):
+        was = old.get(eid, {})
+        diff = [f for f, v in new[eid].items() if v != was.get(f) and (v is not None or f in was)]
+        if diff:
+            before[eid] = {f: was.get(f) for f in diff}
+            after[eid] = {f: new[eid][f] for f in diff}
+    return before, after
 
 
 def _registry(
@@ -530,15 +616,12 @@ def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: 
 
 def move(con, cfg: Config, who: str, entity_id: str, version: str, record_id: str,
          target_entity_id: str, comment: str | None = None,
-         target_version: str | None = None) -> str:
-    """A record of this entity belongs to another entity."""
+         target_version: str | None = None, override: bool = False) -> str:
+    """A record of this entity belongs to another entity. When the guard keeps the record
+    apart from the target's (`guard_conflicts`), `override` must say so; it is audited."""
     check_versions(con, {entity_id: version} | _target(target_entity_id, target_version))
-    recs = _require_entity(con, entity_id)
-    if record_id not in recs:
-        raise ActionRefused(f"记录 {record_id} 不属于本实体 (record {record_id} is not in this entity)")
-    if target_entity_id == entity_id:
-        raise ActionRefused("目标实体与当前实体相同 (the target is this entity)")
-    target = _require_entity(con, target_entity_id)
+    recs, target = _move_sides(con, entity_id, record_id, target_entity_id)
+    conflicts = _overriding(con, cfg, [record_id], target, override)
     mates = [r for r in recs if r != record_id]
     new_map = {r: entity_id for r in mates} | {r: target_entity_id for r in target}
     new_map[record_id] = target_entity_id
@@ -546,16 +629,41 @@ def move(con, cfg: Config, who: str, entity_id: str, version: str, record_id: st
         "move", who, entity_id, target_entity_id, [record_id], comment, new_map, set(),
         [(a, b, "must_link") for a, b in _pairs([record_id], target)]
         + [(a, b, "cannot_link") for a, b in _pairs([record_id], mates)],
-        reviewed={entity_id, target_entity_id},
+        reviewed={entity_id, target_entity_id}, override=conflicts or None,
     )
     return _apply(con, cfg, ch, new_decision_id())
 
 
+def _move_sides(con, entity_id: str, record_id: str, target_entity_id: str
+                ) -> tuple[list[str], list[str]]:
+    recs = _require_entity(con, entity_id)
+    if record_id not in recs:
+        raise ActionRefused(f"记录 {record_id} 不属于本实体 (record {record_id} is not in this entity)")
+    if target_entity_id == entity_id:
+        raise ActionRefused("目标实体与当前实体相同 (the target is this entity)")
+    return recs, _require_entity(con, target_entity_id)
+
+
 def merge(con, cfg: Config, who: str, entity_id: str, version: str, other_entity_id: str,
-          comment: str | None = None, target_version: str | None = None) -> str:
+          comment: str | None = None, target_version: str | None = None,
+          override: bool = False) -> str:
     """Two entities are one customer. The surviving ID is the store's choice for a merge:
-    the entity with more records, then the older one, then the smaller ID."""
+    the entity with more records, then the older one, then the smaller ID. When the guard
+    keeps them apart (`guard_conflicts`), `override` must say so; it is audited."""
     check_versions(con, {entity_id: version} | _target(other_entity_id, target_version))
+    a, b, survivor = _merge_sides(con, entity_id, other_entity_id)
+    conflicts = _overriding(con, cfg, a, b, override)
+    ch = _Change(
+        "merge", who, entity_id, other_entity_id, sorted(b if survivor == entity_id else a),
+        comment, {r: survivor for r in a + b}, set(),
+        [(x, y, "must_link") for x, y in _pairs(a, b)],
+        reviewed={survivor}, override=conflicts or None,
+    )
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def _merge_sides(con, entity_id: str, other_entity_id: str) -> tuple[list[str], list[str], str]:
+    """The two entities' records and the ID that survives their merge."""
     if other_entity_id == entity_id:
         raise ActionRefused("不能与自身合并 (an entity cannot merge with itself)")
     a = _require_entity(con, entity_id)
@@ -571,13 +679,80 @@ def merge(con, cfg: Config, who: str, entity_id: str, version: str, other_entity
         (entity_id, other_entity_id),
         key=lambda e: (-len(a if e == entity_id else b), created.get(e) or far, e),
     )
-    ch = _Change(
-        "merge", who, entity_id, other_entity_id, sorted(b if survivor == entity_id else a),
-        comment, {r: survivor for r in a + b}, set(),
-        [(x, y, "must_link") for x, y in _pairs(a, b)],
-        reviewed={survivor},
-    )
-    return _apply(con, cfg, ch, new_decision_id())
+    return a, b, survivor
+
+
+def guard_conflicts(con: duckdb.DuckDBPyConnection, cfg: Config, a: list[str],
+                    b: list[str]) -> list[dict]:
+    """Why the job's guard keeps records `a` apart from records `b` (cluster.py): each
+    conflict column on which both sides have values and they differ (different valid
+    USCCs or ID cards, different branches), as {"kind", "left", "right"} (the values).
+    A steward's earlier "different" is not the engine's split: a later decision replaces
+    it without an override, as before."""
+    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    cols = [c for c in cfg.clustering.conflict_columns if c in have]
+    found: list[dict] = []
+    if cols:
+        rows = con.execute(
+            "SELECT record_id, " + ", ".join(quote_ident(c) for c in cols)
+            + " FROM records WHERE list_contains(?, record_id)", [sorted(set(a) | set(b))],
+        ).fetchall()
+        side_a = set(a)
+        for i, col in enumerate(cols, start=1):
+            va = {str(r[i]) for r in rows if r[0] in side_a and r[i] is not None}
+            vb = {str(r[i]) for r in rows if r[0] not in side_a and r[i] is not None}
+            if va and vb and va != vb:
+                found.append({"kind": col, "left": sorted(va), "right": sorted(vb)})
+    return found
+
+
+def _overriding(con, cfg: Config, a: list[str], b: list[str], override: bool) -> list[dict]:
+    """The guard's reasons against joining `a` and `b`; refused unless `override`."""
+    conflicts = guard_conflicts(con, cfg, a, b)
+    if conflicts and not override:
+        why = "；".join(GUARD_REASONS.get(c["kind"], c["kind"]) for c in conflicts)
+        raise OverrideNeeded(
+            f"系统因以下原因将这些记录分开：{why}。如确认是同一客户，请在预览页勾选“推翻系统拆分”后"
+            f"再提交 (the guard keeps these records apart; tick the override box on the preview "
+            f"page to overrule it)"
+        )
+    return conflicts
+
+
+def preview(con: duckdb.DuckDBPyConnection, cfg: Config, kind: str, entity_id: str,
+            target_entity_id: str, record_id: str | None = None) -> dict:
+    """What a merge or move would make, without writing anything: the entity that results
+    (`result`: its ID and golden record as an Arrow-free dict with lineage), the records
+    that join it (`joining`) and those already there (`staying`), and the guard's
+    reasons against it (`conflicts`)."""
+    if kind == "merge":
+        a, b, survivor = _merge_sides(con, entity_id, target_entity_id)
+        joining, staying = (b, a) if survivor == entity_id else (a, b)
+        new_map = {r: survivor for r in a + b}
+    elif kind == "move":
+        if not record_id:
+            raise ActionRefused("请选择要移动的记录 (choose the record to move)")
+        _, staying = _move_sides(con, entity_id, record_id, target_entity_id)
+        joining, survivor = [record_id], target_entity_id
+        new_map = {record_id: target_entity_id}
+    else:
+        raise ActionRefused(f"没有 {kind} 的预览 (no preview for {kind})")
+    con.execute("CREATE OR REPLACE TEMP TABLE _preview AS "
+                "SELECT record_id, entity_id FROM crosswalk")
+    con.execute("CREATE OR REPLACE TEMP TABLE _preview_new (record_id VARCHAR, entity_id VARCHAR)")
+    try:
+        insert_rows(con, "_preview_new", ["record_id", "entity_id"], sorted(new_map.items()))
+        con.execute("UPDATE _preview SET entity_id = n.entity_id FROM _preview_new n "
+                    "WHERE _preview.record_id = n.record_id")
+        table = _golden_for(con, cfg, [survivor], "temp._preview")
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._preview; DROP TABLE IF EXISTS temp._preview_new")
+    rows = table.to_pylist()
+    return {
+        "kind": kind, "result_id": survivor, "golden": rows[0] if rows else {},
+        "joining": sorted(joining), "staying": sorted(staying),
+        "conflicts": guard_conflicts(con, cfg, joining, staying),
+    }
 
 
 def different(con, cfg: Config, who: str, entity_id: str, version: str, record_a: str,
@@ -722,11 +897,12 @@ def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: 
         [sorted(set(before.values()))],
     ).fetchall()}
     revived = set(before.values()) - active
+    pins_active, golden = _pins_undone(con, d) if d["action"] in ("pin", "unpin") else ({}, set())
     # no `reviewed`: the queue rows the decision removed come back from its `before`
     ch = _Change(
         "undo", who, d["entity_id"], d["target_entity_id"], list(d["record_ids"] or []),
         comment or f"撤销 {decision_id} (undo {decision_id})", dict(before), revived, [],
-        undoes=d,
+        undoes=d, golden=golden, pins_active=pins_active,
     )
     return _apply(con, cfg, ch, new_decision_id())
 
@@ -790,3 +966,88 @@ def claim(con, who: str, entity_id: str, holder: str | None, is_admin: bool = Fa
              json.dumps({"claimed_by": holder}), note],
         )
     return decision_id
+# --- golden-record pins ---------------------------------------------------------------
+# A pin is a decision too (action `pin`, its ID the pin's ID): audited with the golden
+# value before and after, undone like any other; `unpin` ends it, audited the same way.
+
+
+def pin(con, cfg: Config, who: str, entity_id: str, version: str, field_name: str,
+        value: str, reason: str) -> str:
+    """The steward's value for one field of the entity's golden record, with a reason. It
+    stays, through later decisions and `er dedup` runs, on the entity holding most of the
+    entity's present records (survivorship.py) until unpinned."""
+    check_versions(con, {entity_id: version})
+    recs = _require_entity(con, entity_id)
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE entities").fetchall()}
+    if field_name not in cfg.survivorship.fields or field_name not in types:
+        raise ActionRefused(f"没有字段 {field_name} (no golden-record field {field_name})")
+    if types[field_name].endswith("[]"):
+        raise ActionRefused(f"{field_name} 汇总全部记录的值，不能固定为一个值 ({field_name} "
+                            "lists every record's values and cannot be pinned)")
+    value, reason = (value or "").strip(), (reason or "").strip()
+    if not value:
+        raise ActionRefused("请填写要固定的值 (the value is empty)")
+    if not reason:
+        raise ActionRefused("请填写固定的原因 (give the reason for the pin)")
+    # kept as the column's own text form, so the store can compare it (er store verify)
+    canonical = scalar(con, f"SELECT CAST(TRY_CAST(? AS {types[field_name]}) AS VARCHAR)",
+                       [value])
+    if canonical is None:
+        raise ActionRefused(f"“{value[:40]}” 不是 {field_name} 的有效值 (not a valid "
+                            f"{types[field_name]} value)")
+    ch = _Change("pin", who, entity_id, comment=reason, golden={entity_id},
+                 pin={"field": field_name, "value": canonical, "record_ids": recs,
+                      "reason": reason})
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def unpin(con, cfg: Config, who: str, entity_id: str, version: str, pin_id: str,
+          reason: str | None = None) -> str:
+    """End a pin on this entity's golden record: the field follows the rules again."""
+    check_versions(con, {entity_id: version})
+    _require_entity(con, entity_id)
+    if pin_entity(con, pin_id, active_only=True) != entity_id:
+        raise ActionRefused(f"实体 {entity_id} 没有编号为 {pin_id} 的固定值 (entity {entity_id} "
+                            f"has no pin {pin_id} in force)")
+    ch = _Change("unpin", who, entity_id, comment=reason, golden={entity_id},
+                 pins_active={pin_id: False})
+    return _apply(con, cfg, ch, new_decision_id())
+
+
+def pin_entity(con: duckdb.DuckDBPyConnection, pin_id: str, active_only: bool = False) -> str | None:
+    """The entity a pin applies to (the one holding most of its records), or None."""
+    return scalar(
+        con,
+        """SELECT c.entity_id FROM golden_pins p, unnest(p.record_ids) AS u(record_id)
+           JOIN crosswalk c ON c.record_id = u.record_id
+           WHERE p.pin_id = ? AND (p.active OR NOT ?)
+           GROUP BY c.entity_id ORDER BY count(*) DESC, c.entity_id LIMIT 1""",
+        [pin_id, active_only],
+    )
+
+
+def pins_on(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[dict]:
+    """The pins in force on an entity's golden record, latest first."""
+    found = con.execute(
+        f"""SELECT p.pin_id, p.field, p.value, p.pinned_by, p.pinned_at, p.reason
+            FROM ({pin_targets_sql("crosswalk", "golden_pins")}) t
+            JOIN golden_pins p USING (pin_id) WHERE t.entity_id = ?
+            ORDER BY p.pinned_at DESC""", [entity_id])
+    cols = [c[0] for c in found.description]
+    return [dict(zip(cols, r)) for r in found.fetchall()]
+
+
+def _pins_undone(con: duckdb.DuckDBPyConnection, d: dict) -> tuple[dict[str, bool], set[str]]:
+    """Undoing a pin ends it; undoing an unpin brings it back — unless a later decision
+    did that already. Returns the pin's new state and the entity to recompute."""
+    if d["action"] == "pin":
+        pin_id, now_active = d["decision_id"], False
+    else:
+        pin_id, now_active = next(iter(json.loads(d["after"] or "{}").get("pins_active", {}))), True
+    state = con.execute("SELECT active FROM golden_pins WHERE pin_id = ?", [pin_id]).fetchall()
+    if not state or state[0][0] == now_active:
+        raise ActionRefused(
+            f"固定值 {pin_id} 之后又有变动，请先撤销后来的决定 (pin {pin_id} changed after decision "
+            f"{d['decision_id']}; undo the later decisions first)")
+    target = pin_entity(con, pin_id)
+    return {pin_id: now_active}, {target} if target else set()

@@ -18,6 +18,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from resolution.errors import ResolutionError
@@ -71,6 +72,9 @@ def create_app(
     app.add_exception_handler(web.Halt, web.halt_page)  # refusals and login redirects
     app.add_exception_handler(RequestValidationError, web.invalid_request_page)
     app.add_exception_handler(StoreBusy, web.store_busy_page)  # 503 while a job holds the store
+    # 404, 405 … from routing and static files, and any unexpected error: pages, not JSON
+    app.add_exception_handler(StarletteHTTPException, web.http_error_page)
+    app.add_exception_handler(Exception, web.server_error_page)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for routes in (queue, session, entity, audit, users):

@@ -145,6 +145,48 @@ TEXT: dict[str, tuple[str, str]] = {
     "save_next": ("确认并下一条", "Confirm & next"),
     "claimed": ("已被他人认领", "Claimed by someone else"),
     "sort_by": ("点击排序", "click to sort"),
+    # entity preview, pins, audit, errors
+    "http_404": ("页面不存在", "Not found"),
+    "http_405": ("不支持的请求方式", "Method not allowed"),
+    "http_500": ("服务器内部错误", "Internal error"),
+    "back_to_entity": ("返回实体页面并刷新", "Back to the entity (reloaded)"),
+    "preview": ("预览", "Preview"),
+    "preview_merge": ("预览合并", "Preview the merge"),
+    "preview_move": ("预览移动", "Preview the move"),
+    "preview_title_merge": ("合并预览", "Merge preview"),
+    "preview_title_move": ("移动预览", "Move preview"),
+    "preview_help": ("尚未执行任何操作。请核对合并后的黄金记录、目标实体的记录和匹配证据，再确认。",
+                     "Nothing has been done yet. Check the resulting golden record, the "
+                     "target's records and the evidence, then confirm."),
+    "result_golden": ("操作后的黄金记录", "Golden record after"),
+    "result_entity": ("结果实体", "Resulting entity"),
+    "joining": ("将并入的记录", "joining"),
+    "staying": ("目标实体的记录", "target's record"),
+    "evidence": ("匹配证据（模型逐项打分）", "Evidence (the model's per-comparison weights)"),
+    "no_evidence": ("模型未对这些记录打分（匹配概率过低或不在同一分块）。",
+                    "The model scored no pair between these records (too unlikely, or never compared)."),
+    "guard_warning": ("系统曾因以下原因将这些记录分开", "The engine keeps these records apart because"),
+    "override_check": ("我确认推翻系统拆分：这些记录是同一客户", "I overrule the engine's split: these records are one customer"),
+    "confirm_merge": ("确认合并", "Confirm the merge"),
+    "confirm_move": ("确认移动", "Confirm the move"),
+    "cancel": ("取消", "Cancel"),
+    "pin": ("固定值", "Pin"),
+    "pins": ("数据管理员固定的值", "Values pinned by a steward"),
+    "pin_field": ("字段", "Field"),
+    "pin_value": ("固定为", "Value"),
+    "pin_reason": ("原因（必填）", "Reason (required)"),
+    "pin_do": ("固定此值", "Pin this value"),
+    "unpin": ("取消固定", "Unpin"),
+    "pinned_by": ("固定人", "Pinned by"),
+    "steward_lineage": ("数据管理员固定", "steward"),
+    "audit_new": ("新建实体", "new entity"),
+    "audit_retired": ("停用实体", "retired"),
+    "audit_undoes": ("撤销决定", "undoes"),
+    "audit_same": ("{n} 对记录确认为同一客户", "{n} pair(s) marked the same customer"),
+    "audit_different": ("{n} 对记录标记为不同客户", "{n} pair(s) marked different customers"),
+    "audit_override": ("推翻系统拆分", "overrode the engine's split"),
+    "audit_changes": ("黄金记录变化（前 → 后）", "Golden record changes (before → after)"),
+    "page_of": ("第 {page} / {pages} 页，共 {total} 条", "page {page} of {pages}, {total} rows"),
 }
 
 # Categories of `review_queue.reason` (cluster.build_review_queue writes the text).
@@ -225,6 +267,8 @@ RULES: dict[str, str] = {
     "longest": "最完整",
     "fixed_source": "指定来源",
     "aggregate": "汇总全部",
+    # entity preview, pins, audit, errors
+    "steward": "数据管理员固定",
 }
 
 VALUES: dict[str, tuple[str, str]] = {
@@ -246,6 +290,16 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # queue workflow
     "claim": ("认领", "claim"),
     "release": ("释放认领", "release"),
+    # entity preview, pins, audit, errors
+    "pin": ("固定值", "pin"),
+    "unpin": ("取消固定", "unpin"),
+}
+
+# The guard's reasons for keeping records apart (cluster.py's conflict columns), shown on the merge preview and in the audit log.
+GUARDS: dict[str, tuple[str, str]] = {
+    "uscc_key": ("统一社会信用代码不同", "different valid USCCs"),
+    "id_card_key": ("身份证号不同", "different valid ID cards"),
+    "name_branch": ("门店/分支机构不同（或门店与总部）", "different branches (or a branch and its head office)"),
 }
 
 EVENTS: dict[str, tuple[str, str]] = {
@@ -301,10 +355,14 @@ def translator(lang: str):
     def rule(name: str) -> str:
         return name if i else RULES.get(name, name)
 
+    def guard(kind: str) -> str:
+        return GUARDS.get(kind, (kind, kind))[i]
+
     def value(v):
         return VALUES[v][i] if isinstance(v, str) and v in VALUES else v
 
     t.field, t.comparison, t.level, t.action, t.event = field, comparison, level, action, event
     t.rule, t.value = rule, value
+    t.guard = guard  # type: ignore[attr-defined]
     t.reason, t.reason_text, t.lang = reason, reason_text, LANGS[i]
     return t

@@ -34,7 +34,9 @@ from resolution.review.actions import (
     entity_version,
     entity_versions,
     last_undoable,
+    pins_on,
 )
+from resolution.review.actions import preview as actions_preview
 from resolution.review.i18n import REASONS
 from resolution.review.mask import mask_row, mask_text, mask_value
 
@@ -449,35 +451,10 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         {"field": f, "value": v, "from": (lineage.get(f) or {})}
         for f, v in golden.items()
     ]
-    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
-    shown = [(f, raw, cmp) for f, raw, cmp in MEMBER_FIELDS if raw in have]
-    cols = ", ".join(
-        f"r.{quote_ident(raw)} AS {quote_ident(f)}, "
-        f"r.{quote_ident(cmp if cmp in have else raw)} AS {quote_ident('_cmp_' + f)}"
-        for f, raw, cmp in shown
-    )
-    member_rows = _dicts(con.execute(
-        f"""SELECT r.record_id, r.source_system, c.membership_confidence,
-                   {cols}{', r.quality_score' if 'quality_score' in have else ''}
-            FROM crosswalk c JOIN records r USING (record_id)
-            WHERE c.entity_id = ? ORDER BY r.source_system, r.record_id""",
-        [entity_id],
-    ))
-    golden_cmp = {f: golden.get(f) for f, _, _ in shown}
-    for m in member_rows:
-        m["_diff"], m["_derived"] = {}, {}
-        for f, _, _ in shown:
-            mine, gold = m.pop("_cmp_" + f), golden_cmp.get(f)
-            m["_diff"][f] = mine is not None and gold is not None and str(mine) != str(gold)
-            if m.get(f) is None and mine is not None:
-                # the record left the field empty and the standardizer read it from another
-                # (a province from the address): show that, marked, since lineage may credit
-                # the golden value to this record
-                m[f], m["_derived"][f] = mine, True
-    varying = {
-        f for f, _, _ in shown
-        if len({str(m.get(f)) for m in member_rows if m.get(f) is not None}) > 1
-    }
+    member_fields, member_rows, varying = side_by_side(
+        con, [r[0] for r in con.execute(
+            "SELECT record_id FROM crosswalk WHERE entity_id = ?", [entity_id]).fetchall()],
+        golden)
     # Pairs touching the members first (a scan of two columns), then the entities of
     # their other ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k.
     ids = [m["record_id"] for m in member_rows]
@@ -531,7 +508,7 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         "golden": {f["field"]: f["value"] for f in fields},
         "fields": fields,
         "members": member_rows,
-        "member_fields": [f for f, _, _ in shown],
+        "member_fields": member_fields,
         "varying": varying,
         "inside_pairs": inside,
         "near": near,
@@ -539,6 +516,83 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         "history": events,
         "version": entity_version(con, entity_id),
         "undoable": last_undoable(con, entity_id),
+        "pins": [{**pin, "reason": mask_text(pin["reason"]) if masked else pin["reason"]}
+                 for pin in pins_on(con, entity_id)],
+        "pinnable": [f["field"] for f in fields if not isinstance(f["value"], list)],
+    }
+
+
+def side_by_side(con: duckdb.DuckDBPyConnection, record_ids: list[str], golden: dict
+                 ) -> tuple[list[str], list[dict], set[str]]:
+    """The member-record columns shown, the records (values that differ from `golden`
+    marked in `_diff`, values the standardizer derived in `_derived`) and the fields
+    whose values vary among them."""
+    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    shown = [(f, raw, cmp) for f, raw, cmp in MEMBER_FIELDS if raw in have]
+    cols = ", ".join(
+        f"r.{quote_ident(raw)} AS {quote_ident(f)}, "
+        f"r.{quote_ident(cmp if cmp in have else raw)} AS {quote_ident('_cmp_' + f)}"
+        for f, raw, cmp in shown
+    )
+    member_rows = _dicts(con.execute(
+        f"""SELECT r.record_id, r.source_system, c.membership_confidence,
+                   {cols}{', r.quality_score' if 'quality_score' in have else ''}
+            FROM crosswalk c JOIN records r USING (record_id)
+            WHERE list_contains(?, r.record_id) ORDER BY r.source_system, r.record_id""",
+        [record_ids],
+    ))
+    golden_cmp = {f: golden.get(f) for f, _, _ in shown}
+    for m in member_rows:
+        m["_diff"], m["_derived"] = {}, {}
+        for f, _, _ in shown:
+            mine, gold = m.pop("_cmp_" + f), golden_cmp.get(f)
+            m["_diff"][f] = mine is not None and gold is not None and str(mine) != str(gold)
+            if m.get(f) is None and mine is not None:
+                # the record left the field empty and the standardizer read it from another
+                # (a province from the address): show that, marked, since lineage may credit
+                # the golden value to this record
+                m[f], m["_derived"][f] = mine, True
+    varying = {
+        f for f, _, _ in shown
+        if len({str(m.get(f)) for m in member_rows if m.get(f) is not None}) > 1
+    }
+    return [f for f, _, _ in shown], member_rows, varying
+
+
+def preview(con: duckdb.DuckDBPyConnection, cfg, kind: str, entity_id: str, target: str,
+            record_id: str | None) -> dict:
+    """A merge or move before it is made (`actions.preview`), for the preview page: the
+    resulting golden record with lineage, the target's records beside the joining ones,
+    the model's evidence for the pairs between them, and the versions of both entities
+    as shown (the confirm form carries them)."""
+    pv = actions_preview(con, cfg, kind, entity_id, target, record_id)
+    golden = dict(pv["golden"])
+    lineage = golden.pop("lineage", None) or {}
+    for k in ("entity_id", "record_count", "source_systems", "cluster_confidence",
+              "needs_review"):
+        golden.pop(k, None)
+    fields = [{"field": f, "value": v, "from": lineage.get(f) or {}} for f, v in golden.items()]
+    member_fields, rows, varying = side_by_side(con, pv["joining"] + pv["staying"], golden)
+    joining = set(pv["joining"])
+    rows.sort(key=lambda m: (m["record_id"] not in joining, m["source_system"], m["record_id"]))
+    for m in rows:
+        m["_joining"] = m["record_id"] in joining
+    pairs = _dicts(con.execute(
+        """SELECT * FROM pairs
+           WHERE (list_contains($j, record_id_l) AND list_contains($s, record_id_r))
+              OR (list_contains($s, record_id_l) AND list_contains($j, record_id_r))
+           ORDER BY match_probability DESC, record_id_l, record_id_r LIMIT 5""",
+        {"j": pv["joining"], "s": pv["staying"]},
+    ))
+    explain_pairs(con, latest_settings(con), pairs)
+    names = dict(con.execute(
+        "SELECT entity_id, customer_name FROM entities WHERE list_contains(?, entity_id)",
+        [[entity_id, target]]).fetchall())
+    return {
+        **pv, "fields": fields, "golden": golden, "members": rows,
+        "member_fields": member_fields, "varying": varying, "pairs": pairs,
+        "entity_id": entity_id, "target": target, "record_id": record_id, "names": names,
+        "version": entity_version(con, entity_id), "target_version": entity_version(con, target),
     }
 
 
@@ -587,15 +641,34 @@ AUDIT_COLUMNS = ["decision_id", "decided_at", "who", "action", "record_ids", "en
                  "target_entity_id", "comment", "undone_by", "before", "after"]
 
 
+AUDIT_PAGE = 200
+
+
 def audit(
     con: duckdb.DuckDBPyConnection,
-    who: str | None = None,
-    action: str | None = None,
-    entity_id: str | None = None,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    limit: int | None = 200,
+    filters: dict[str, str | None] | None = None,
+    limit: int | None = AUDIT_PAGE,
+    offset: int = 0,
 ) -> list[dict]:
+    """Decisions matching the filters (who, action, entity_id, date_from, date_to), newest
+    first; `limit` rows from `offset`."""
+    where, params = _audit_where(**(filters or {}))
+    lim = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    return _dicts(con.execute(
+        f"SELECT {', '.join(AUDIT_COLUMNS)} FROM decisions WHERE {where} "
+        f"ORDER BY decided_at DESC, decision_id DESC {lim}",
+        params,
+    ))
+
+
+def audit_count(con: duckdb.DuckDBPyConnection, filters: dict[str, str | None]) -> int:
+    where, params = _audit_where(**filters)
+    return con.execute(f"SELECT count(*) FROM decisions WHERE {where}", params).fetchall()[0][0]
+
+
+def _audit_where(who: str | None = None, action: str | None = None,
+                 entity_id: str | None = None, date_from: str | None = None,
+                 date_to: str | None = None) -> tuple[str, dict]:
     where, params = ["true"], {}
     if who:
         where.append("who = $who")
@@ -612,9 +685,4 @@ def audit(
     if date_to:
         where.append("decided_at < CAST($dt AS DATE) + INTERVAL 1 DAY")
         params["dt"] = date_to
-    lim = f"LIMIT {int(limit)}" if limit else ""
-    return _dicts(con.execute(
-        f"SELECT {', '.join(AUDIT_COLUMNS)} FROM decisions WHERE {' AND '.join(where)} "
-        f"ORDER BY decided_at DESC, decision_id DESC {lim}",
-        params,
-    ))
+    return " AND ".join(where), params

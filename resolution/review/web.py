@@ -35,6 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resolution.review import actions, auth
 from resolution.review.i18n import LANGS, translator
@@ -108,14 +109,16 @@ def client_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def refuse(request: Request, caller: Caller, status: int, key: str, detail: str = "") -> Response:
-    """The refusal page (`key` is its i18n message unless `detail` says more), logged."""
+def refuse(request: Request, caller: Caller, status: int, key: str, detail: str = "",
+           links: list[tuple[str, str]] | None = None) -> Response:
+    """The refusal page (`key` is its i18n message unless `detail` says more, `links` the
+    ways on, as (href, label)), logged."""
     with store(request).connect() as con:
         auth.log_refusal(con, caller.name, caller.role, request.method, str(request.url.path),
                          status, f"{key}: {detail}" if detail else key, client_of(request))
     t = translator_for(request)
-    return render(request, "message.html", {"title": t("refused"), "message": detail or t(key)},
-                  status=status)
+    return render(request, "message.html", {"title": t("refused"), "message": detail or t(key),
+                                            "links": links or []}, status=status)
 
 
 def bad_request(request: Request, message: str) -> Response:
@@ -140,6 +143,37 @@ def _plain_page(request: Request, status: int, title: str, message: str,
          "can_decide": False},
         status_code=status, headers=headers,
     )
+
+
+# The app answers a browser with a page in its language for every status, never
+# Starlette's English JSON ({"detail": "Not Found"}) or plain "Internal Server Error".
+HTTP_MESSAGES = {
+    404: "页面不存在，请检查地址 (there is no such page; check the address)",
+    405: "此地址不接受这种请求方式，请从页面上的按钮或链接进入 (this address does not take this "
+         "kind of request; use the page's buttons and links)",
+    500: "服务器内部错误，操作未完成；请稍后重试，若仍出错请联系管理员 (an internal error; nothing "
+         "was done; try again later and tell the administrator if it persists)",
+}
+
+
+async def http_error_page(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, wrong method, a missing static file) as a
+    page; the status and the headers it asks for (Allow for 405) are kept."""
+    if not isinstance(exc, StarletteHTTPException):
+        return await server_error_page(request, exc)
+    status = exc.status_code
+    message = HTTP_MESSAGES.get(status) or f"请求未能处理 (the request could not be handled: {status})"
+    return _plain_page(request, status, f"http_{status}" if status in HTTP_MESSAGES else "refused",
+                       message, dict(exc.headers or {}))
+
+
+async def server_error_page(request: Request, exc: Exception) -> Response:
+    """An unexpected error (a bug, a damaged store) as a page without the traceback, which
+    the server log keeps (Starlette raises the error on after sending this). It is sent
+    from outside the other middleware, so it sets the security headers itself."""
+    response = _plain_page(request, 500, "http_500", HTTP_MESSAGES[500])
+    _secure(request, response)
+    return response
 
 
 async def store_busy_page(request: Request, exc: StoreBusy) -> Response:
@@ -271,10 +305,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 async def security_headers(request: Request, call_next):
     response = await call_next(request)
+    _secure(request, response)
+    return response
+
+
+def _secure(request: Request, response: Response) -> None:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if not request.url.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
-    return response

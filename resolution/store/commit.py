@@ -32,8 +32,15 @@ import duckdb
 
 from resolution.db import insert_rows, scalar, transaction
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
-from resolution.store.schema import JOB_TABLES, attach_store, connect_store, ensure_indexes
+from resolution.store.schema import (
+    JOB_TABLES,
+    attach_store,
+    connect_store,
+    ensure_indexes,
+    has_table,
+)
 from resolution.store.undo import undo_begin, undo_end
+from resolution.survivorship import apply_pins
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,15 @@ class IdMapping:
 
 
 def load_constraints(work: duckdb.DuckDBPyConnection, store_path: Path) -> int:
-    """Copy the store's active constraints into the job's `constraints` table."""
+    """Copy the store's active constraints into the job's `constraints` table, and its
+    active golden-record pins into `golden_pins` (survivorship applies them)."""
     work.execute(
         "CREATE OR REPLACE TABLE constraints (record_id_l VARCHAR, record_id_r VARCHAR, "
         "kind VARCHAR, decision_id VARCHAR)"
+    )
+    work.execute(
+        "CREATE OR REPLACE TABLE golden_pins (pin_id VARCHAR, field VARCHAR, value VARCHAR, "
+        "record_ids VARCHAR[], pinned_at TIMESTAMP, active BOOLEAN)"
     )
     if not store_path.exists():
         return 0
@@ -63,6 +75,11 @@ def load_constraints(work: duckdb.DuckDBPyConnection, store_path: Path) -> int:
             work.execute(
                 "INSERT INTO constraints SELECT record_id_l, record_id_r, kind, decision_id "
                 "FROM st.constraints WHERE active"
+            )
+        if has_table(work, "golden_pins", "st"):
+            work.execute(
+                "INSERT INTO golden_pins BY NAME SELECT pin_id, field, value, record_ids, "
+                "pinned_at, active FROM st.golden_pins WHERE active"
             )
     finally:
         work.execute("DETACH st")
@@ -261,6 +278,8 @@ def commit_job(
             work.execute(f"DROP TABLE IF EXISTS st.{t}")
             work.execute(f"CREATE TABLE st.{t} AS SELECT * FROM {t}")
         ensure_indexes(work, "st")
+        # the store's pins as they are now: a pin set while the job ran applies at once
+        apply_pins(work, "st.entities", "st.crosswalk", "st.golden_pins")
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         write_history(work, job_id, now)
         work.execute(

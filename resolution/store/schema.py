@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 CREATE TABLE IF NOT EXISTS claims (
     entity_id VARCHAR PRIMARY KEY, who VARCHAR, claimed_at TIMESTAMP, claimed_by VARCHAR
 );
+-- a steward's value for one golden-record field (review app: pin, unpin); it applies to
+-- the entity holding most of `record_ids`, its entity's members when pinned
+-- (survivorship.apply_pins); `pin_id` is the pin decision's ID
+CREATE TABLE IF NOT EXISTS golden_pins (
+    pin_id VARCHAR PRIMARY KEY, field VARCHAR, value VARCHAR, record_ids VARCHAR[],
+    pinned_by VARCHAR, pinned_at TIMESTAMP, reason VARCHAR, active BOOLEAN DEFAULT true,
+    unpinned_by VARCHAR
+);
 """
 
 # Tables a job replaces wholesale (their columns follow the job's records).

@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
-from resolution.db import quote_literal, scalar
+from resolution.db import quote_ident, quote_literal, scalar
 from resolution.errors import ResolutionError
 from resolution.store.schema import attach_store, has_table
+from resolution.survivorship import pin_targets_sql
 
 
 def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
@@ -126,7 +127,37 @@ def verify_connection(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict]:
     rule("pair with more than one active constraint",
          "SELECT record_id_l, record_id_r, count(*) FROM constraints WHERE active "
          "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
+    if has_table(con, "golden_pins"):
+        _pins(con, rule, facts)
     return breaches, facts
+
+
+def _pins(con: duckdb.DuckDBPyConnection, rule, facts: dict) -> None:
+    """Steward pins (survivorship.apply_pins): each pin in force is its entity's golden
+    value with lineage `steward`, and a value credited to a steward has a pin in force."""
+    facts["pins"] = scalar(con, "SELECT count(*) FROM golden_pins WHERE active")
+    rule("active pin without its pin decision",
+         "SELECT pin_id FROM golden_pins WHERE active AND pin_id NOT IN "
+         "(SELECT decision_id FROM decisions WHERE action = 'pin') ORDER BY 1")
+    golden = {r[0] for r in con.execute("DESCRIBE entities").fetchall()}
+    rule("active pin on a field the golden records lack",
+         "SELECT pin_id, field FROM golden_pins WHERE active AND NOT list_contains(["
+         + ", ".join(quote_literal(c) for c in sorted(golden)) + "]::VARCHAR[], field) ORDER BY 1")
+    lineage = [r[0] for r in con.execute(
+        "SELECT unnest(struct_keys(lineage)) FROM (SELECT lineage FROM entities LIMIT 1)"
+    ).fetchall()]
+    targets = pin_targets_sql("crosswalk", "golden_pins")
+    for f in sorted(set(lineage) & golden):
+        col = quote_ident(f)
+        rule(f"pinned value missing from the golden record ({f})",
+             f"""SELECT t.entity_id, t.pin_id FROM ({targets}) t JOIN entities e USING (entity_id)
+                 WHERE t.field = {quote_literal(f)} AND (CAST(e.{col} AS VARCHAR)
+                       IS DISTINCT FROM t.value OR e.lineage.{col}.rule IS DISTINCT FROM 'steward')
+                 ORDER BY 1""")
+        rule(f"golden value credited to a steward without a pin in force ({f})",
+             f"""SELECT e.entity_id FROM entities e WHERE e.lineage.{col}.rule = 'steward'
+                 AND e.entity_id NOT IN (SELECT entity_id FROM ({targets}) t
+                                          WHERE t.field = {quote_literal(f)}) ORDER BY 1""")
 
 
 def verify_store(path: str | Path) -> tuple[list[str], dict]:

@@ -1,10 +1,13 @@
-"""One entity: its page (golden record, lineage, members, explained pairs, history) and
-the steward decisions taken on it.
+"""One entity: its page (golden record, lineage, pins, members, explained pairs,
+history) and the steward decisions taken on it.
 
 Every decision form carries the entity's version as the page showed it; the action
 checks it and writes inside one store connection (`actions.check_versions`), so a page
-that is out of date is refused with 409 and nothing is applied. A decision that leaves
-the entity empty (merged away) leads to the entity its records went to.
+that is out of date is refused with 409 (with a link back to the entity) and nothing is
+applied. A decision that leaves the entity empty (merged away) leads to the entity its
+records went to. A merge or a move is shown first (`/entity/ID/preview`: the resulting
+golden record, the target's records, the evidence) and made from there; one that
+overrules the guard needs the override box ticked (`override`), and is audited as such.
 """
 
 from __future__ import annotations
@@ -57,6 +60,23 @@ def entity_page(request: Request, entity_id: str, viewer: Viewer, q: str = "") -
                                            "masked": masked})
 
 
+@router.get("/entity/{entity_id}/preview", response_class=HTMLResponse)
+def preview_page(request: Request, entity_id: str, steward: Steward, kind: str = "merge",
+                 target: str = "", record_id: str = "", comment: str = "") -> Response:
+    """What a merge or move would make; nothing is written until its form is sent."""
+    target_id = target.strip().partition(":")[0]
+    try:
+        with store(request).connect() as con:
+            cfg = actions.load_review_config(con, request.app.state.config_path)
+            pv = views.preview(con, cfg, kind, entity_id, target_id, record_id or None)
+    except StoreBusy:
+        raise
+    except ResolutionError as exc:
+        return refuse(request, steward, 400, "refused", str(exc),
+                      [(f"/entity/{entity_id}", translator_for(request)("back_to_entity"))])
+    return render(request, "preview.html", {"p": pv, "comment": comment})
+
+
 # --- decisions ------------------------------------------------------------------------
 # Each route reads its form fields and hands `_decide` the action to run on the store.
 
@@ -82,7 +102,7 @@ async def move(request: Request, entity_id: str, steward: Steward,
     target, target_version = _target(form)
     return _decide(request, steward, entity_id, "move", lambda con, cfg: actions.move(
         con, cfg, steward.name, entity_id, _version(form), str(form.get("record_id", "")),
-        target, _note(form), target_version))
+        target, _note(form), target_version, _override(form)))
 
 
 @router.post("/entity/{entity_id}/merge", name="act_merge")
@@ -91,7 +111,22 @@ async def merge(request: Request, entity_id: str, steward: Steward,
     target, target_version = _target(form)
     return _decide(request, steward, entity_id, "merge", lambda con, cfg: actions.merge(
         con, cfg, steward.name, entity_id, _version(form), target, _note(form),
-        target_version))
+        target_version, _override(form)))
+
+
+@router.post("/entity/{entity_id}/pin", name="act_pin")
+async def pin(request: Request, entity_id: str, steward: Steward, form: StewardForm) -> Response:
+    return _decide(request, steward, entity_id, "pin", lambda con, cfg: actions.pin(
+        con, cfg, steward.name or "", entity_id, _version(form), str(form.get("field", "")),
+        str(form.get("value", "")), _note(form) or ""))
+
+
+@router.post("/entity/{entity_id}/unpin", name="act_unpin")
+async def unpin(request: Request, entity_id: str, steward: Steward,
+                form: StewardForm) -> Response:
+    return _decide(request, steward, entity_id, "unpin", lambda con, cfg: actions.unpin(
+        con, cfg, steward.name or "", entity_id, _version(form), str(form.get("pin_id", "")),
+        _note(form)))
 
 
 @router.post("/entity/{entity_id}/different", name="act_different")
@@ -140,13 +175,16 @@ def _decide(request: Request, steward: Caller, entity_id: str, kind: str,
                 after = json.loads(_after(con, did) or "{}")
                 goto = f"/entity/{next(iter(after.get('membership', {}).values()), entity_id)}"
     except actions.StaleEntity as exc:
-        return refuse(request, steward, 409, "stale", str(exc))
+        return refuse(request, steward, 409, "stale", str(exc),
+                      [(f"/entity/{entity_id}", t("back_to_entity"))])
     except actions.ClaimedByOther as exc:
-        return refuse(request, steward, 409, "claimed", str(exc))
+        return refuse(request, steward, 409, "claimed", str(exc),
+                      [(f"/entity/{entity_id}", t("back_to_entity"))])
     except StoreBusy:
         raise
     except ResolutionError as exc:
-        return refuse(request, steward, 400, "refused", str(exc))
+        return refuse(request, steward, 400, "refused", str(exc),
+                      [(f"/entity/{entity_id}", t("back_to_entity"))])
     request.session["flash"] = f"{t('done')}: {t.action(kind)} {entity_id} ({did})"
     return RedirectResponse(goto, status_code=303)
 
@@ -154,6 +192,11 @@ def _decide(request: Request, steward: Caller, entity_id: str, kind: str,
 def _version(form: FormData) -> str:
     """The entity's version as the page showed it."""
     return str(form.get("version", ""))
+
+
+def _override(form: FormData) -> bool:
+    """The preview's box "I overrule the engine's split" was ticked."""
+    return str(form.get("override", "")) == "1"
 
 
 def _note(form: FormData) -> str | None:
