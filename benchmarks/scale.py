@@ -149,6 +149,10 @@ def main() -> None:
                     "records, 7.1M candidate pairs; 10M needs more)")
     ap.add_argument("--no-baseline", action="store_true", help="skip plain Splink")
     ap.add_argument("--settings", type=Path, default=None, help="reuse trained settings json")
+    ap.add_argument("--trained-on", type=int, default=None,
+                    help="with --settings: the record count the model was trained on, so its "
+                    "prior λ is rescaled to this input (default: read from the trained_on.txt "
+                    "the training run wrote beside the settings)")
     ap.add_argument("--rerun", action="store_true",
                     help="run the job a second time on the same input and store (the nightly "
                     "re-run: the store diffs every table) and check the entity IDs are unchanged")
@@ -196,9 +200,12 @@ def main() -> None:
               f"generated in {gen:.1f} s)", flush=True)
 
         # --- train (the `er train` path, without labels and charts) ---
+        trained_on = n
         if args.settings:
             settings = json.loads(args.settings.read_text())
             train_secs, train_total, train_peak = {}, 0.0, None
+            meta = args.settings.parent / "trained_on.txt"
+            trained_on = args.trained_on or (int(meta.read_text()) if meta.exists() else None)
         else:
             sampler.set_stage("train")
             t_train = time.time()
@@ -215,6 +222,7 @@ def main() -> None:
             train_secs = res.seconds
             train_peak = sampler.peak_between(t_train)
             (work / "settings.json").write_text(json.dumps(settings))
+            (work / "trained_on.txt").write_text(str(n))
         print(f"\ntrain: {train_total:.1f} s total, peak RSS {train_peak or 0:,.0f} MB; stages "
               + ", ".join(f"{k} {v:.1f} s" for k, v in train_secs.items()), flush=True)
 
@@ -232,6 +240,7 @@ def main() -> None:
         summary = dedup(
             config, settings, [data], out, "bench", on_stage=sampler.set_stage,
             store_path=work / "store.duckdb" if False else out / "store.duckdb",
+            trained_on_records=trained_on,
         )
         wall = time.perf_counter() - t0
         t_job_end = time.time()
@@ -241,6 +250,10 @@ def main() -> None:
         print(f"\ndedup: {wall:.1f} s wall, {n / wall:,.0f} records/s, peak RSS {job_peak:,.0f} MB"
               f"; entities {summary.entities:,}, pairs kept {summary.pairs_scored:,} of "
               f"{summary.candidate_pairs:,} candidates", flush=True)
+        if summary.prior:
+            print(f"prior λ: trained {summary.prior['lambda_trained']:.3g} on "
+                  f"{summary.prior['trained_on_records'] or 0:,} records, used "
+                  f"{summary.prior['lambda_used']:.3g} for {n:,}")
         print(f"standardize: {summary.standardized_values:,} distinct values, "
               f"{summary.standardize_cache_hits:,} of them from the standardize cache")
         print(f"{'stage':<22}{'seconds':>9}{'records/s':>12}{'peak MB':>9}")
