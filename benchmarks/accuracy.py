@@ -27,6 +27,7 @@ Beside the metrics, for each data set:
 
     python benchmarks/accuracy.py --records 10000 --seed 7
     python benchmarks/accuracy.py --data second --records 20000
+    python benchmarks/accuracy.py --records 10000 --parameters   # and the learned parameters
 """
 
 from __future__ import annotations
@@ -251,6 +252,8 @@ class Result:
     multi: list[Bin] = field(default_factory=list)
     alone: list[Bin] = field(default_factory=list)
     groups: dict[str, int] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def run(label: str, customers: Path, truth: Path, config) -> Result:
@@ -261,7 +264,8 @@ def run(label: str, customers: Path, truth: Path, config) -> Result:
     load_causes(con, truth)
 
     t0 = time.perf_counter()
-    settings = fit_model(con, config)
+    warnings: list[str] = []
+    settings = fit_model(con, config, warnings=warnings)
     resolve_records(con, config, settings, seconds, lambda _s: None)
     ours_s = time.perf_counter() - t0
     ours = metrics_from_tables(con, "clusters", "truth")
@@ -277,11 +281,36 @@ def run(label: str, customers: Path, truth: Path, config) -> Result:
     groups = dict(con.execute("SELECT cause, count(DISTINCT group_id) FROM causes GROUP BY 1").fetchall())
     con.close()
     return Result(label, ours.records, ours, plain, ours_s, plain_s, ours_causes, plain_causes,
-                  direct, scored, multi, alone, groups)
+                  direct, scored, multi, alone, groups, settings, warnings)
 
 
 def _pct(num: int, den: int) -> str:
     return f"{100 * num / den:.1f}%" if den else "-"
+
+
+def parameters(res: Result) -> None:
+    """The learned parameters: every level's m, u and weight (log2 m/u); `prior` marks an m
+    fixed by a domain prior, and the training's adjustments (pooled levels, capped filled-in
+    u, disagreement floors) follow the table."""
+    import math
+
+    lam = res.settings["probability_two_random_records_match"]
+    print(f"learned parameters ({res.label}); λ {lam:.3g} ({math.log2(lam / (1 - lam)):+.2f} bits)")
+    print(f"{'comparison':<14}{'level':<52}{'m':>9}{'u':>11}{'bits':>8}  fixed")
+    for comp in res.settings["comparisons"]:
+        for lv in comp["comparison_levels"]:
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            bits = f"{math.log2(m / u):+8.2f}" if m and u else f"{'-':>8}"
+            ms = f"{m:9.4f}" if m is not None else f"{'untrained':>9}"
+            us = f"{u:11.6f}" if u is not None else f"{'-':>11}"
+            label = lv.get("label_for_charts", "")[:50]
+            print(f"{comp['output_column_name']:<14}{label:<52}{ms}{us}{bits}  "
+                  f"{'prior' if lv.get('fix_m_probability') else ''}")
+    for w in res.warnings:
+        print(f"  adjusted: {w}")
+    print()
 
 
 def report(res: Result, seed: int, match: float) -> None:
@@ -340,6 +369,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data", choices=("demo", "second", "both"), default="both")
     ap.add_argument("--config", default=str(ROOT / "configs" / "customer_zh.yaml"))
+    ap.add_argument("--parameters", action="store_true",
+                    help="also print each model's learned parameters and the training's adjustments")
     args = ap.parse_args()
 
     from benchmarks.second_data import write_second
@@ -358,6 +389,9 @@ def main() -> None:
             if i:
                 print("\n" + "=" * 100 + "\n")
             report(res, args.seed, config.thresholds.match)
+            if args.parameters:
+                print()
+                parameters(res)
 
 
 if __name__ == "__main__":
