@@ -88,6 +88,9 @@ def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsuper
         # one salesperson on two different stores
         _row("S-1", "杭州联华超市文三店", "企业", contact_name="陈立", mobile="13800571234"),
         _row("S-2", "杭州永辉生鲜超市", "企业", contact_name="陈立", mobile="13800571234"),
+        # ... and on two stores whose names share only industry words (副食品)
+        _row("S-3", "杭州益利副食品有限公司", "企业", contact_name="孟桂军", mobile="15671990970"),
+        _row("S-4", "华鑫副食品（杭州）有限公司", "企业", contact_name="孟桂军", mobile="15671990970"),
         # an honest duplicate: the same person twice
         _row("D-1", "沈佳怡", "个人", mobile="13705718888", address=addr),
         _row("D-2", "沈佳怡", "个人", mobile="137 0571 8888", address="文三路478号华星时代广场A座1203室"),
@@ -101,11 +104,11 @@ def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsuper
     try:
         entity = dict(con.execute(
             "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN "
-            "('H-1','H-2','O-1','O-2','S-1','S-2','D-1','D-2')").fetchall())
+            "('H-1','H-2','O-1','O-2','S-1','S-2','S-3','S-4','D-1','D-2')").fetchall())
     finally:
         con.close()
     assert entity["D-1"] == entity["D-2"], "the honest duplicate is one customer"
-    for a, b in (("H-1", "H-2"), ("O-1", "O-2"), ("S-1", "S-2")):
+    for a, b in (("H-1", "H-2"), ("O-1", "O-2"), ("S-1", "S-2"), ("S-3", "S-4")):
         assert entity[a] != entity[b], f"{a} and {b} are different customers"
 
 

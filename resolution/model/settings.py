@@ -16,7 +16,7 @@ import duckdb
 from splink import block_on
 
 from resolution.config import ComparisonConfig, Config
-from resolution.db import scalar
+from resolution.db import quote_literal, scalar
 from resolution.errors import InputError
 
 LinkType = str  # "dedupe_only" | "link_only" | "link_and_dedupe"
@@ -324,6 +324,21 @@ def _any(conditions: list[str]) -> str:
     return "coalesce(" + " OR ".join(f"({c})" for c in conditions) + ", FALSE)"
 
 
+def _trade_share(c: str) -> str:
+    """Of two company names, the characters outside industry words (超市, 副食, 商行: see
+    `INDUSTRY_CHARACTERS`) that one shares with the other, over the longer such part."""
+    from resolution.standardize.company import INDUSTRY_CHARACTERS
+
+    ind = quote_literal(INDUSTRY_CHARACTERS)
+
+    def trade(x: str) -> str:
+        return f"list_filter(string_split({x}, ''), lambda ch: NOT contains({ind}, ch))"
+
+    shared = (f"len(list_filter(string_split({_l(c)}, ''), lambda ch: contains({_r(c)}, ch) "
+              f"AND NOT contains({ind}, ch)))")
+    return f"({shared}::DOUBLE / greatest(len({trade(_l(c))}), len({trade(_r(c))}), 1))"
+
+
 def condition_on_parties(settings: dict[str, Any], config: Config) -> dict[str, Any]:
     """`settings` with `model.parties` (see `resolution.config.PartiesConfig`) folded into
     the comparisons' null levels: the pairs it names get no evidence from those comparisons.
@@ -345,6 +360,14 @@ def condition_on_parties(settings: dict[str, Any], config: Config) -> dict[str, 
     names_differ = f"NOT {_any([name_null, *scored])}"
     names_agree = _any(scored[:2])  # exact, same pinyin
     k = parties.kind_column
+    # Two companies whose names share only industry words (益利副食品, 华鑫副食品: 副食品)
+    # are told apart by their trade names (字号) as much as by a "different" level: a
+    # salesperson's name and mobile on both is no evidence of one customer.
+    close = [lv["sql_condition"] for lv in name_levels
+             if lv.get("label_for_charts", "").startswith(("exact", "same pinyin", "most characters"))]
+    column = next(cc.column for cc in config.model.comparisons if cc.name == parties.name)
+    names_differ = (f"({names_differ}) OR ({_l(k)} = 'company' AND {_r(k)} = 'company' AND "
+                    f"NOT {_any(close)} AND {_trade_share(column)} < 0.5)")
     either_person = f"coalesce({_l(k)} = 'person' OR {_r(k)} = 'person', FALSE)"
     # a person and a company whose names are not the same (张伟 and 张伟五金店: a 个体 shop
     # and its owner) are two parties as well, however many characters they share

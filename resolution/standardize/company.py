@@ -142,6 +142,9 @@ _BUSINESS_WORDS = sorted(
     reverse=True,
 )
 _BUSINESS_RE = re.compile("|".join(_BUSINESS_WORDS))
+# the characters of those words: what thousands of unrelated shops share (超市, 副食, 商行),
+# as opposed to the trade name (字号) that tells one business from another
+INDUSTRY_CHARACTERS = "".join(sorted(set("".join(_BUSINESS_WORDS)) - set("公司")))
 _RX_TRAILING_NUMBER = re.compile(rf"第?(?:[0-9]+|[{_CN_NUM_CHARS}]+)号?$")
 _NUM_LOC = re.compile(rf"^第?([0-9]+|[{_CN_NUM_CHARS}]+)号?$")
 _NOTE_BRACKET = re.compile(r"^(?:原|旧|即|简称|曾用名|英文|又名|现|注|备注|停用|作废|重复|已)")
