@@ -315,7 +315,8 @@ def _commit_incremental(
         con.execute("INSERT INTO st.cluster_splits BY NAME SELECT * FROM cluster_splits")
         write_history(con, job_id, now)
         con.execute(
-            "INSERT INTO st.jobs VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",
+            "INSERT INTO st.jobs (job_id, kind, started_at, finished_at, model, inputs, records, "
+            "entities, summary, settings) VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",
             [
                 job_id, started, now, summary.new_records + summary.updated_records,
                 summary.new_entities, json.dumps(summary.as_dict(), ensure_ascii=False, default=str),
