@@ -63,7 +63,7 @@ def term_frequency_tables(
     out = {}
     for col in cols:
         sdf = linker.table_management.compute_tf_table(col)
-        out[col] = con.execute(f"SELECT * FROM {sdf.physical_name} ORDER BY 1").arrow()
+        out[col] = con.execute(f"SELECT * FROM {sdf.physical_name} ORDER BY 1").to_arrow_table()
         sdf.drop_table_from_database_and_remove_from_cache()
     return out
 
