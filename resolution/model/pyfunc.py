@@ -23,10 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 
-class ResolutionModel(mlflow.pyfunc.PythonModel):
+class ResolutionModel(PythonModel):
     def load_context(self, context) -> None:
         import yaml
 
