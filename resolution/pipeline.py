@@ -167,6 +167,16 @@ def _check_model_columns(con: duckdb.DuckDBPyConnection, settings: dict) -> None
         )
 
 
+def with_match_threshold(config: Config, match: float) -> Config:
+    """The config a job runs with when it links at `match` (pairs below it are still kept
+    down to `keep_pairs`, lowered to `match` when that is higher)."""
+    t = config.thresholds
+    if match == t.match:
+        return config
+    return config.model_copy(update={"thresholds": t.model_copy(
+        update={"match": match, "keep_pairs": min(t.keep_pairs, match)})})
+
+
 def resolve_records(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -208,10 +218,7 @@ def resolve_records(
     settings = model.settings
     match, threshold_source = model.match_threshold(
         config.thresholds.match, threshold, use_recommended_threshold)
-    if match != config.thresholds.match:
-        t = config.thresholds
-        config = config.model_copy(update={"thresholds": t.model_copy(
-            update={"match": match, "keep_pairs": min(t.keep_pairs, match)})})
+    config = with_match_threshold(config, match)
     _check_model_columns(con, settings)
     settings, prior = prior_for_input(
         settings, model.trained_on_records, scalar(con, "SELECT count(*) FROM records"))
@@ -498,7 +505,9 @@ def dedup(
                     con, store, job_id,
                     {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
                     settings=used,  # the λ this job used (model.settings.prior_for_input)
-                    config=config.model_dump(mode="json"),
+                    # the threshold this job linked at (--threshold, the model's)
+                    config=with_match_threshold(config, counts["threshold"]).model_dump(
+                        mode="json"),
                 ))
             return summary
         finally:

@@ -158,6 +158,10 @@ def test_dedup_records_model_version_run_and_the_threshold_option(model, batch, 
     assert (job["model_name"], job["model_version"], job["model_run_id"], job["threshold"]) == (
         MODEL, version, run_id, 0.5)
     assert json.loads(job["summary"])["quality_run_id"] == summary["quality_run_id"]
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{tmp_path / 'out' / 'store.duckdb'}' AS s (READ_ONLY)")
+    config = json.loads(con.execute("SELECT config FROM s.job_configs").fetchone()[0])
+    assert config["thresholds"]["match"] == 0.5  # the review app sees the job's threshold
     assert f"{MODEL} version {version}" in result.output
     # the pyfunc model takes the same threshold as a param and links the same records
     import mlflow.pyfunc
