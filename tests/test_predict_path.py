@@ -95,7 +95,9 @@ def test_ten_records_resolve_alike_by_cli_api_evaluate_and_pyfunc(model, batch, 
     cli_groups, cli_pairs = _job(tmp_path / "cli")
     assert cli_groups == expected
 
-    er.dedup(frame, er.load_config(CONFIG), er.load_model(uri), out=tmp_path / "api")
+    loaded = er.load_model(uri)
+    assert loaded.tf_tables and loaded.calibrator is not None  # shipped in the model
+    er.dedup(frame, er.load_config(CONFIG), loaded, out=tmp_path / "api")
     api_groups, api_pairs = _job(tmp_path / "api")
     assert (api_groups, api_pairs) == (cli_groups, cli_pairs)
 
