@@ -32,7 +32,7 @@ from resolution.config import DEFAULT_CONFIG, Config, preset
 from resolution.config import load_config as _load_config_file
 from resolution.errors import ConfigError, InputError, ModelError, ResolutionError
 from resolution.incremental import MatchSummary
-from resolution.model.loading import LoadedModel, resolve_model
+from resolution.model.loading import LoadedModel, as_loaded, resolve_model
 from resolution.pipeline import JobSummary
 
 Data = Any  # a path, a list of paths, a pandas DataFrame or a pyarrow Table
@@ -63,15 +63,7 @@ def _config(config: ConfigLike) -> Config:
 
 
 def _model(model: ModelLike) -> LoadedModel:
-    if isinstance(model, LoadedModel):
-        return model
-    if hasattr(model, "as_loaded"):  # a model trained in this session (training.train)
-        return model.as_loaded()
-    if isinstance(model, dict):
-        if "comparisons" not in model:
-            raise ModelError("a settings dict must be Splink settings (it has no 'comparisons')")
-        return LoadedModel(settings=model, config_yaml=None, reference="<settings dict>")
-    return load_model(model)
+    return as_loaded(model)
 
 
 @contextmanager
@@ -115,16 +107,19 @@ def dedup(
     backend: str = "duckdb",
     on_stage=None,
     lock_wait: float = 0.0,
+    threshold: float | None = None,
+    use_recommended_threshold: bool = False,
 ) -> JobSummary:
     """The batch job (`er dedup`): outputs in `out`, the store updated (`store`, else the
-    config's `store.path`, else `out/store.duckdb`). Returns the job's summary."""
+    config's `store.path`, else `out/store.duckdb`). Links at `threshold`, the model's
+    recommended threshold with `use_recommended_threshold`, else the config's
+    `thresholds.match`. Returns the job's summary."""
     cfg, loaded = _config(config), _model(model)
     with input_files(data) as files:
         return pipeline.dedup(
-            cfg, loaded.settings, files, out, loaded.reference, encoding, on_stage,
-            store_path=store, calibrator=loaded.calibration, backend=backend,
-            lock_wait=lock_wait, sheet=sheet,
-            trained_on_records=(loaded.meta or {}).get("trained_on_records"),
+            cfg, loaded, files, out, loaded.reference, encoding, on_stage,
+            store_path=store, backend=backend, lock_wait=lock_wait, sheet=sheet,
+            threshold=threshold, use_recommended_threshold=use_recommended_threshold,
         )
 
 

@@ -220,6 +220,14 @@ def dedup(
     ] = None,
     wait: WaitOpt = 0.0,
     sheet: SheetOpt = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="pair probability that links (default: config thresholds.match)"),
+    ] = None,
+    use_recommended_threshold: Annotated[
+        bool,
+        typer.Option(help="link at the threshold the model's training recommended from labels"),
+    ] = False,
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
@@ -235,11 +243,9 @@ def dedup(
     loaded = resolve_model(model)
     with _Stages("dedup") as stages:
         summary = run_dedup(
-            cfg, loaded.settings, input, out_dir, model, encoding, stages, store_path=store,
-            calibrator=loaded.calibration, backend=backend.value, spark_master=spark_master,
-            lock_wait=wait,
-            sheet=sheet,
-            trained_on_records=(loaded.meta or {}).get("trained_on_records"),
+            cfg, loaded, input, out_dir, model, encoding, stages, store_path=store,
+            backend=backend.value, spark_master=spark_master, lock_wait=wait, sheet=sheet,
+            threshold=threshold, use_recommended_threshold=use_recommended_threshold,
         )
     print_warnings(summary.warnings)
     print_summary(summary)
@@ -707,6 +713,10 @@ def print_summary(s, metrics=None) -> None:
     if prior and prior.get("rescaled"):
         t.add_row("prior λ (rescaled)", f"{prior['lambda_used']:.3g} (trained {prior['lambda_trained']:.3g} "
                   f"on {prior['trained_on_records']:,} records)")
+    if getattr(s, "model_version", None):
+        t.add_row("model", f"{s.model_name} version {s.model_version}")
+    if getattr(s, "threshold", None) is not None:
+        t.add_row("match threshold", f"{s.threshold:.4g} ({s.threshold_source})")
     t.add_row("review queue", f"{s.review_queue:,}")
     t.add_row("components split by guard", f"{s.guard_splits:,}")
     if s.standardize_cache_hits:

@@ -316,7 +316,8 @@ def _commit_incremental(
         apply_pins(con, "st.entities", "st.crosswalk", "st.golden_pins")  # steward pins
         write_history(con, job_id, now)
         con.execute(
-            "INSERT INTO st.jobs VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",
+            "INSERT INTO st.jobs (job_id, kind, started_at, finished_at, model, inputs, records, "
+            "entities, summary, settings) VALUES (?, 'match', ?, ?, NULL, NULL, ?, ?, ?, ?)",
             [
                 job_id, started, now, summary.new_records + summary.updated_records,
                 summary.new_entities, json.dumps(summary.as_dict(), ensure_ascii=False, default=str),

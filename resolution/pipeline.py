@@ -66,7 +66,18 @@ class JobSummary:
     store: str | None = None
     duplicate_rate: float | None = None
     quality_passed: bool | None = None
+    # the MLflow run of this job's data-quality report (config quality.track_in_mlflow),
+    # else None
     quality_run_id: str | None = None
+    # the model as the registry has it (an alias resolved to its version) and the MLflow
+    # run that trained it; None for a model that is not registered (a settings file)
+    model_name: str | None = None
+    model_version: str | None = None
+    model_run_id: str | None = None
+    # the pair probability the job linked at, and where it came from (option,
+    # recommended: the model's, config: thresholds.match)
+    threshold: float | None = None
+    threshold_source: str | None = None
     # the model's prior λ and the one used for this input's size (model.settings.prior_for_input)
     prior: dict[str, Any] | None = None
 
@@ -156,21 +167,39 @@ def _check_model_columns(con: duckdb.DuckDBPyConnection, settings: dict) -> None
         )
 
 
+def with_match_threshold(config: Config, match: float) -> Config:
+    """The config a job runs with when it links at `match` (pairs below it are still kept
+    down to `keep_pairs`, lowered to `match` when that is higher)."""
+    t = config.thresholds
+    if match == t.match:
+        return config
+    return config.model_copy(update={"thresholds": t.model_copy(
+        update={"match": match, "keep_pairs": min(t.keep_pairs, match)})})
+
+
 def resolve_records(
     con: duckdb.DuckDBPyConnection,
     config: Config,
-    settings: dict,
+    model,
     seconds: dict[str, float],
     say: Say,
     store_path: Path | None = None,
     job_id: str = "",
-    calibrator=None,
     backend=None,
-    trained_on_records: int | None = None,
+    threshold: float | None = None,
+    use_recommended_threshold: bool = False,
 ) -> dict[str, Any]:
     """From `records`, create `pairs`, `clusters`, `review_queue`, `crosswalk`, `entities`.
 
-    With `trained_on_records` (the model's training size), the model's prior λ is rescaled
+    The one predict path: `er dedup`, `er evaluate --model`, training's cluster metrics
+    and the pyfunc model all call this with the model as a `LoadedModel` (a settings dict
+    is a model without calibrator or term-frequency tables), so each applies the same
+    term-frequency tables (the training records', `resolution.predict`), the same
+    calibrator once, the same prior rescaling and the same threshold.
+
+    The match threshold is `threshold`, the model's recommended one with
+    `use_recommended_threshold`, else the config's (`LoadedModel.match_threshold`); the
+    result's `threshold` and `threshold_source` say which. The model's prior λ is rescaled
     to this input's size (`prior_for_input`); the result's `prior` says which λ was used.
 
     With a `backend` (resolution.spark_backend.SparkBackend), scoring and connected
@@ -181,12 +210,18 @@ def resolve_records(
     clustering; the model's own score stays in `pairs.raw_match_probability`. A model
     trained for `link_only` scores only pairs across source systems.
     """
-    from resolution.model.calibration import Calibrator, apply_sql
+    from resolution.model.calibration import apply_sql
+    from resolution.model.loading import as_loaded
     from resolution.model.settings import prior_for_input, training_table
 
+    model = as_loaded(model)
+    settings = model.settings
+    match, threshold_source = model.match_threshold(
+        config.thresholds.match, threshold, use_recommended_threshold)
+    config = with_match_threshold(config, match)
     _check_model_columns(con, settings)
     settings, prior = prior_for_input(
-        settings, trained_on_records, scalar(con, "SELECT count(*) FROM records"))
+        settings, model.trained_on_records, scalar(con, "SELECT count(*) FROM records"))
     if store_path is not None:
         load_constraints(con, store_path)
     link_type = settings.get("link_type", "dedupe_only")
@@ -205,9 +240,9 @@ def resolve_records(
             pr = predict_pairs(
                 con, settings, **common, chunk_pairs=config.resources.predict_chunk_pairs,
                 on_chunk=getattr(say, "progress", None),  # the CLI's progress bar
+                tf_tables=model.tf_tables,
             )
-        if isinstance(calibrator, dict):
-            calibrator = Calibrator.from_dict(calibrator)
+        calibrator = model.calibrator
         if calibrator is not None:
             apply_sql(con, calibrator)
         fault_point("predict")
@@ -216,7 +251,8 @@ def resolve_records(
             con, config.thresholds.match, config.clustering,
             components=backend.connected_components if backend is not None else None,
             score_within=lambda c, groups: score_within_groups(
-                c, settings, groups, table, across_sources_only=link_type == "link_only"),
+                c, settings, groups, table, across_sources_only=link_type == "link_only",
+                tf_tables=model.tf_tables),
         )
         if store_path is not None:
             assign_stable_ids(con, store_path, job_id)
@@ -241,6 +277,8 @@ def resolve_records(
         "review_queue": n_review,
         "largest_entity": scalar(con, "SELECT coalesce(max(cluster_size), 0) FROM clusters"),
         "prior": prior,
+        "threshold": match,
+        "threshold_source": threshold_source,
     }
 
 
@@ -366,30 +404,42 @@ def _remove_leftovers(out: Path) -> None:
 
 def dedup(
     config: Config,
-    settings: dict,
+    model,
     inputs: list[str | Path],
     out_dir: str | Path,
     model_reference: str = "",
     encoding: str | None = None,
     on_stage: Say | None = None,
     store_path: str | Path | None = None,
-    calibrator=None,
     backend: str = "duckdb",
     spark_master: str | None = None,
     lock_wait: float = 0.0,
     sheet: str | None = None,
-    trained_on_records: int | None = None,
+    threshold: float | None = None,
+    use_recommended_threshold: bool = False,
 ) -> JobSummary:
     """Run the whole batch job, write its outputs to `out_dir` and update the store
     (`store_path`, else the config's `store.path`, else `out_dir/store.duckdb`).
+
+    `model` is a `LoadedModel` (or a Splink settings dict); `model_reference` is how the
+    job names it (default: the model's own reference). The match threshold is
+    `threshold`, the model's recommended one with `use_recommended_threshold`, else the
+    config's (see `resolve_records`); the summary records it with the model's name,
+    version and training run.
 
     `backend="spark"` scores pairs and finds components with Splink on Spark
     (`spark_master`, else the config's `resources.spark.master`, else local[2]).
 
     Another job on the same output folder or store makes this one wait up to `lock_wait`
     seconds, then refuse (`resolution.locks`)."""
+    from resolution.model.loading import as_loaded
+
     say = on_stage or (lambda _s: None)
     crypto.require()  # with a key that cannot be used: refuse before writing any file
+    model = as_loaded(model)
+    settings = model.settings
+    # a bad --threshold, or a recommended one the model lacks, fails before any work
+    model.match_threshold(config.thresholds.match, threshold, use_recommended_threshold)
     if backend == "spark" and crypto.enabled():
         raise ResolutionError(
             f"--backend spark writes its working files unencrypted; unset {crypto.KEY_ENV} "
@@ -419,13 +469,16 @@ def dedup(
         try:
             ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
             counts = resolve_records(
-                con, config, settings, seconds, say, store, job_id, calibrator=calibrator,
-                backend=engine, trained_on_records=trained_on_records,
+                con, config, model, seconds, say, store, job_id, backend=engine,
+                threshold=threshold, use_recommended_threshold=use_recommended_threshold,
             )
             summary = JobSummary(
                 job_id=job_id,
                 out_dir=str(out.resolve()),  # absolute: rollback finds it from anywhere
-                model=model_reference,
+                model=model_reference or model.reference,
+                model_name=model.name,
+                model_version=model.version,
+                model_run_id=model.run_id,
                 records_in=ing.rows_in,
                 rejected=ing.rejected,
                 accepted=ing.accepted,
@@ -443,6 +496,11 @@ def dedup(
                 report = build_report(con, config.quality, ing.rejected, entities_table="clusters")
                 summary.quality_passed = report["passed"]
                 summary.duplicate_rate = report["duplicate_rate"]
+                if config.quality.track_in_mlflow:
+                    # before the outputs are written, so summary.json and the store's job
+                    # row carry the run's ID
+                    summary.quality_run_id = log_to_mlflow(
+                        report, run_name=f"dedup {job_id}")
             with _timed(seconds, "write", say):
                 used = {**settings, "probability_two_random_records_match":
                         summary.prior["lambda_used"]} if summary.prior else settings
@@ -450,10 +508,10 @@ def dedup(
                     con, store, job_id,
                     {**summary.as_dict(), "started_at": started, "inputs": [str(i) for i in inputs]},
                     settings=used,  # the λ this job used (model.settings.prior_for_input)
-                    config=config.model_dump(mode="json"),
+                    # the threshold this job linked at (--threshold, the model's)
+                    config=with_match_threshold(config, counts["threshold"]).model_dump(
+                        mode="json"),
                 ))
-            if config.quality.track_in_mlflow:
-                summary.quality_run_id = log_to_mlflow(report, run_name=f"dedup {job_id}")
             return summary
         finally:
             con.close()
@@ -491,11 +549,13 @@ def profile(
         con.close()
 
 
-def resolve_frame(frame, config: Config, settings: dict, calibrator=None):
+def resolve_frame(frame, config: Config, model, threshold: float | None = None,
+                  use_recommended_threshold: bool = False):
     """Resolve a pandas DataFrame of records in memory; return the crosswalk as a DataFrame.
 
-    The pyfunc model's `predict` calls this: same ingest rules, standardization and model
-    as the batch job, without writing files.
+    The pyfunc model's `predict` calls this: same ingest rules, standardization, model
+    (a `LoadedModel`: its term-frequency tables and calibrator) and threshold choice as
+    the batch job (`resolve_records`), without writing files.
     """
     with crypto.scratch_dir("er-frame-") as tmp:
         path = Path(tmp) / "records.parquet"
@@ -508,7 +568,8 @@ def resolve_frame(frame, config: Config, settings: dict, calibrator=None):
             seconds: dict[str, float] = {}
             prepare_records(con, config, [path], None, seconds, lambda _s: None)
             resolve_records(
-                con, config, settings, seconds, lambda _s: None, calibrator=calibrator
+                con, config, model, seconds, lambda _s: None, threshold=threshold,
+                use_recommended_threshold=use_recommended_threshold,
             )
             return con.sql(
                 "SELECT c.record_id, c.entity_id, c.membership_confidence, c.cluster_confidence "

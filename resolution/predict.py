@@ -3,6 +3,11 @@
 Owns table `pairs` (record_id_l, record_id_r, match_weight, match_probability and one
 `gamma_<comparison>` level per comparison). Before scoring, the blocking rules' pair
 count is checked so a loose rule is refused with advice instead of exhausting memory.
+
+Term frequencies: a model carries the term-frequency tables of its training records
+(`term_frequency_tables` computes them at training); `predict_pairs` scores with those,
+so a pair scores the same in a batch of ten records as in one of a million. A value the
+training records never had gets no term-frequency adjustment.
 """
 
 from __future__ import annotations
@@ -33,6 +38,52 @@ def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, 
     linker = Linker(sdf, settings, log_level=None)
     logging.getLogger("splink").setLevel(logging.ERROR)
     return linker
+
+
+def term_frequency_columns(settings: dict[str, Any]) -> list[str]:
+    """The columns the model's levels adjust by term frequency."""
+    cols: list[str] = []
+    for comp in settings.get("comparisons", []):
+        for level in comp.get("comparison_levels", []):
+            col = level.get("tf_adjustment_column")
+            if col and col not in cols:
+                cols.append(col)
+    return cols
+
+
+def term_frequency_tables(
+    con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Splink's term-frequency table of each adjusted column over `table` (the training
+    records), as pyarrow Tables (column, tf_column) the model ships."""
+    cols = term_frequency_columns(settings)
+    if not cols:
+        return {}
+    linker = make_linker(con, table, settings)
+    out = {}
+    for col in cols:
+        sdf = linker.table_management.compute_tf_table(col)
+        out[col] = con.execute(f"SELECT * FROM {sdf.physical_name} ORDER BY 1").to_arrow_table()
+        sdf.drop_table_from_database_and_remove_from_cache()
+    return out
+
+
+def _register_tf_tables(con: duckdb.DuckDBPyConnection, linker, settings: dict[str, Any],
+                        tf_tables: dict[str, Any] | None) -> None:
+    """Make Splink score with the model's term-frequency tables instead of counting
+    them in this input (a column the model has no table for is still counted here)."""
+    from splink import DuckDBAPI
+
+    for col in term_frequency_columns(settings):
+        table = (tf_tables or {}).get(col)
+        if table is None:
+            continue
+        name = f"_model_tf_{col}"
+        con.register(f"{name}_arrow", table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        con.unregister(f"{name}_arrow")
+        linker.table_management.register_term_frequency_lookup(
+            DuckDBAPI(connection=con).register(name), col)
 
 
 def count_candidate_pairs(
@@ -99,8 +150,10 @@ def predict_pairs(
     chunk_pairs: float | None = None,
     on_chunk=None,
     into: str = "pairs",
+    tf_tables: dict[str, Any] | None = None,
 ) -> PredictResult:
-    """Score the pairs the job's blocking rules generate with the model's parameters.
+    """Score the pairs the job's blocking rules generate with the model's parameters and
+    its term-frequency tables (`tf_tables`, column -> pyarrow Table; see the module doc).
 
     With `chunk_pairs`, blocking that may yield more candidate pairs than that is scored
     in chunks of about that many (`on_chunk(done, of)` after each). The scored pairs go to
@@ -125,6 +178,7 @@ def predict_pairs(
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
     })
+    _register_tf_tables(con, linker, settings, tf_tables)
     # Splink's chunked prediction: the left-hand records in `chunks` hash partitions, each
     # blocked and scored on its own, so the blocked pairs of only one are held at a time
     chunks = max(1, math.ceil(total / chunk_pairs)) if chunk_pairs else 1
@@ -211,13 +265,14 @@ def score_within_groups(
     groups: str,
     table: str = "records",
     across_sources_only: bool = False,
+    tf_tables: dict[str, Any] | None = None,
 ) -> None:
     """Score every pair of records that share a `_component` in table `groups`
     (record_id, _component) into table `_within_pairs` (record_id_l, record_id_r, evidence),
     the evidence being the pair's log2 Bayes factor (match weight without the prior).
 
-    The model scores them over the whole `table`, so term frequencies are those of the
-    job's records, as in `predict_pairs`."""
+    Scored by `predict_pairs` with the same model and term-frequency tables as the job's
+    pairs."""
     lam = float(settings["probability_two_random_records_match"])
     prior_bits = math.log2(lam / (1 - lam))
     con.execute(
@@ -227,6 +282,7 @@ def score_within_groups(
     predict_pairs(
         con, settings, [["_component"]], keep_threshold=0.0, max_comparisons=math.inf,
         table="_within_records", across_sources_only=across_sources_only, into="_within_scored",
+        tf_tables=tf_tables,
     )
     con.execute(
         f"CREATE OR REPLACE TABLE _within_pairs AS SELECT record_id_l, record_id_r, "

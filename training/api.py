@@ -33,7 +33,9 @@ from resolution.model.loading import (
     CONFIG_FILE,
     META_FILE,
     SETTINGS_FILE,
+    TF_DIR,
     LoadedModel,
+    write_tf_tables,
 )
 from training import fitting
 from training.evaluation import Metrics, evaluate_job
@@ -99,6 +101,7 @@ class TrainedModel:
         self.metrics: dict[str, float] = session.metrics()
         self.seconds: dict[str, float] = dict(session.seconds)
         self.meta: dict[str, Any] = session.meta()
+        self.tf_tables: dict[str, Any] = dict(session.tf_tables)
         ev = session.evaluation
         self.recommended_threshold: float | None = ev.recommended_threshold if ev else None
         self._set_run(run)
@@ -125,6 +128,10 @@ class TrainedModel:
             reference=self.model_uri or f"training.train ({self.name or 'not registered'})",
             calibration=self.calibration,
             meta=self.meta,
+            tf_tables=self.tf_tables or None,
+            name=self.name if self.version else None,
+            version=self.version,
+            run_id=self.run_id,
         )
 
     def register(self, name: str | None = None, *, experiment: str | None = None,
@@ -144,8 +151,9 @@ class TrainedModel:
         return self
 
     def save(self, path: str | Path) -> Path:
-        """Write the model to the folder `path`: settings.json, config.yaml, training.json
-        and, when calibrated, calibration.json. `er.load_model(path)` and
+        """Write the model to the folder `path`: settings.json, config.yaml, training.json,
+        the training records' term frequencies (term_frequencies/) and, when calibrated,
+        calibration.json. `er.load_model(path)` and
         `er dedup --model PATH` (or PATH/settings.json) read it back, calibration included."""
         import json
 
@@ -160,6 +168,7 @@ class TrainedModel:
             (folder / CONFIG_FILE).write_text(self.config_text, "utf-8")
             (folder / META_FILE).write_text(
                 json.dumps(self.meta, ensure_ascii=False, indent=2), "utf-8")
+            write_tf_tables(self.tf_tables, folder / TF_DIR)
             cal = folder / CALIBRATION_FILE
             if self.calibration is not None:
                 cal.write_text(json.dumps(self.calibration, indent=2), "utf-8")

@@ -38,9 +38,9 @@ def run_demo(
     config = load_config(config_path)
     trained = train(customers, Path(config_path), name=model_name, register=True,
                     on_stage=say)
-    trained.close()  # registered: the job below needs its settings only
+    trained.close()  # registered: the job applies it as registered (as_loaded)
     summary = dedup(
-        config, trained.settings, [customers], out / "job", trained.model_uri, on_stage=say,
+        config, trained.as_loaded(), [customers], out / "job", trained.model_uri, on_stage=say,
         store_path=out / "store.duckdb",
     )
     say("evaluate")

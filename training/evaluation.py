@@ -174,10 +174,12 @@ def evaluate_models(
     """Resolve the same input with each model (in memory) and score each against the truth.
 
     The input is ingested and standardized once; each model then scores, clusters and is
-    evaluated exactly as `er dedup` would with that model and this config.
+    evaluated exactly as `er dedup` would with that model and this config (the same
+    `resolve_records`: the model's term-frequency tables and calibrator, the config's
+    threshold).
     """
+    from resolution.model.loading import resolve_model
     from resolution.pipeline import prepare_records, resolve_records
-    from training.registry import resolve_model
 
     loaded = [resolve_model(r) for r in model_refs]
     con = duckdb.connect()
@@ -186,7 +188,7 @@ def evaluate_models(
         load_truth(con, truth_path)
         results = []
         for label, ref, model in zip(_labels(model_refs), model_refs, loaded):
-            resolve_records(con, config, model.settings, {}, lambda _s: None)
+            resolve_records(con, config, model, {}, lambda _s: None)
             results.append(
                 Evaluated(label, "model", ref, metrics_from_tables(con, "crosswalk", "truth"))
             )

@@ -40,7 +40,9 @@ from resolution import crypto
 from resolution.config import Config
 from resolution.db import scalar
 from resolution.errors import InputError, ResolutionError
+from resolution.model.loading import TF_DIR, LoadedModel, write_tf_tables
 from resolution.model.settings import build_settings, condition_on_parties, training_table
+from resolution.predict import term_frequency_tables
 from training.constraints import constrain, release_priors
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
 
@@ -582,12 +584,14 @@ def evaluate_on_labels(
     )
 
 
-def cluster_metrics(con, config: Config, settings: dict) -> dict[str, float]:
-    """Run the job's predict-cluster steps on the training records; score against `truth`."""
+def cluster_metrics(con, config: Config, model) -> dict[str, float]:
+    """Run the job's predict-cluster steps (`resolve_records`, as `er dedup` does) with the
+    model as it will be registered (`LoadedModel`: calibrator, term-frequency tables) on
+    the training records; score against `truth`."""
     from resolution.pipeline import resolve_records
     from training.evaluation import metrics_from_tables
 
-    resolve_records(con, config, settings, {}, lambda _s: None)
+    resolve_records(con, config, model, {}, lambda _s: None)
     m = metrics_from_tables(con, "clusters", "truth").as_dict()
     return {f"clusters_{k}": float(v) for k, v in m.items()}
 
@@ -630,10 +634,17 @@ class Session:
     target_precision: float | None
     tmp: Path
     charts_dir: Path
+    # term-frequency tables of the training records (column -> pyarrow Table): the model
+    # ships them, so every job scores with the same frequencies (resolution.predict)
+    tf_tables: dict[str, Any] = field(default_factory=dict)
 
     @property
     def calibrator(self):
         return self.evaluation.calibration if self.evaluation is not None else None
+
+    def loaded(self, reference: str = "training session") -> LoadedModel:
+        """The model as jobs apply it: settings, calibrator, training.json, term frequencies."""
+        return _loaded(self.fitted, self.evaluation, self.meta(), self.tf_tables, reference)
 
     def meta(self) -> dict[str, Any]:
         """`training.json`: how the model was trained and the threshold it recommends."""
@@ -729,6 +740,7 @@ def run(
         seconds["train"] = time.perf_counter() - t0
         fingerprint = data_fingerprint(con)
         params_table = diagnostics.parameters(fitted.settings)
+        tf_tables = term_frequency_tables(con, fitted.table, fitted.settings)
 
         say("diagnostics")
         t0 = time.perf_counter()
@@ -754,7 +766,9 @@ def run(
                 link_type=link_type,
             )
             if labels.kind == "clusters" and link_type == "dedupe_only":
-                evaluation.cluster_metrics = cluster_metrics(con, config, fitted.settings)
+                meta = {"trained_on_records": fitted.records}
+                evaluation.cluster_metrics = cluster_metrics(
+                    con, config, _loaded(fitted, evaluation, meta, tf_tables))
             seconds["evaluate"] = time.perf_counter() - t0
     except BaseException:
         import shutil
@@ -768,6 +782,17 @@ def run(
         params_table=params_table, seconds=seconds,
         warnings=[*ing.warnings, *fitted.warnings], calibration_method=calibration,
         target_precision=target_precision, tmp=tmp, charts_dir=charts_dir,
+        tf_tables=tf_tables,
+    )
+
+
+def _loaded(fitted: Fitted, evaluation: LabelEvaluation | None, meta: dict[str, Any],
+            tf_tables: dict[str, Any], reference: str = "training session") -> LoadedModel:
+    cal = evaluation.calibration if evaluation is not None else None
+    return LoadedModel(
+        settings=fitted.settings, config_yaml=None, reference=reference,
+        calibration=cal.to_dict() if cal is not None else None, meta=meta,
+        tf_tables=tf_tables or None,
     )
 
 
@@ -799,6 +824,7 @@ def log_run(
     meta = session.meta()
     meta_path = tmp / META_FILE
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    tf_dir = write_tf_tables(session.tf_tables, tmp / TF_DIR)
     version_info = code_version()
     t = config.model.training
     with mlflow.start_run(run_name=name) as run:
@@ -858,9 +884,12 @@ def log_run(
             )
         if calibration_path is not None:
             mlflow.log_artifact(str(calibration_path))
+        if tf_dir is not None:  # a run ID as model reference reads them from here
+            mlflow.log_artifacts(str(tf_dir), TF_DIR)
         version = log_pyfunc_model(
             mlflow, settings_path, config_path, name,
             calibration_path=calibration_path, meta_path=meta_path, config=config,
+            tf_dir=tf_dir,
         )
         run_id = run.info.run_id
     return RunInfo(

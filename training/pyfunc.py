@@ -1,63 +1,29 @@
-"""The MLflow pyfunc flavour of a resolution model.
+"""Logging a resolution model as an MLflow pyfunc model and registering it.
 
-`mlflow.pyfunc.load_model("models:/NAME@ALIAS").predict(df)` takes a DataFrame of customer
-records (canonical columns, or the columns the model's config maps) and returns one row
-per accepted record: `record_id`, `entity_id`, `membership_confidence`,
-`cluster_confidence`. Records whose id is empty or repeated are not resolved (as in a
-batch job they would go to `rejected`).
-
-The model's artifacts are the Splink settings JSON, the config YAML it was trained with,
-`training.json` (link type, recommended threshold, how it was trained) and, when it was
-trained on labels, `calibration.json` (see `training.calibration`). The runtime code
-(`resolution`, `training`) must be importable where the model is loaded.
+The model itself (`load_context`, `predict`) is `resolution.model.pyfunc.ResolutionModel`:
+loading and applying it needs only `resolution`, not `training`. Its artifacts are the
+Splink settings JSON, the config YAML it was trained with, `training.json` (link type,
+recommended threshold, training size, how it was trained), the term-frequency tables of
+its training records (`term_frequencies/`) and, when trained on labels, `calibration.json`.
+Its requirements list this project (`resolution`) with the exact Splink and DuckDB it was
+trained with.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 from pathlib import Path
 
-import mlflow.pyfunc
 import pandas as pd
 
-
-class ResolutionModel(mlflow.pyfunc.PythonModel):
-    def load_context(self, context):
-        import yaml
-
-        from resolution.config import config_from_dict
-        from training.calibration import Calibrator
-
-        arts = context.artifacts
-        self.settings = json.loads(Path(arts["settings"]).read_text("utf-8"))
-        self.config = config_from_dict(
-            yaml.safe_load(Path(arts["config"]).read_text("utf-8")), "model config"
-        )
-        self.calibrator = Calibrator.load(arts["calibration"]) if "calibration" in arts else None
-        self.meta = (
-            json.loads(Path(arts["training"]).read_text("utf-8")) if "training" in arts else {}
-        )
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from resolution.pipeline import resolve_frame
-
-        if not isinstance(model_input, pd.DataFrame):
-            model_input = pd.DataFrame(model_input)
-        kwargs = {}
-        # The calibrator is applied to pair probabilities before clustering once the
-        # pipeline accepts one (see training.calibration.apply_sql).
-        if self.calibrator is not None and "calibrator" in inspect.signature(
-            resolve_frame
-        ).parameters:
-            kwargs["calibrator"] = self.calibrator
-        return resolve_frame(model_input, self.config, self.settings, **kwargs)
+# models registered before the class moved to `resolution` import it from here
+from resolution.model.pyfunc import ResolutionModel  # noqa: F401
 
 
 def signature_for(config):
-    """Input: the columns the config reads (all optional text); output: the crosswalk."""
+    """Input: the columns the config reads (all optional text); output: the crosswalk;
+    params: `threshold` or `use_recommended_threshold` (else the config's)."""
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
     from resolution.config import CANONICAL_FIELDS
 
@@ -75,7 +41,11 @@ def signature_for(config):
             ColSpec("double", "cluster_confidence"),
         ]
     )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    params = ParamSchema([
+        ParamSpec("threshold", "double", None),
+        ParamSpec("use_recommended_threshold", "boolean", False),
+    ])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
 def log_pyfunc_model(
@@ -87,9 +57,13 @@ def log_pyfunc_model(
     calibration_path: Path | None = None,
     meta_path: Path | None = None,
     config=None,
+    tf_dir: Path | None = None,
 ) -> str:
-    """Log the model under the active run, register it as `name`; return the version."""
+    """Log the model under the active run, register it as `name`; return the version.
+
+    `tf_dir` is the folder of term-frequency tables (`resolution.model.loading.TF_DIR`)."""
     import warnings
+    from importlib.metadata import version
 
     import duckdb
     import splink
@@ -99,6 +73,8 @@ def log_pyfunc_model(
         artifacts["calibration"] = str(calibration_path)
     if meta_path is not None:
         artifacts["training"] = str(meta_path)
+    if tf_dir is not None:
+        artifacts["term_frequencies"] = str(tf_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         info = mlflow.pyfunc.log_model(
@@ -108,6 +84,8 @@ def log_pyfunc_model(
             artifacts=artifacts,
             registered_model_name=name,
             pip_requirements=[
+                # the project: resolution.model.pyfunc and everything a job runs
+                f"resolution=={version('resolution')}",
                 f"splink=={splink.__version__}",
                 f"duckdb=={duckdb.__version__}",
                 f"pandas=={pd.__version__}",

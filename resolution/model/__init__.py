@@ -2,7 +2,9 @@
 
 - `settings`: Splink settings built from a config, blocking-rule SQL, the table Splink reads;
 - `calibration`: a fitted calibrator applied to pair probabilities;
-- `loading`: MLflow locations and resolving a model reference to a `LoadedModel`.
+- `loading`: MLflow locations and resolving a model reference to a `LoadedModel` (its
+  term-frequency tables, registered name and version, and the one match threshold);
+- `pyfunc`: the registered MLflow model's `load_context` / `predict` (no `training` needed).
 
 `resolution` applies models and never imports `training`; `training` fits, evaluates and
 registers them on top of this layer.

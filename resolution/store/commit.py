@@ -33,6 +33,7 @@ import duckdb
 from resolution.db import insert_rows, scalar, transaction
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.store.schema import (
+    JOB_COLUMNS,
     JOB_TABLES,
     attach_store,
     connect_store,
@@ -283,13 +284,15 @@ def commit_job(
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         write_history(work, job_id, now)
         work.execute(
-            "INSERT INTO st.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO st.jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 job_id, kind, summary.get("started_at"), now, summary.get("model"),
                 json.dumps(summary.get("inputs", []), ensure_ascii=False),
                 summary.get("accepted"), summary.get("entities"),
                 json.dumps(summary, ensure_ascii=False, default=str),
                 json.dumps(settings, ensure_ascii=False) if settings else None,
+                summary.get("model_name"), summary.get("model_version"),
+                summary.get("model_run_id"), summary.get("threshold"),
             ],
         )
         if config is not None:

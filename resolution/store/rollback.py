@@ -299,7 +299,8 @@ def _rollback(con: duckdb.DuckDBPyConnection, job_id: str, dry_run: bool) -> Rol
                        "events": dict(counts), "kept_decisions": kept,
                        "in_force": prev[0][0] if prev else None}
             con.execute(
-                "INSERT INTO jobs VALUES (?, 'rollback', now(), now(), ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (job_id, kind, started_at, finished_at, model, inputs, records, "
+                "entities, summary, settings) VALUES (?, 'rollback', now(), now(), ?, ?, ?, ?, ?, ?)",
                 [rollback_id, prev[0][1] if prev else None, json.dumps([job_id]), n_rec, n_ent,
                  json.dumps(summary, ensure_ascii=False), prev[0][2] if prev else None],
             )

@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS undo_log (
 -- a table the job created or replaced whole is not copied again: its row count and this
 -- order-independent hash of its rows show whether it is still as the job wrote it
 ALTER TABLE undo_log ADD COLUMN IF NOT EXISTS added_hash HUGEINT;
+-- the model a job applied as the registry has it (`model` is the reference as given, e.g.
+-- an alias), the MLflow run that trained it, and the threshold the job linked at
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS model_name VARCHAR;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS model_version VARCHAR;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS model_run_id VARCHAR;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS threshold DOUBLE;
 CREATE SCHEMA IF NOT EXISTS undo;
 -- API tokens of `er check serve` (resolution/tokens.py): the secret's SHA-256 only
 CREATE TABLE IF NOT EXISTS api_tokens (
@@ -67,6 +73,11 @@ CREATE TABLE IF NOT EXISTS golden_pins (
     unpinned_by VARCHAR
 );
 """
+
+# The jobs table's columns in order (INSERTs name them: older stores gain the later ones
+# by ALTER TABLE, so positional inserts would depend on the store's age).
+JOB_COLUMNS = ("job_id, kind, started_at, finished_at, model, inputs, records, entities, "
+               "summary, settings, model_name, model_version, model_run_id, threshold")
 
 # Tables a job replaces wholesale (their columns follow the job's records).
 JOB_TABLES = ("records", "pairs", "crosswalk", "entities", "review_queue", "cluster_splits")
