@@ -6,11 +6,20 @@ Everything inward receives these objects, never raw dicts. A bad key or value is
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from resolution.errors import ConfigError
 
@@ -110,6 +119,30 @@ class ComparisonConfig(_Strict):
     pinyin_column: str | None = None
     extra_columns: list[str] = Field(default_factory=list)
     term_frequency: bool = False
+
+
+# The standardizers a declared field (`fields`) can use, and the columns each adds to
+# `records` as FIELD_SUFFIX (resolution/standardize/columns.py renders them).
+StandardizerName = Literal[
+    "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
+    "text", "none",
+]
+STANDARDIZERS: tuple[str, ...] = StandardizerName.__args__  # type: ignore[attr-defined]
+
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class FieldConfig(_Strict):
+    """A field of your own data: an input column and the standardizer it goes through.
+
+    Written `NAME: STANDARDIZER` (the column of the same name) or `NAME: {column: COL,
+    standardizer: STANDARDIZER}`. The input column is kept unchanged in `records` beside
+    the standardized columns `NAME_<part>` (e.g. `NAME_std` for `text`; see
+    `resolution.standardize.columns.FIELD_STANDARDIZERS`); `none` adds no column (compare
+    the input column itself)."""
+
+    column: str | None = Field(default=None, description="input column (default: the field name)")
+    standardizer: StandardizerName
 
 
 class TrainingConfig(_Strict):
@@ -357,6 +390,12 @@ class ResourcesConfig(_Strict):
 
 class Config(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
+    fields: dict[str, FieldConfig] = Field(
+        default_factory=dict,
+        description="fields of your own data beyond the canonical customer fields: name -> "
+        "standardizer (or {column, standardizer}); every input column is kept in `records` "
+        "whether declared or not",
+    )
     model: ModelConfig
     thresholds: Thresholds = Field(default_factory=Thresholds)
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
@@ -364,9 +403,65 @@ class Config(_Strict):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    # the file the config was read from, for error messages (`load_config` sets it)
+    _origin: str = PrivateAttr(default="config")
+
+    @property
+    def origin(self) -> str:
+        return self._origin
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {k: {"standardizer": s} if isinstance(s, str) else s for k, s in v.items()}
+        return v
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, v: dict[str, FieldConfig]) -> dict[str, FieldConfig]:
+        for name in v:
+            if not re.match(_IDENT, name):
+                raise ValueError(f"field name '{name}': use letters, digits and _ only")
+            if name in CANONICAL_FIELDS:
+                raise ValueError(f"field name '{name}' is a canonical customer field; map "
+                                 "your column onto it in source.columns instead")
+        return v
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+
+
+def referenced_columns(config: Config) -> list[tuple[str, str]]:
+    """(key path, column name or SQL expression) of every record column the config's
+    model, clustering and survivorship name: what `ingest.check_config_columns` checks
+    against the input before any work."""
+    out: list[tuple[str, str]] = []
+    m = config.model
+    for i, cc in enumerate(m.comparisons):
+        out.append((f"model.comparisons.{i}.column", cc.column))
+        if cc.pinyin_column:
+            out.append((f"model.comparisons.{i}.pinyin_column", cc.pinyin_column))
+        out += [(f"model.comparisons.{i}.extra_columns.{j}", c)
+                for j, c in enumerate(cc.extra_columns)]
+    for key, rules in (("model.blocking_rules", m.blocking_rules),
+                       ("model.training.deterministic_rules", m.training.deterministic_rules),
+                       ("model.training.em_blocking_rules", m.training.em_blocking_rules)):
+        out += [(f"{key}.{i}.{j}", c) for i, rule in enumerate(rules) for j, c in enumerate(rule)]
+    if m.parties is not None:
+        out.append(("model.parties.kind_column", m.parties.kind_column))
+    out += [(f"clustering.conflict_columns.{i}", c)
+            for i, c in enumerate(config.clustering.conflict_columns)]
+    for name, fr in config.survivorship.fields.items():
+        out.append((f"survivorship.fields.{name}.column", fr.column or name))
+        if fr.valid_only:
+            out.append((f"survivorship.fields.{name}.valid_only", fr.valid_only))
+    return out
+
+
+def is_column_name(ref: str) -> bool:
+    """A plain column name (not an SQL expression such as `substr(name_core, 1, 2)`)."""
+    return re.match(_IDENT, ref) is not None
 
 
 def _error_path(loc: tuple) -> str:
@@ -377,7 +472,7 @@ def config_from_dict(data: object, origin: str = "config") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping of sections at the top level")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         path = _error_path(err["loc"])
@@ -386,6 +481,8 @@ def config_from_dict(data: object, origin: str = "config") -> Config:
         if err["type"] == "missing":
             raise ConfigError(f"{origin}: missing required key '{path}'")
         raise ConfigError(f"{origin}: bad value at '{path}': {err['msg']}")
+    config._origin = origin
+    return config
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,6 +1,8 @@
 """Ingest: read CSV (UTF-8, UTF-8 with BOM, GBK, GB18030), Excel .xlsx and Parquet into
-DuckDB, map the input columns onto the canonical customer fields, and set aside rows that
-cannot be used in `rejected` with the reason.
+DuckDB, map the input columns onto the canonical customer fields, keep every other input
+column beside them unchanged (the open schema: your own columns, those the config declares
+in `fields` among them), and set aside rows that cannot be used in `rejected` with the
+reason.
 
 Nothing is lost or altered silently: a workbook with several worksheets of data is refused
 unless one is named (`sheet`), duplicate column names are refused, record IDs are kept
@@ -9,8 +11,11 @@ kept and reported), and Excel numbers too long for Excel's 15 significant digits
 the row. What a user should know but is not an error comes back in
 `IngestResult.warnings`.
 
-Owns tables `raw_records` (canonical VARCHAR columns plus `_row`, the 1-based row in
-its input file, and `_input`, the file it came from) and `rejected`.
+Owns tables `raw_records` (canonical VARCHAR columns, the other input columns as given,
+`_row`, the 1-based row in its input file, and `_input`, the file it came from) and
+`rejected`. An input column whose name the engine uses itself (a canonical field read from
+another column, a standardized column, `entity_id`, names starting with `_` ...) is kept
+as `input_<name>`, with a warning.
 """
 
 from __future__ import annotations
@@ -25,10 +30,17 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
-from resolution.config import CANONICAL_FIELDS, SourceConfig
+from resolution.config import (
+    CANONICAL_FIELDS,
+    Config,
+    FieldConfig,
+    SourceConfig,
+    is_column_name,
+    referenced_columns,
+)
 from resolution.db import columns, quote_literal, scalar
 from resolution.db import quote_ident as _q
-from resolution.errors import InputError
+from resolution.errors import ConfigError, InputError
 
 SUPPORTED = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -401,11 +413,64 @@ def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[
     return found
 
 
-def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
+# Column names later stages give meaning to (clusters, pairs, Splink's linking column,
+# the quality score): an input column of such a name is kept as `input_<name>`.
+ENGINE_COLUMNS = frozenset({
+    "entity_id", "cluster_id", "cluster_confidence", "membership_confidence", "cluster_size",
+    "quality_score", "source_dataset", "unique_id", "match_weight", "match_probability",
+    "match_key", "needs_review", "record_count",
+})
+KEPT_PREFIX = "input_"
+
+
+def _passthrough(con, table: str, mapped: dict[str, str | None],
+                 reserved: set[str]) -> dict[str, str]:
+    """Input column -> its name in `raw_records`, for every input column that is not read
+    as a canonical field of the same name (those are the canonical columns themselves)."""
+    out: dict[str, str] = {}
+    for c in columns(con, table):
+        if c == EXCEL_NUMBER_COLUMN:
+            continue
+        low = c.strip().lower()
+        if mapped.get(low) == c:  # the canonical field of this very name
+            continue
+        taken = low in reserved or low.startswith("_")
+        # surrounding spaces dropped from the name ("rec_id, given_name" headers)
+        out[c] = KEPT_PREFIX + c.strip() if taken else c.strip()
+    return out
+
+
+def _reserved_names(fields: dict[str, FieldConfig]) -> set[str]:
+    from resolution.standardize.columns import STD_COLUMNS, declared_columns
+
+    return {n.lower() for n in (*CANONICAL_FIELDS, *STD_COLUMNS, *ENGINE_COLUMNS,
+                                *declared_columns(fields))}
+
+
+def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
+                    origin: str) -> None:
+    """Every column the config's `fields` name is in this input."""
+    present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
+    lower = {c.strip().lower() for c in present}
+    for name, fc in fields.items():
+        col = fc.column or name
+        if col.strip().lower() not in lower:
+            key = f"fields.{name}.column" if fc.column else f"fields.{name}"
+            raise ConfigError(
+                f"{origin}: {key}: column '{col}' is not in {path} (it has: "
+                f"{', '.join(present[:20])}{', ...' if len(present) > 20 else ''})"
+            )
+
+
+def _mapping_sql(con, table: str, source: SourceConfig, path: Path,
+                 reserved: set[str] | None = None) -> tuple[str, dict[str, str]]:
+    """The SELECT list of canonical fields and kept input columns; and the kept input
+    columns renamed because the engine uses their names (input name -> kept name)."""
     exprs = []
     default = source.default_source_system or path.stem
     default_sql = quote_literal(default)
-    for field, col in _resolve_columns(con, table, source, path).items():
+    resolved = _resolve_columns(con, table, source, path)
+    for field, col in resolved.items():
         if col is not None and field == "record_id":
             # kept exactly as given: it is the key back into the source system, and a
             # trimmed ' ID-003 ' would be an ID that system does not have
@@ -419,7 +484,10 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
             exprs.append(f"{default_sql} AS source_system")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {field}")
-    return ", ".join(exprs)
+    identity = {f: c for f, c in resolved.items() if c is not None and c.strip().lower() == f}
+    kept = _passthrough(con, table, identity, reserved or set())
+    exprs += [f"{_q(c)} AS {_q(k)}" for c, k in kept.items()]
+    return ", ".join(exprs), {c: k for c, k in kept.items() if c != k}
 
 
 # Characters a record ID must not contain: C0/C1 controls (NUL, tab, newline, ...),
@@ -450,10 +518,15 @@ def ingest(
     source: SourceConfig,
     encoding: str | None = None,
     sheet: str | None = None,
+    fields: dict[str, FieldConfig] | None = None,
+    origin: str = "config",
 ) -> IngestResult:
-    """Read every input, map to canonical fields, and split usable rows from rejected ones.
+    """Read every input, map to canonical fields, keep the other input columns beside them,
+    and split usable rows from rejected ones.
 
-    Creates `raw_records` (usable rows) and `rejected` (every other row, with the reason:
+    `fields` (the config's declared fields) must each find their column in every input, else
+    a ConfigError naming `origin` (the config file) and the key. Creates `raw_records`
+    (usable rows) and `rejected` (every other row, with the reason:
     an empty record_id, one with a control or invisible character, a field Excel stored
     as a number too long for it, a field longer than MAX_FIELD_CHARS, or a duplicate
     record_id; of usable rows sharing an ID the first is kept, later ones rejected).
@@ -461,13 +534,18 @@ def ingest(
     reported in the result's warnings.
     """
     check_sheet_option(inputs, sheet)
+    fields = fields or {}
+    reserved = _reserved_names(fields)
     parts = []
     excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
+    renamed: dict[str, str] = {}
     for i, path in enumerate(inputs):
         p = Path(path)
         table = f"_input_{i}"
         read_input(con, p, table, encoding or source.encoding, sheet)
-        cols = _mapping_sql(con, table, source, p)
+        _check_declared(con, table, fields, p, origin)
+        cols, kept_as = _mapping_sql(con, table, source, p, reserved)
+        renamed.update(kept_as)
         if EXCEL_NUMBER_COLUMN in columns(con, table):
             mapped = _resolve_columns(con, table, source, p)
             flags = [
@@ -483,12 +561,19 @@ def ingest(
             f"SELECT {cols}, row_number() OVER () AS _row, {quote_literal(p.name)} "
             f"AS _input, {i} AS _input_no, {excel} AS _excel FROM {table}"
         )
-    con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL ".join(parts))
+    # by name: inputs with different extra columns each leave the others' empty
+    con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL BY NAME ".join(parts))
     for i in range(len(inputs)):
         con.execute(f"DROP TABLE IF EXISTS _input_{i}")
-    fields = ", ".join(CANONICAL_FIELDS)
+    internal = {"_row", "_input", "_input_no", "_excel"}
+    extra = [c for c in columns(con, "_mapped") if c not in internal and c not in CANONICAL_FIELDS]
+    kept_cols = ", ".join(_q(c) for c in [*CANONICAL_FIELDS, *extra])
+    # the fields that are standardized: canonical and declared
+    checked = [*CANONICAL_FIELDS, *[c for c in extra if c.lower() in
+                                   {(fc.column or n).lower() for n, fc in fields.items()}]]
     too_long = "concat_ws(', ', " + ", ".join(
-        f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS
+        f"CASE WHEN length({_q(f)}) > {MAX_FIELD_CHARS} THEN {quote_literal(f)} END"
+        for f in checked
     ) + ")"
     con.execute(
         f"""
@@ -521,11 +606,11 @@ def ingest(
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rejected AS
-        SELECT {fields}, _input, _row, reason FROM (
-            SELECT {fields}, _input, _row, _input_no, _problem AS reason
+        SELECT {kept_cols}, _input, _row, reason FROM (
+            SELECT {kept_cols}, _input, _row, _input_no, _problem AS reason
             FROM _checked WHERE _problem IS NOT NULL
             UNION ALL
-            SELECT {fields}, _input, _row, _input_no,
+            SELECT {kept_cols}, _input, _row, _input_no,
                    'duplicate record_id (first occurrence kept: ' || _first_at || ')'
             FROM _ranked WHERE _occurrence > 1)
         ORDER BY _input_no, _row
@@ -534,12 +619,18 @@ def ingest(
     con.execute(
         f"""
         CREATE OR REPLACE TABLE raw_records AS
-        SELECT {fields}, _input, _row FROM _ranked WHERE _occurrence = 1
+        SELECT {kept_cols}, _input, _row FROM _ranked WHERE _occurrence = 1
         ORDER BY _input_no, _row
         """
     )
     rows_in = scalar(con, "SELECT count(*) FROM _mapped")
     warnings = _warnings(con, excel_columns)
+    if renamed:
+        shown = ", ".join(f"'{c}' as '{k}'" for c, k in list(renamed.items())[:10])
+        warnings.append(
+            f"input column(s) kept under another name in records: {shown} (the engine "
+            "uses those names itself)"
+        )
     spaces = scalar(
         con, f"SELECT count(*) FROM raw_records WHERE regexp_matches(record_id, '{_EDGE_SPACE}')"
     )
@@ -555,6 +646,43 @@ def ingest(
         )
     return IngestResult(rows_in=rows_in, accepted=accepted, rejected=rejected,
                         record_ids_with_spaces=spaces, warnings=tuple(warnings))
+
+
+def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Every column the config's model, clustering and survivorship name exists once the
+    ingested `raw_records` are standardized, and every SQL expression in a blocking rule
+    runs on them: checked on the ingested columns, before standardizing or scoring, so a
+    typo is one ConfigError naming the config file and the key, not a Splink failure (or a
+    KeyError after scoring)."""
+    from resolution.standardize.columns import STD_COLUMNS, declared_columns
+
+    origin = config.origin
+    have = {r[0]: r[1] for r in con.execute("DESCRIBE raw_records").fetchall()}
+    inputs = [c for c in have if c not in ("_input", "_row")]
+    have |= STD_COLUMNS | declared_columns(config.fields, origin) | {"quality_score": "DOUBLE"}
+    lower = {c.lower() for c in have}
+    probe = "_config_columns_probe"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {probe} ("
+                + ", ".join(f"{_q(c)} {t}" for c, t in have.items()) + ")")
+    try:
+        for key, ref in referenced_columns(config):
+            if is_column_name(ref):
+                if ref.lower() not in lower:
+                    raise ConfigError(
+                        f"{origin}: {key}: no column '{ref}' in the input or the standardized "
+                        f"records (the input has: {', '.join(inputs[:25])}"
+                        f"{', ...' if len(inputs) > 25 else ''}; declare a field of your own "
+                        "under `fields` to standardize one)"
+                    )
+                continue
+            try:
+                con.execute(f"SELECT {ref} FROM {probe}").fetchall()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise ConfigError(f"{origin}: {key}: the SQL expression {ref!r} does not run "
+                                  f"on the records ({first})")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {probe}")
 
 
 def _warnings(con, excel_columns: dict[str, str]) -> list[str]:
