@@ -161,6 +161,16 @@ class TrainingConfig(_Strict):
         "blocks 27M pairs at 1M records, which took 60 s and 12 GB, while m is a per-level "
         "rate that a few million pairs estimate as well (None: all blocked pairs)",
     )
+    em_max_iterations: int = Field(
+        default=25, gt=0,
+        description="iterations an EM round may take (Splink's max_iterations); a round "
+        "that stops here without converging is a training warning",
+    )
+    em_convergence: float = Field(
+        default=1e-4, gt=0, lt=1,
+        description="a round has converged when no m changes by more than this between "
+        "iterations (Splink's em_convergence)",
+    )
     max_records: int | None = Field(
         default=None,
         gt=1,
@@ -409,6 +419,13 @@ class Config(_Strict):
     @property
     def origin(self) -> str:
         return self._origin
+
+    def __eq__(self, other: object) -> bool:
+        # the same settings are the same config, wherever they were read from
+        return isinstance(other, Config) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -462,15 +462,12 @@ def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
             )
 
 
-def _mapping_sql(con, table: str, source: SourceConfig, path: Path,
-                 reserved: set[str] | None = None) -> tuple[str, dict[str, str]]:
-    """The SELECT list of canonical fields and kept input columns; and the kept input
-    columns renamed because the engine uses their names (input name -> kept name)."""
+def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
+    """The SELECT list of the canonical fields."""
     exprs = []
     default = source.default_source_system or path.stem
     default_sql = quote_literal(default)
-    resolved = _resolve_columns(con, table, source, path)
-    for field, col in resolved.items():
+    for field, col in _resolve_columns(con, table, source, path).items():
         if col is not None and field == "record_id":
             # kept exactly as given: it is the key back into the source system, and a
             # trimmed ' ID-003 ' would be an ID that system does not have
@@ -484,10 +481,18 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path,
             exprs.append(f"{default_sql} AS source_system")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {field}")
+    return ", ".join(exprs)
+
+
+def _kept_sql(con, table: str, source: SourceConfig, path: Path,
+              reserved: set[str]) -> tuple[str, dict[str, str]]:
+    """The SELECT list of the input columns kept beside the canonical fields (none: ''),
+    and those renamed because the engine uses their names (input name -> kept name)."""
+    resolved = _resolve_columns(con, table, source, path)
     identity = {f: c for f, c in resolved.items() if c is not None and c.strip().lower() == f}
-    kept = _passthrough(con, table, identity, reserved or set())
-    exprs += [f"{_q(c)} AS {_q(k)}" for c, k in kept.items()]
-    return ", ".join(exprs), {c: k for c, k in kept.items() if c != k}
+    kept = _passthrough(con, table, identity, reserved)
+    sql = "".join(f", {_q(c)} AS {_q(k)}" for c, k in kept.items())
+    return sql, {c: k for c, k in kept.items() if c != k}
 
 
 # Characters a record ID must not contain: C0/C1 controls (NUL, tab, newline, ...),
@@ -544,7 +549,8 @@ def ingest(
         table = f"_input_{i}"
         read_input(con, p, table, encoding or source.encoding, sheet)
         _check_declared(con, table, fields, p, origin)
-        cols, kept_as = _mapping_sql(con, table, source, p, reserved)
+        cols = _mapping_sql(con, table, source, p)
+        kept, kept_as = _kept_sql(con, table, source, p, reserved)
         renamed.update(kept_as)
         if EXCEL_NUMBER_COLUMN in columns(con, table):
             mapped = _resolve_columns(con, table, source, p)
@@ -558,7 +564,7 @@ def ingest(
         else:
             excel = "CAST(NULL AS VARCHAR)"
         parts.append(
-            f"SELECT {cols}, row_number() OVER () AS _row, {quote_literal(p.name)} "
+            f"SELECT {cols}{kept}, row_number() OVER () AS _row, {quote_literal(p.name)} "
             f"AS _input, {i} AS _input_no, {excel} AS _excel FROM {table}"
         )
     # by name: inputs with different extra columns each leave the others' empty
@@ -658,7 +664,7 @@ def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None
 
     origin = config.origin
     have = {r[0]: r[1] for r in con.execute("DESCRIBE raw_records").fetchall()}
-    inputs = [c for c in have if c not in ("_input", "_row")]
+    inputs = [c for c in have if c not in ("_input", "_row") and c not in CANONICAL_FIELDS]
     have |= STD_COLUMNS | declared_columns(config.fields, origin) | {"quality_score": "DOUBLE"}
     lower = {c.lower() for c in have}
     probe = "_config_columns_probe"
@@ -670,9 +676,10 @@ def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None
                 if ref.lower() not in lower:
                     raise ConfigError(
                         f"{origin}: {key}: no column '{ref}' in the input or the standardized "
-                        f"records (the input has: {', '.join(inputs[:25])}"
-                        f"{', ...' if len(inputs) > 25 else ''}; declare a field of your own "
-                        "under `fields` to standardize one)"
+                        f"records (besides the customer fields, the input has: "
+                        f"{', '.join(inputs[:25]) or 'no other column'}"
+                        f"{', ...' if len(inputs) > 25 else ''}; a field declared under "
+                        "`fields` adds its standardized columns, e.g. NAME_std)"
                     )
                 continue
             try:
