@@ -172,8 +172,8 @@ def test_dedup_refuses_a_config_column_the_input_lacks_before_scoring(tmp_path):
 def test_input_columns_with_names_the_engine_uses_are_kept_renamed(tmp_path):
     """An `entity_id` in the input (a truth column) cannot shadow the engine's own: it is
     kept as input_entity_id, with a warning, and the job still runs."""
-    from resolution.ingest import ingest
     from resolution.config import config_from_dict
+    from resolution.ingest import ingest
 
     path = tmp_path / "in.csv"
     path.write_text("pid,entity_id,_row,phone,tel\np1,e1,x,123,456\n", "utf-8")
