@@ -115,9 +115,9 @@ def training_health(settings: dict[str, Any], sessions: list[dict[str, Any]]
                 "kind": "implausible_m", "comparison": name, "level": label, "m": m_exact,
                 "message": (f"{name}: level '{label}' (exact agreement) learned m "
                             f"{m_exact:.2f}, below {EXACT_M_MIN}: fewer than half of the "
-                            "matching pairs would agree exactly, so EM likely learned "
-                            "something other than duplicates; check the EM rules or train "
-                            "with labels"),
+                            "matching pairs would agree exactly, so EM learned something "
+                            "other than duplicates or the column is mostly typos; check the "
+                            "EM rules and the column's standardizer, or train with labels"),
             })
     return out
 
