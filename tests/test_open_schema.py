@@ -116,6 +116,23 @@ def test_own_columns_train_and_dedup_and_every_input_column_reaches_records(
     finally:
         con.close()
 
+    # new records with a column the stored ones lack: matched, and the column kept
+    new = tmp_path / "new.csv"
+    new.write_text("pid,first_name,last_name,born,town,member_no,note,channel\n"
+                   f"x1,{first['first_name']},{first['last_name']},{first['born']},"
+                   f"{first['town']},{first['member_no']},late,web\n", encoding="utf-8")
+    run_cli("match", "--config", config, "--model", model, "--input", new,
+            "--store", tmp_path / "out" / "store.duckdb")
+    con = duckdb.connect(str(tmp_path / "out" / "store.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT channel, note FROM records WHERE record_id = 'x1'"
+                           ).fetchone() == ("web", "late")
+        same = con.execute("SELECT count(DISTINCT entity_id) FROM crosswalk "
+                           "WHERE record_id IN ('x1', 'p0')").fetchone()[0]
+        assert same == 1  # the same person as p0
+    finally:
+        con.close()
+
 
 @pytest.mark.parametrize(
     ("changes", "key", "names"),
