@@ -440,11 +440,13 @@ def _passthrough(con, table: str, mapped: dict[str, str | None],
     return out
 
 
-def _reserved_names(fields: dict[str, FieldConfig]) -> set[str]:
+def _reserved_names(fields: dict[str, FieldConfig], origin: str) -> set[str]:
+    # imported here: the standardize package loads its dictionaries, which reading an
+    # input file alone (training.labels, training.evaluation) does not need
     from resolution.standardize.columns import STD_COLUMNS, declared_columns
 
     return {n.lower() for n in (*CANONICAL_FIELDS, *STD_COLUMNS, *ENGINE_COLUMNS,
-                                *declared_columns(fields))}
+                                *declared_columns(fields, origin))}
 
 
 def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
@@ -454,11 +456,17 @@ def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
     lower = {c.strip().lower() for c in present}
     for name, fc in fields.items():
         col = fc.column or name
+        key = f"fields.{name}.column" if fc.column else f"fields.{name}"
         if col.strip().lower() not in lower:
-            key = f"fields.{name}.column" if fc.column else f"fields.{name}"
             raise ConfigError(
                 f"{origin}: {key}: column '{col}' is not in {path} (it has: "
                 f"{', '.join(present[:20])}{', ...' if len(present) > 20 else ''})"
+            )
+        low = col.strip().lower()
+        if low in ENGINE_COLUMNS or low.startswith("_"):
+            raise ConfigError(
+                f"{origin}: {key}: column '{col}' has a name the engine uses itself, so it "
+                f"is kept as '{KEPT_PREFIX}{col.strip()}'; rename it in the input to declare it"
             )
 
 
@@ -540,7 +548,7 @@ def ingest(
     """
     check_sheet_option(inputs, sheet)
     fields = fields or {}
-    reserved = _reserved_names(fields)
+    reserved = _reserved_names(fields, origin)
     parts = []
     excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
     renamed: dict[str, str] = {}
@@ -660,7 +668,7 @@ def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None
     runs on them: checked on the ingested columns, before standardizing or scoring, so a
     typo is one ConfigError naming the config file and the key, not a Splink failure (or a
     KeyError after scoring)."""
-    from resolution.standardize.columns import STD_COLUMNS, declared_columns
+    from resolution.standardize.columns import STD_COLUMNS, declared_columns  # as _reserved_names
 
     origin = config.origin
     have = {r[0]: r[1] for r in con.execute("DESCRIBE raw_records").fetchall()}
