@@ -423,7 +423,7 @@ ENGINE_COLUMNS = frozenset({
 KEPT_PREFIX = "input_"
 
 
-def _passthrough(con, table: str, mapped: dict[str, str | None],
+def _passthrough(con, table: str, mapped: dict[str, str],
                  reserved: set[str]) -> dict[str, str]:
     """Input column -> its name in `raw_records`, for every input column that is not read
     as a canonical field of the same name (those are the canonical columns themselves)."""
