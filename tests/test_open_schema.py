@@ -203,3 +203,42 @@ def test_input_columns_with_names_the_engine_uses_are_kept_renamed(tmp_path):
     assert row["input_entity_id"] == "e1" and row["input__row"] == "x"
     assert row["phone"] == "456" and row["input_phone"] == "123" and row["tel"] == "456"
     assert any("'entity_id' as 'input_entity_id'" in w for w in result.warnings)
+
+
+def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monkeypatch):
+    """`fields` with each standardizer: the columns columns.field_columns names, the same
+    values whether standardized in DuckDB or in worker processes."""
+    from resolution.config import STANDARDIZERS, config_from_dict
+    from resolution.standardize import engine, standardize_table
+    from resolution.standardize.columns import field_columns
+
+    declared = {"co": ("company", "company_name"), "pn": ("person", "person_name"),
+                "tel": ("tel", "phone"), "mail": ("mail", "email"), "adr": ("addr", "address"),
+                "credit": ("credit", "uscc"), "idno": ("idno", "id_card"),
+                "dob": ("dob", "date"), "txt": ("txt", "text"), "raw": ("txt", "none")}
+    assert sorted(s for _c, s in declared.values()) == sorted(STANDARDIZERS)
+    cfg = config_from_dict(people_config(**{"fields": {
+        name: {"column": col, "standardizer": s} for name, (col, s) in declared.items()}}))
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE raw_records AS SELECT * FROM (VALUES
+        ('1', '華聯超市（上海）有限公司', '張偉', '138 1234 5678', 'A@B.CN',
+         '上海市浦东新区科苑路88号', '91350100M000100Y43', '11010519491231002X', '2001-02-03',
+         ' Hello  World '),
+        ('2', NULL, NULL, 'x', 'bad', NULL, NULL, NULL, 'junk', NULL))
+        t(record_id, company, person, tel, mail, addr, credit, idno, dob, txt)""")
+    want = [c for name, (_col, s) in declared.items() for c in field_columns(name, s)]
+    results = []
+    for minimum in (10**9, 0):  # in DuckDB, then in worker processes
+        monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", minimum)
+        standardize_table(con, "raw_records", "records", fields=cfg.fields, workers=2)
+        results.append(con.execute(
+            f"SELECT {', '.join(want)} FROM records ORDER BY record_id").fetchall())
+    assert results[0] == results[1]
+    row = dict(zip(want, results[0][0]))
+    assert (row["co_core"], row["pn_std"], row["tel_key"], row["mail_key"]) == (
+        "华联超市", "张伟", "+8613812345678", "a@b.cn")
+    assert (row["adr_district"], row["credit_valid"], row["idno_gender"]) == ("浦东新区", True, "F")
+    assert (str(row["dob_date"]), row["txt_std"]) == ("2001-02-03", "hello world")
+    assert not any(c.startswith("raw_") for c in want)  # none: compare the column itself
+    other = dict(zip(want, results[0][1]))
+    assert other["tel_key"] is None and other["mail_valid"] is False and other["dob_ts"] is None
