@@ -383,8 +383,10 @@ def check_sheet_option(inputs: list[str | Path], sheet: str | None) -> None:
         )
 
 
-def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[str, str | None]:
-    """Canonical field -> the input column it is read from (None: not in the file)."""
+def _resolve_columns(con, table: str, source: SourceConfig, path: Path,
+                     origin: str | None = None) -> dict[str, str | None]:
+    """Canonical field -> the input column it is read from (None: not in the file).
+    `origin`: the config file, named in the error for a mapped column the file lacks."""
     present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
     if len(present) == 1 and any(sep in present[0] for sep in (",", "\t", ";", "|")):
         raise InputError(
@@ -398,9 +400,10 @@ def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[
         if mapped is not None:
             col = mapped if mapped in present else by_lower.get(mapped.strip().lower())
             if col is None:
+                where = f" (config {origin}, key source.columns.{field})" if origin else ""
                 raise InputError(
                     f"{path}: column '{mapped}' (mapped to '{field}' in source.columns) is "
-                    f"missing; the file has: {', '.join(present[:20])}"
+                    f"missing{where}; the file has: {', '.join(present[:20])}"
                 )
         else:
             col = by_lower.get(field)
@@ -556,6 +559,7 @@ def ingest(
         p = Path(path)
         table = f"_input_{i}"
         read_input(con, p, table, encoding or source.encoding, sheet)
+        _resolve_columns(con, table, source, p, origin)  # a mapped column it lacks: refused
         _check_declared(con, table, fields, p, origin)
         cols = _mapping_sql(con, table, source, p)
         kept, kept_as = _kept_sql(con, table, source, p, reserved)

@@ -156,6 +156,9 @@ def test_own_columns_train_and_dedup_and_every_input_column_reaches_records(
          "model.training.em_blocking_rules.1.0", "'born_std'"),
         ({"survivorship.fields": {"member": {"rule": "most_recent", "column": "member"}}},
          "survivorship.fields.member.column", "'member'"),
+        # the ID column mapped in source.columns is not in the file
+        ({"source.columns": {"record_id": "person_id"}}, "source.columns.record_id",
+         "'person_id'"),
     ],
 )
 def test_each_config_error_is_one_line_naming_the_file_and_key(
