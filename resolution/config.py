@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import (
@@ -121,13 +121,13 @@ class ComparisonConfig(_Strict):
     term_frequency: bool = False
 
 
-# The standardizers a declared field (`fields`) can use, and the columns each adds to
-# `records` as FIELD_SUFFIX (resolution/standardize/columns.py renders them).
+# The standardizers a declared field (`fields`) can use; the columns each adds to
+# `records` are in resolution/standardize/columns.py (FIELD_STANDARDIZERS).
 StandardizerName = Literal[
     "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
     "text", "none",
 ]
-STANDARDIZERS: tuple[str, ...] = StandardizerName.__args__  # type: ignore[attr-defined]
+STANDARDIZERS: tuple[str, ...] = get_args(StandardizerName)
 
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
