@@ -552,9 +552,10 @@ def ingest(
     check_sheet_option(inputs, sheet)
     fields = fields or {}
     reserved = _reserved_names(fields, origin)
-    parts = []
+    parts, kept_parts = [], []
     excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
     renamed: dict[str, str] = {}
+    declared = {(fc.column or n).strip().lower() for n, fc in fields.items()}
     for i, path in enumerate(inputs):
         p = Path(path)
         table = f"_input_{i}"
@@ -564,6 +565,15 @@ def ingest(
         cols = _mapping_sql(con, table, source, p)
         kept, kept_as = _kept_sql(con, table, source, p, reserved)
         renamed.update(kept_as)
+        # The kept columns stay in `_input_i` until the end (`_kept`): carried through
+        # every step below, a wide input cost a copy of all its columns per step. Of them,
+        # only declared fields are standardized, so only they are checked for length here.
+        own = [c for c in columns(con, table) if c.strip().lower() in declared
+               and c.strip().lower() not in CANONICAL_FIELDS]
+        own_long = ("concat_ws(', ', " + ", ".join(
+            f"CASE WHEN length({_q(c)}) > {MAX_FIELD_CHARS} THEN {quote_literal(c.strip())} END"
+            for c in own) + ")") if own else "CAST(NULL AS VARCHAR)"
+        kept_parts.append(f"SELECT {i} AS _input_no, rowid + 1 AS _row{kept} FROM {table}")
         if EXCEL_NUMBER_COLUMN in columns(con, table):
             mapped = _resolve_columns(con, table, source, p)
             flags = [
@@ -575,28 +585,27 @@ def ingest(
             excel_columns.update({f"{p.name}: {f}": c for f, c in mapped.items() if c})
         else:
             excel = "CAST(NULL AS VARCHAR)"
+        # _row: the row in the file (a table read from it keeps the file's order in rowid)
         parts.append(
-            f"SELECT {cols}{kept}, row_number() OVER () AS _row, {quote_literal(p.name)} "
-            f"AS _input, {i} AS _input_no, {excel} AS _excel FROM {table}"
+            f"SELECT {cols}, rowid + 1 AS _row, {quote_literal(p.name)} "
+            f"AS _input, {i} AS _input_no, {excel} AS _excel, {own_long} AS _too_long_own "
+            f"FROM {table}"
         )
-    # by name: inputs with different extra columns each leave the others' empty
-    con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL BY NAME ".join(parts))
-    for i in range(len(inputs)):
-        con.execute(f"DROP TABLE IF EXISTS _input_{i}")
-    internal = {"_row", "_input", "_input_no", "_excel"}
-    extra = [c for c in columns(con, "_mapped") if c not in internal and c not in CANONICAL_FIELDS]
-    kept_cols = ", ".join(_q(c) for c in [*CANONICAL_FIELDS, *extra])
-    # the fields that are standardized: canonical and declared
-    checked = [*CANONICAL_FIELDS, *[c for c in extra if c.lower() in
-                                   {(fc.column or n).lower() for n, fc in fields.items()}]]
+    con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL ".join(parts))
+    # by name: inputs with different columns each leave the others' empty
+    con.execute("CREATE OR REPLACE TEMP VIEW _kept AS " + " UNION ALL BY NAME ".join(kept_parts))
+    extra = [c for c in columns(con, "_kept") if c not in ("_input_no", "_row")]
+    fields_sql = ", ".join(CANONICAL_FIELDS)
+    out_cols = ", ".join([*(f"x.{f}" for f in CANONICAL_FIELDS), *(f"k.{_q(c)}" for c in extra)])
+    with_kept = ("LEFT JOIN _kept k ON k._input_no = x._input_no AND k._row = x._row"
+                 if extra else "")
     too_long = "concat_ws(', ', " + ", ".join(
-        f"CASE WHEN length({_q(f)}) > {MAX_FIELD_CHARS} THEN {quote_literal(f)} END"
-        for f in checked
-    ) + ")"
+        [f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS]
+        + ["_too_long_own"]) + ")"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE _checked AS
-        SELECT * EXCLUDE (_bad_char, _too_long),
+        SELECT * EXCLUDE (_bad_char, _too_long, _too_long_own),
                CASE WHEN record_id IS NULL THEN 'empty record_id'
                     WHEN _bad_char IS NOT NULL THEN {_bad_id_reason_sql('_bad_char')}
                     WHEN _excel IS NOT NULL
@@ -624,23 +633,28 @@ def ingest(
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rejected AS
-        SELECT {kept_cols}, _input, _row, reason FROM (
-            SELECT {kept_cols}, _input, _row, _input_no, _problem AS reason
+        SELECT {out_cols}, x._input, x._row, x.reason FROM (
+            SELECT {fields_sql}, _input, _row, _input_no, _problem AS reason
             FROM _checked WHERE _problem IS NOT NULL
             UNION ALL
-            SELECT {kept_cols}, _input, _row, _input_no,
+            SELECT {fields_sql}, _input, _row, _input_no,
                    'duplicate record_id (first occurrence kept: ' || _first_at || ')'
-            FROM _ranked WHERE _occurrence > 1)
-        ORDER BY _input_no, _row
+            FROM _ranked WHERE _occurrence > 1) x
+        {with_kept}
+        ORDER BY x._input_no, x._row
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE raw_records AS
-        SELECT {kept_cols}, _input, _row FROM _ranked WHERE _occurrence = 1
-        ORDER BY _input_no, _row
+        SELECT {out_cols}, x._input, x._row FROM _ranked x {with_kept}
+        WHERE x._occurrence = 1
+        ORDER BY x._input_no, x._row
         """
     )
+    con.execute("DROP VIEW _kept")
+    for i in range(len(inputs)):
+        con.execute(f"DROP TABLE IF EXISTS _input_{i}")
     rows_in = scalar(con, "SELECT count(*) FROM _mapped")
     warnings = _warnings(con, excel_columns)
     if renamed:
