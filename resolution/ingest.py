@@ -1,6 +1,8 @@
 """Ingest: read CSV (UTF-8, UTF-8 with BOM, GBK, GB18030), Excel .xlsx and Parquet into
-DuckDB, map the input columns onto the canonical customer fields, and set aside rows that
-cannot be used in `rejected` with the reason.
+DuckDB, map the input columns onto the canonical customer fields, keep every other input
+column beside them unchanged (the open schema: your own columns, those the config declares
+in `fields` among them), and set aside rows that cannot be used in `rejected` with the
+reason.
 
 Nothing is lost or altered silently: a workbook with several worksheets of data is refused
 unless one is named (`sheet`), duplicate column names are refused, record IDs are kept
@@ -9,8 +11,11 @@ kept and reported), and Excel numbers too long for Excel's 15 significant digits
 the row. What a user should know but is not an error comes back in
 `IngestResult.warnings`.
 
-Owns tables `raw_records` (canonical VARCHAR columns plus `_row`, the 1-based row in
-its input file, and `_input`, the file it came from) and `rejected`.
+Owns tables `raw_records` (canonical VARCHAR columns, the other input columns as given,
+`_row`, the 1-based row in its input file, and `_input`, the file it came from) and
+`rejected`. An input column whose name the engine uses itself (a canonical field read from
+another column, a standardized column, `entity_id`, names starting with `_` ...) is kept
+as `input_<name>`, with a warning.
 """
 
 from __future__ import annotations
@@ -25,10 +30,17 @@ from pathlib import Path
 import duckdb
 
 from resolution import crypto
-from resolution.config import CANONICAL_FIELDS, SourceConfig
+from resolution.config import (
+    CANONICAL_FIELDS,
+    Config,
+    FieldConfig,
+    SourceConfig,
+    is_column_name,
+    referenced_columns,
+)
 from resolution.db import columns, quote_literal, scalar
 from resolution.db import quote_ident as _q
-from resolution.errors import InputError
+from resolution.errors import ConfigError, InputError
 
 SUPPORTED = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -371,8 +383,10 @@ def check_sheet_option(inputs: list[str | Path], sheet: str | None) -> None:
         )
 
 
-def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[str, str | None]:
-    """Canonical field -> the input column it is read from (None: not in the file)."""
+def _resolve_columns(con, table: str, source: SourceConfig, path: Path,
+                     origin: str | None = None) -> dict[str, str | None]:
+    """Canonical field -> the input column it is read from (None: not in the file).
+    `origin`: the config file, named in the error for a mapped column the file lacks."""
     present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
     if len(present) == 1 and any(sep in present[0] for sep in (",", "\t", ";", "|")):
         raise InputError(
@@ -386,9 +400,10 @@ def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[
         if mapped is not None:
             col = mapped if mapped in present else by_lower.get(mapped.strip().lower())
             if col is None:
+                where = f" (config {origin}, key source.columns.{field})" if origin else ""
                 raise InputError(
                     f"{path}: column '{mapped}' (mapped to '{field}' in source.columns) is "
-                    f"missing; the file has: {', '.join(present[:20])}"
+                    f"missing{where}; the file has: {', '.join(present[:20])}"
                 )
         else:
             col = by_lower.get(field)
@@ -401,7 +416,65 @@ def _resolve_columns(con, table: str, source: SourceConfig, path: Path) -> dict[
     return found
 
 
+# Column names later stages give meaning to (clusters, pairs, Splink's linking column,
+# the quality score): an input column of such a name is kept as `input_<name>`.
+ENGINE_COLUMNS = frozenset({
+    "entity_id", "cluster_id", "cluster_confidence", "membership_confidence", "cluster_size",
+    "quality_score", "source_dataset", "unique_id", "match_weight", "match_probability",
+    "match_key", "needs_review", "record_count",
+})
+KEPT_PREFIX = "input_"
+
+
+def _passthrough(con, table: str, mapped: dict[str, str],
+                 reserved: set[str]) -> dict[str, str]:
+    """Input column -> its name in `raw_records`, for every input column that is not read
+    as a canonical field of the same name (those are the canonical columns themselves)."""
+    out: dict[str, str] = {}
+    for c in columns(con, table):
+        if c == EXCEL_NUMBER_COLUMN:
+            continue
+        low = c.strip().lower()
+        if mapped.get(low) == c:  # the canonical field of this very name
+            continue
+        taken = low in reserved or low.startswith("_")
+        # surrounding spaces dropped from the name ("rec_id, given_name" headers)
+        out[c] = KEPT_PREFIX + c.strip() if taken else c.strip()
+    return out
+
+
+def _reserved_names(fields: dict[str, FieldConfig], origin: str) -> set[str]:
+    # imported here: the standardize package loads its dictionaries, which reading an
+    # input file alone (training.labels, training.evaluation) does not need
+    from resolution.standardize.columns import STD_COLUMNS, declared_columns
+
+    return {n.lower() for n in (*CANONICAL_FIELDS, *STD_COLUMNS, *ENGINE_COLUMNS,
+                                *declared_columns(fields, origin))}
+
+
+def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
+                    origin: str) -> None:
+    """Every column the config's `fields` name is in this input."""
+    present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
+    lower = {c.strip().lower() for c in present}
+    for name, fc in fields.items():
+        col = fc.column or name
+        key = f"fields.{name}.column" if fc.column else f"fields.{name}"
+        if col.strip().lower() not in lower:
+            raise ConfigError(
+                f"{origin}: {key}: column '{col}' is not in {path} (it has: "
+                f"{', '.join(present[:20])}{', ...' if len(present) > 20 else ''})"
+            )
+        low = col.strip().lower()
+        if low in ENGINE_COLUMNS or low.startswith("_"):
+            raise ConfigError(
+                f"{origin}: {key}: column '{col}' has a name the engine uses itself, so it "
+                f"is kept as '{KEPT_PREFIX}{col.strip()}'; rename it in the input to declare it"
+            )
+
+
 def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
+    """The SELECT list of the canonical fields."""
     exprs = []
     default = source.default_source_system or path.stem
     default_sql = quote_literal(default)
@@ -420,6 +493,17 @@ def _mapping_sql(con, table: str, source: SourceConfig, path: Path) -> str:
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {field}")
     return ", ".join(exprs)
+
+
+def _kept_sql(con, table: str, source: SourceConfig, path: Path,
+              reserved: set[str]) -> tuple[str, dict[str, str]]:
+    """The SELECT list of the input columns kept beside the canonical fields (none: ''),
+    and those renamed because the engine uses their names (input name -> kept name)."""
+    resolved = _resolve_columns(con, table, source, path)
+    identity = {f: c for f, c in resolved.items() if c is not None and c.strip().lower() == f}
+    kept = _passthrough(con, table, identity, reserved)
+    sql = "".join(f", {_q(c)} AS {_q(k)}" for c, k in kept.items())
+    return sql, {c: k for c, k in kept.items() if c != k}
 
 
 # Characters a record ID must not contain: C0/C1 controls (NUL, tab, newline, ...),
@@ -450,10 +534,15 @@ def ingest(
     source: SourceConfig,
     encoding: str | None = None,
     sheet: str | None = None,
+    fields: dict[str, FieldConfig] | None = None,
+    origin: str = "config",
 ) -> IngestResult:
-    """Read every input, map to canonical fields, and split usable rows from rejected ones.
+    """Read every input, map to canonical fields, keep the other input columns beside them,
+    and split usable rows from rejected ones.
 
-    Creates `raw_records` (usable rows) and `rejected` (every other row, with the reason:
+    `fields` (the config's declared fields) must each find their column in every input, else
+    a ConfigError naming `origin` (the config file) and the key. Creates `raw_records`
+    (usable rows) and `rejected` (every other row, with the reason:
     an empty record_id, one with a control or invisible character, a field Excel stored
     as a number too long for it, a field longer than MAX_FIELD_CHARS, or a duplicate
     record_id; of usable rows sharing an ID the first is kept, later ones rejected).
@@ -461,13 +550,30 @@ def ingest(
     reported in the result's warnings.
     """
     check_sheet_option(inputs, sheet)
-    parts = []
+    fields = fields or {}
+    reserved = _reserved_names(fields, origin)
+    parts, kept_parts = [], []
     excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
+    renamed: dict[str, str] = {}
+    declared = {(fc.column or n).strip().lower() for n, fc in fields.items()}
     for i, path in enumerate(inputs):
         p = Path(path)
         table = f"_input_{i}"
         read_input(con, p, table, encoding or source.encoding, sheet)
+        _resolve_columns(con, table, source, p, origin)  # a mapped column it lacks: refused
+        _check_declared(con, table, fields, p, origin)
         cols = _mapping_sql(con, table, source, p)
+        kept, kept_as = _kept_sql(con, table, source, p, reserved)
+        renamed.update(kept_as)
+        # The kept columns stay in `_input_i` until the end (`_kept`): carried through
+        # every step below, a wide input cost a copy of all its columns per step. Of them,
+        # only declared fields are standardized, so only they are checked for length here.
+        own = [c for c in columns(con, table) if c.strip().lower() in declared
+               and c.strip().lower() not in CANONICAL_FIELDS]
+        own_long = ("concat_ws(', ', " + ", ".join(
+            f"CASE WHEN length({_q(c)}) > {MAX_FIELD_CHARS} THEN {quote_literal(c.strip())} END"
+            for c in own) + ")") if own else "CAST(NULL AS VARCHAR)"
+        kept_parts.append(f"SELECT {i} AS _input_no, rowid + 1 AS _row{kept} FROM {table}")
         if EXCEL_NUMBER_COLUMN in columns(con, table):
             mapped = _resolve_columns(con, table, source, p)
             flags = [
@@ -479,21 +585,27 @@ def ingest(
             excel_columns.update({f"{p.name}: {f}": c for f, c in mapped.items() if c})
         else:
             excel = "CAST(NULL AS VARCHAR)"
+        # _row: the row in the file (a table read from it keeps the file's order in rowid)
         parts.append(
-            f"SELECT {cols}, row_number() OVER () AS _row, {quote_literal(p.name)} "
-            f"AS _input, {i} AS _input_no, {excel} AS _excel FROM {table}"
+            f"SELECT {cols}, rowid + 1 AS _row, {quote_literal(p.name)} "
+            f"AS _input, {i} AS _input_no, {excel} AS _excel, {own_long} AS _too_long_own "
+            f"FROM {table}"
         )
     con.execute("CREATE OR REPLACE TABLE _mapped AS " + " UNION ALL ".join(parts))
-    for i in range(len(inputs)):
-        con.execute(f"DROP TABLE IF EXISTS _input_{i}")
-    fields = ", ".join(CANONICAL_FIELDS)
+    # by name: inputs with different columns each leave the others' empty
+    con.execute("CREATE OR REPLACE TEMP VIEW _kept AS " + " UNION ALL BY NAME ".join(kept_parts))
+    extra = [c for c in columns(con, "_kept") if c not in ("_input_no", "_row")]
+    fields_sql = ", ".join(CANONICAL_FIELDS)
+    out_cols = ", ".join([*(f"x.{f}" for f in CANONICAL_FIELDS), *(f"k.{_q(c)}" for c in extra)])
+    with_kept = ("LEFT JOIN _kept k ON k._input_no = x._input_no AND k._row = x._row"
+                 if extra else "")
     too_long = "concat_ws(', ', " + ", ".join(
-        f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS
-    ) + ")"
+        [f"CASE WHEN length({f}) > {MAX_FIELD_CHARS} THEN '{f}' END" for f in CANONICAL_FIELDS]
+        + ["_too_long_own"]) + ")"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE _checked AS
-        SELECT * EXCLUDE (_bad_char, _too_long),
+        SELECT * EXCLUDE (_bad_char, _too_long, _too_long_own),
                CASE WHEN record_id IS NULL THEN 'empty record_id'
                     WHEN _bad_char IS NOT NULL THEN {_bad_id_reason_sql('_bad_char')}
                     WHEN _excel IS NOT NULL
@@ -521,25 +633,36 @@ def ingest(
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rejected AS
-        SELECT {fields}, _input, _row, reason FROM (
-            SELECT {fields}, _input, _row, _input_no, _problem AS reason
+        SELECT {out_cols}, x._input, x._row, x.reason FROM (
+            SELECT {fields_sql}, _input, _row, _input_no, _problem AS reason
             FROM _checked WHERE _problem IS NOT NULL
             UNION ALL
-            SELECT {fields}, _input, _row, _input_no,
+            SELECT {fields_sql}, _input, _row, _input_no,
                    'duplicate record_id (first occurrence kept: ' || _first_at || ')'
-            FROM _ranked WHERE _occurrence > 1)
-        ORDER BY _input_no, _row
+            FROM _ranked WHERE _occurrence > 1) x
+        {with_kept}
+        ORDER BY x._input_no, x._row
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE raw_records AS
-        SELECT {fields}, _input, _row FROM _ranked WHERE _occurrence = 1
-        ORDER BY _input_no, _row
+        SELECT {out_cols}, x._input, x._row FROM _ranked x {with_kept}
+        WHERE x._occurrence = 1
+        ORDER BY x._input_no, x._row
         """
     )
+    con.execute("DROP VIEW _kept")
+    for i in range(len(inputs)):
+        con.execute(f"DROP TABLE IF EXISTS _input_{i}")
     rows_in = scalar(con, "SELECT count(*) FROM _mapped")
     warnings = _warnings(con, excel_columns)
+    if renamed:
+        shown = ", ".join(f"'{c}' as '{k}'" for c, k in list(renamed.items())[:10])
+        warnings.append(
+            f"input column(s) kept under another name in records: {shown} (the engine "
+            "uses those names itself)"
+        )
     spaces = scalar(
         con, f"SELECT count(*) FROM raw_records WHERE regexp_matches(record_id, '{_EDGE_SPACE}')"
     )
@@ -555,6 +678,44 @@ def ingest(
         )
     return IngestResult(rows_in=rows_in, accepted=accepted, rejected=rejected,
                         record_ids_with_spaces=spaces, warnings=tuple(warnings))
+
+
+def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Every column the config's model, clustering and survivorship name exists once the
+    ingested `raw_records` are standardized, and every SQL expression in a blocking rule
+    runs on them: checked on the ingested columns, before standardizing or scoring, so a
+    typo is one ConfigError naming the config file and the key, not a Splink failure (or a
+    KeyError after scoring)."""
+    from resolution.standardize.columns import STD_COLUMNS, declared_columns  # as _reserved_names
+
+    origin = config.origin
+    have = {r[0]: r[1] for r in con.execute("DESCRIBE raw_records").fetchall()}
+    inputs = [c for c in have if c not in ("_input", "_row") and c not in CANONICAL_FIELDS]
+    have |= STD_COLUMNS | declared_columns(config.fields, origin) | {"quality_score": "DOUBLE"}
+    lower = {c.lower() for c in have}
+    probe = "_config_columns_probe"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {probe} ("
+                + ", ".join(f"{_q(c)} {t}" for c, t in have.items()) + ")")
+    try:
+        for key, ref in referenced_columns(config):
+            if is_column_name(ref):
+                if ref.lower() not in lower:
+                    raise ConfigError(
+                        f"{origin}: {key}: no column '{ref}' in the input or the standardized "
+                        f"records (besides the customer fields, the input has: "
+                        f"{', '.join(inputs[:25]) or 'no other column'}"
+                        f"{', ...' if len(inputs) > 25 else ''}; a field declared under "
+                        "`fields` adds its standardized columns, e.g. NAME_std)"
+                    )
+                continue
+            try:
+                con.execute(f"SELECT {ref} FROM {probe}").fetchall()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise ConfigError(f"{origin}: {key}: the SQL expression {ref!r} does not run "
+                                  f"on the records ({first})")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {probe}")
 
 
 def _warnings(con, excel_columns: dict[str, str]) -> list[str]:

@@ -27,7 +27,7 @@ from resolution.config import CANONICAL_FIELDS, Config
 from resolution.db import quote_literal, scalar
 from resolution.errors import ConfigError, ModelError, ResolutionError, writable_folder
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
-from resolution.ingest import IngestResult, ingest
+from resolution.ingest import IngestResult, check_config_columns, ingest
 from resolution.locks import job_locks
 from resolution.predict import predict_pairs, score_within_groups
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
@@ -139,11 +139,15 @@ def prepare_records(
 
     check_standardize_cache(config.resources.standardize_cache)
     with _timed(seconds, "ingest", say):
-        result = ingest(con, inputs, config.source, encoding, sheet)
+        result = ingest(con, inputs, config.source, encoding, sheet,
+                        fields=config.fields, origin=config.origin)
+        # a column the config names that the data lacks: one error before any more work
+        check_config_columns(con, config)
         fault_point("ingest")
     with _timed(seconds, "standardize", say):
         std = standardize_table(
-            con, "raw_records", "records", cache=config.resources.standardize_cache
+            con, "raw_records", "records", cache=config.resources.standardize_cache,
+            fields=config.fields,
         )
         score_records(con, config.quality)
     return replace(

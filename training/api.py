@@ -102,6 +102,10 @@ class TrainedModel:
         self.seconds: dict[str, float] = dict(session.seconds)
         self.meta: dict[str, Any] = session.meta()
         self.tf_tables: dict[str, Any] = dict(session.tf_tables)
+        # records, pairs for u, λ, EM rounds: what `er train` prints about the fit
+        self.key_figures: list[str] = session.key_figures()
+        # training.diagnostics.training_health (their messages are among `warnings`)
+        self.health: list[dict[str, Any]] = list(session.fitted.health)
         ev = session.evaluation
         self.recommended_threshold: float | None = ev.recommended_threshold if ev else None
         self._set_run(run)

@@ -44,6 +44,7 @@ from resolution.model.loading import TF_DIR, LoadedModel, write_tf_tables
 from resolution.model.settings import build_settings, condition_on_parties, training_table
 from resolution.predict import term_frequency_tables
 from training.constraints import constrain, release_priors
+from training.diagnostics import key_figures, training_health
 from training.registry import CONFIG_FILE, SETTINGS_FILE, configure_mlflow, tracking_uri
 
 META_FILE = "training.json"
@@ -65,6 +66,9 @@ class Fitted:
     em_sessions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     records: int = 0  # records λ was estimated on (`prior_for_input` rescales from it)
+    u_pairs: float = 0.0  # about how many random pairs u was estimated on
+    # training.diagnostics.training_health: its messages are also in `warnings`
+    health: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
@@ -141,7 +145,8 @@ def fit(
                 "(--truth, --labels-column or --labels-pairs)"
             )
     # u on random pairs without model.parties' conditioning (see condition_on_parties)
-    untrained = build_settings(config, link_type, parties=False)
+    untrained = {**build_settings(config, link_type, parties=False),
+                 "max_iterations": t.em_max_iterations, "em_convergence": t.em_convergence}
     if m_from == "labels":  # labels may overturn the domain priors EM may not
         untrained = release_priors(untrained)
     linker = make_linker(con, fit_table, untrained)
@@ -165,7 +170,8 @@ def fit(
         )
     linker.training.estimate_u_using_random_sampling(max_pairs=t.u_max_pairs, seed=t.seed)
     n_fit = scalar(con, f"SELECT count(*) FROM {fit_table}")
-    unseen = fill_unseen_u(linker, min(float(t.u_max_pairs), n_fit * (n_fit - 1) / 2))
+    u_pairs = min(float(t.u_max_pairs), n_fit * (n_fit - 1) / 2)
+    unseen = fill_unseen_u(linker, u_pairs)
     if unseen:
         warnings.append(
             "no randomly sampled pair fell in level(s) " + ", ".join(unseen) + "; their u "
@@ -242,6 +248,9 @@ def fit(
         warnings += [a.sentence() for a in adjusted]
     if adjusted or (m_from == "labels" and filled):
         linker = make_linker(con, ttable, settings)
+    # a round that did not converge, a level never trained, an implausible m: said out loud
+    health = training_health(settings, sessions)
+    warnings += [h["message"] for h in health]
     return Fitted(
         linker=linker,
         settings=settings,
@@ -251,6 +260,8 @@ def fit(
         em_sessions=sessions,
         warnings=warnings,
         records=int(n if lambda_from == "labels" else n_fit),
+        u_pairs=u_pairs,
+        health=health,
     )
 
 
@@ -677,6 +688,8 @@ class Session:
                 metrics[f"em_{i}_final_max_change"] = s["final_max_change"]
             metrics[f"em_{i}_probability_two_random_records_match"] = s[
                 "probability_two_random_records_match"]
+        metrics["u_sample_pairs"] = float(fitted.u_pairs)
+        metrics["training_health_warnings"] = float(len(fitted.health))
         if fitted.em_sessions:
             metrics["em_sessions"] = float(len(fitted.em_sessions))
             metrics["em_all_converged"] = float(all(s["converged"] for s in fitted.em_sessions))
@@ -686,6 +699,14 @@ class Session:
             metrics.update(self.evaluation.metrics)
             metrics.update(self.evaluation.cluster_metrics)
         return metrics
+
+    def key_figures(self) -> list[str]:
+        """The lines `er train` prints about the fit (training.diagnostics.key_figures)."""
+        f = self.fitted
+        return key_figures(
+            records=f.records, u_pairs=f.u_pairs,
+            lam=float(f.settings.get("probability_two_random_records_match", 0.0)),
+            lambda_from=f.lambda_from, m_from=f.m_from, sessions=f.em_sessions)
 
     def close(self) -> None:
         import shutil
@@ -836,6 +857,8 @@ def log_run(
                    if "git_commit" in version_info else {}),
                 "link_type": link_type,
                 "supervised": str(labels is not None).lower(),
+                # "ok", or how many problems and the first (all: the artifact below)
+                "training_health": _health_tag(fitted.health),
                 **(tags or {}),
             }
         )
@@ -868,6 +891,8 @@ def log_run(
 
         if fitted.warnings:
             mlflow.log_text("\n".join(fitted.warnings), "training_warnings.txt")
+        mlflow.log_dict({"ok": not fitted.health, "warnings": fitted.health},
+                        "diagnostics/training_health.json")
         mlflow.log_artifact(str(settings_path))
         mlflow.log_artifact(str(config_path))
         mlflow.log_artifact(str(meta_path))
@@ -900,6 +925,15 @@ def log_run(
         tracking_uri=tracking_uri(),
         experiment_id=exp.experiment_id,
     )
+
+
+def _health_tag(health: list[dict[str, Any]]) -> str:
+    """The `training_health` tag: "ok", or the number of problems and the first one
+    (a tag holds at most 5,000 characters)."""
+    if not health:
+        return "ok"
+    more = f" (and {len(health) - 1} more)" if len(health) > 1 else ""
+    return f"{len(health)} warning(s): {health[0]['message']}{more}"[:5000]
 
 
 def _log_dataset(mlflow, inputs, fingerprint) -> None:

@@ -1,5 +1,7 @@
 """The standardized columns: which source fields feed which standardizer, and which result
-field becomes which column (``STD_COLUMNS``).
+field becomes which column (``STD_COLUMNS``); and for the fields a config declares
+(`fields`: your own columns), the columns each standardizer adds (``FIELD_STANDARDIZERS``,
+``field_columns``).
 
 This is the one field → column mapping: ``engine.standardize_table`` renders it as SQL over
 the lookups of distinct values (``select_sql``), and ``check.standardize_record``, the pure
@@ -8,9 +10,11 @@ twin the entry-time check uses, applies it to one record's results (``record_col
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from resolution.config import CANONICAL_FIELDS
+from resolution.config import CANONICAL_FIELDS, FieldConfig
+from resolution.errors import ConfigError
 from resolution.standardize.address import parse_address
 from resolution.standardize.customer import customer_name
 from resolution.standardize.dates import parse_datetime
@@ -150,3 +154,90 @@ def record_columns(results: dict[str, Any]) -> dict[str, Any]:
                 out[col] = getattr(r, field)
                 break
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared fields (config `fields`): any input column through one standardizer
+# ---------------------------------------------------------------------------------------------
+
+
+class FieldStandardizer(NamedTuple):
+    """How a declared field is standardized: the UDF and its arguments (the field's value
+    is `k`; other arguments NULL), and the columns it adds to `records`, each
+    `FIELD_<suffix>` with its DuckDB type and its SQL over the UDF's result `{r}`."""
+
+    udf: str | None
+    args: tuple[str | None, ...]  # "k": the field's value, None: NULL
+    columns: tuple[tuple[str, str, str], ...]
+
+
+def _key(valid: str, value: str) -> str:
+    return f"CASE WHEN {valid} THEN {value} END"
+
+
+_S = "VARCHAR"
+FIELD_STANDARDIZERS: dict[str, FieldStandardizer] = {
+    "company_name": FieldStandardizer("std_company_name", ("k",), tuple(
+        (f, _S, "{r}." + f) for f in ("std", "core", "region", "legal_form", "branch", "pinyin"))),
+    "person_name": FieldStandardizer("std_person_name", ("k",), tuple(
+        (f, _S, "{r}." + f) for f in ("std", "surname", "given", "pinyin"))),
+    "phone": FieldStandardizer("std_phone", ("k",), (
+        ("e164", _S, "{r}.e164"), ("ext", _S, "{r}.ext"), ("type", _S, "{r}.type"),
+        ("valid", "BOOLEAN", "{r}.valid"),
+        # as mobile_key / phone_key: valid, or well formed with a type
+        ("key", _S, _key("({r}.valid OR {r}.type IS NOT NULL)", "{r}.e164")),
+    )),
+    "email": FieldStandardizer("std_email", ("k",), (
+        ("std", _S, "{r}.std"), ("valid", "BOOLEAN", "{r}.valid"),
+        ("key", _S, _key("{r}.valid", "{r}.std")),
+    )),
+    # one free-text address column (province, city and district are read from it)
+    "address": FieldStandardizer("std_address", (None, None, None, "k"), tuple(
+        (f, _S, "{r}." + f)
+        for f in ("province", "city", "district", "street", "road", "number", "building", "room")
+    )),
+    "uscc": FieldStandardizer("std_uscc", ("k",), (
+        ("std", _S, "{r}.std"), ("valid", "BOOLEAN", "{r}.valid"),
+        ("key", _S, _key("{r}.valid", "{r}.std")),
+    )),
+    "id_card": FieldStandardizer("std_id_card", ("k",), (
+        ("std", _S, "{r}.std"), ("valid", "BOOLEAN", "{r}.valid"),
+        ("key", _S, _key("{r}.valid", "{r}.std")),
+        ("birth_date", "DATE", "{r}.birth_date"), ("gender", _S, "{r}.gender"),
+    )),
+    "date": FieldStandardizer("std_datetime", ("k",), (
+        ("ts", "TIMESTAMP", "{r}"), ("date", "DATE", "CAST({r} AS DATE)"),
+    )),
+    "text": FieldStandardizer("std_text", ("k",), (("std", _S, "{r}"),)),
+    "none": FieldStandardizer(None, (), ()),
+}
+
+
+def field_columns(name: str, standardizer: str) -> dict[str, str]:
+    """The columns a declared field adds to `records`, with their DuckDB types."""
+    return {f"{name}_{suffix}": typ for suffix, typ, _sql in FIELD_STANDARDIZERS[standardizer].columns}
+
+
+def declared_columns(fields: Mapping[str, FieldConfig], origin: str = "config") -> dict[str, str]:
+    """Every column the declared fields add, with its type; a name that another field or a
+    standardized customer column already has is a ConfigError naming the field."""
+    out: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for name, fc in fields.items():
+        for col, typ in field_columns(name, fc.standardizer).items():
+            if col in STD_COLUMNS or col in CANONICAL_FIELDS:
+                raise ConfigError(f"{origin}: fields.{name}: its column '{col}' is a standardized "
+                                  "customer column; choose another field name")
+            if col in owner:
+                raise ConfigError(f"{origin}: fields.{name}: fields '{owner[col]}' and '{name}' "
+                                  f"both make the column '{col}'; rename one")
+            owner[col], out[col] = name, typ
+    return out
+
+
+def field_select_sql(name: str, standardizer: str, alias: str) -> list[str]:
+    """SELECT items of a declared field's columns, its lookup joined as `alias` (`alias.r`)."""
+    return [
+        f"{sql.format(r=alias + '.r')} AS {name}_{suffix}"
+        for suffix, _typ, sql in FIELD_STANDARDIZERS[standardizer].columns
+    ]

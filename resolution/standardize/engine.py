@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from importlib import resources
 from pathlib import Path
@@ -18,10 +19,17 @@ import duckdb
 import pyarrow as pa
 
 from resolution import crypto
+from resolution.config import FieldConfig
 from resolution.errors import ResolutionError
 from resolution.standardize import latin
 from resolution.standardize.address import parse_address
-from resolution.standardize.columns import JOINS, LOOKUPS, select_sql
+from resolution.standardize.columns import (
+    FIELD_STANDARDIZERS,
+    JOINS,
+    LOOKUPS,
+    field_select_sql,
+    select_sql,
+)
 from resolution.standardize.company import company_name
 from resolution.standardize.customer import customer_name
 from resolution.standardize.dates import parse_datetime
@@ -430,9 +438,12 @@ def standardize_table(
     *,
     workers: int | None = None,
     cache: str | os.PathLike | None = None,
+    fields: Mapping[str, FieldConfig] | None = None,
 ) -> dict[str, int]:
     """Create table `target`: every column of `source` unchanged plus the standardized columns
-    (``STD_COLUMNS``), one row per source row, in source order.
+    (``STD_COLUMNS``) and those of the declared `fields` (config `fields`: each input column
+    through its standardizer, ``columns.field_columns``), one row per source row, in source
+    order.
 
     The standardizers run once per distinct value (or value tuple) and are joined back: inside
     DuckDB through the registered UDFs, or, when there are at least ``PARALLEL_MIN_VALUES``
@@ -449,17 +460,36 @@ def standardize_table(
     """
     register_udfs(con)
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    by_lower = {c.lower(): c for c in cols}  # DuckDB's names ignore case; so does the config
 
-    def col(name: str) -> str:
-        return f"CAST({_q(name)} AS VARCHAR)" if name in cols else "CAST(NULL AS VARCHAR)"
+    def col(name: str | None, table: str = "") -> str:
+        real = None if name is None else name if name in cols else by_lower.get(name.lower())
+        if real is None:
+            return "CAST(NULL AS VARCHAR)"
+        return f"CAST({table + '.' if table else ''}{_q(real)} AS VARCHAR)"
 
     tmp = "__std_" + _RX_NON_WORD.sub("_", target)
-    # lookup -> (source columns, UDF, extra filter on the distinct keys)
+    # lookup -> (source columns in UDF argument order (None: NULL), UDF, extra filter on
+    # the distinct keys)
     fast_ts = f"k0 IS NOT NULL AND NOT regexp_full_match(k0, '{_SQL_TS_FAST}')"
-    lookups = {
+    lookups: dict[str, tuple[list[str | None], str, str]] = {
         key: (list(lk.fields), lk.udf, fast_ts if key == "ts" else "")
         for key, lk in LOOKUPS.items()
     }
+    joins: dict[str, tuple[str, list[str | None]]] = {
+        alias: (key, list(names)) for alias, (key, names) in JOINS.items()
+    }
+    field_selects: list[str] = []
+    for i, (name, fc) in enumerate((fields or {}).items()):
+        fs = FIELD_STANDARDIZERS[fc.standardizer]
+        if fs.udf is None:
+            continue
+        # the standardizer in the key: a cache shared by configs keeps each one's results apart
+        key, alias = f"fld_{name}__{fc.standardizer}", f"f{i}"
+        names = [fc.column or name if a == "k" else None for a in fs.args]
+        lookups[key] = (names, fs.udf, "")
+        joins[alias] = (key, names)
+        field_selects += field_select_sql(name, fc.standardizer, alias)
     created: list[str] = []
     store: _Cache | None = None
     t0 = time.perf_counter()
@@ -524,30 +554,32 @@ def standardize_table(
             store.close()
         _log.info("standardize: standardized them (%.1fs)", time.perf_counter() - t0)
 
-        def on(alias: str, names: list[str]) -> str:
+        def on(alias: str, names: list[str | None]) -> str:
             return " AND ".join(
-                f"{col(n).replace(_q(n), 's.' + _q(n))} IS NOT DISTINCT FROM {alias}.k{i}"
-                for i, n in enumerate(names)
+                f"{col(n, 's')} IS NOT DISTINCT FROM {alias}.k{i}"
+                for i, n in enumerate(names) if n is not None
             )
 
-        ua = col("updated_at").replace(_q("updated_at"), "s." + _q("updated_at"))
+        ua = col("updated_at", "s")
         select = select_sql({
             "updated_at_ts": f"CASE WHEN regexp_full_match({ua}, '{_SQL_TS_FAST}') "
             f"THEN CAST({ua} AS TIMESTAMP) ELSE t.r END"
         })
+        if field_selects:
+            select += ",\n" + ",\n".join(field_selects)
         src_cols = ", ".join(
             f"s.{_q(c)}"
             for c in [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         )
-        joins = "\n".join(
-            f"LEFT JOIN {tmp}_{key} {alias} ON {on(alias, list(names))}"
-            for alias, (key, names) in JOINS.items()
+        join_sql = "\n".join(
+            f"LEFT JOIN {tmp}_{key} {alias} ON {on(alias, names)}"
+            for alias, (key, names) in joins.items()
         )
         con.execute(f"""
             CREATE OR REPLACE TABLE {target} AS
             SELECT {src_cols}, {select}
             FROM {src} s
-            {joins}
+            {join_sql}
             ORDER BY {order}""")
         _log.info("standardize: joined into %s (%.1fs)", target, time.perf_counter() - t0)
         return stats
