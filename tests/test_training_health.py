@@ -95,7 +95,7 @@ def test_a_healthy_unsupervised_run_prints_its_key_figures(mlflow_store, tmp_pat
 def test_the_customer_preset_warns_of_a_comparison_em_never_trains(
         mlflow_store, demo_files, tmp_path):
     """With the shipped customer config (no open-schema keys), EM rounds that all block on
-    city leave the city comparison untrained: said on the CLI and in MLflow."""
+    the mobile leave the mobile comparison untrained: said on the CLI and in MLflow."""
     import yaml
 
     from tests.conftest import CONFIG
@@ -106,10 +106,10 @@ def test_the_customer_preset_warns_of_a_comparison_em_never_trains(
     data.write_text("".join(lines[:801]), encoding="utf-8")  # the header and 800 records
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     config["model"]["training"]["em_blocking_rules"] = [
-        ["city_std", "name_core"], ["city_std", "mobile_key"]]
+        ["mobile_key"], ["mobile_key", "name_core"]]
     out, run_id = _train(tmp_path, config, "health_customer", data)
-    assert "warning: city: never trained (no level has an m)" in out, out
+    assert "warning: mobile: never trained (no level has an m)" in out, out
     tag, artifact = _health(mlflow_store, run_id, tmp_path)
     assert tag.startswith(f"{len(artifact['warnings'])} warning(s): ")
-    assert {"kind": "untrained", "comparison": "city"}.items() <= next(
-        w for w in artifact["warnings"] if w["comparison"] == "city").items()
+    assert {"kind": "untrained", "comparison": "mobile"}.items() <= next(
+        w for w in artifact["warnings"] if w["comparison"] == "mobile").items()
