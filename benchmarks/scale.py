@@ -200,12 +200,15 @@ def main() -> None:
               f"generated in {gen:.1f} s)", flush=True)
 
         # --- train (the `er train` path, without labels and charts) ---
-        trained_on = n
         if args.settings:
             settings = json.loads(args.settings.read_text())
             train_secs, train_total, train_peak = {}, 0.0, None
             meta = args.settings.parent / "trained_on.txt"
             trained_on = args.trained_on or (int(meta.read_text()) if meta.exists() else None)
+            from resolution.model.loading import LoadedModel
+
+            model = LoadedModel(settings=settings, config_yaml=None, reference=str(args.settings),
+                                meta={"trained_on_records": trained_on})
         else:
             sampler.set_stage("train")
             t_train = time.time()
@@ -219,6 +222,7 @@ def main() -> None:
             res.close()
             train_total = time.perf_counter() - t0
             settings = res.settings
+            model = res.as_loaded()
             train_secs = res.seconds
             train_peak = sampler.peak_between(t_train)
             (work / "settings.json").write_text(json.dumps(settings))
@@ -238,9 +242,8 @@ def main() -> None:
         sampler.set_stage("ingest")
         t0 = time.perf_counter()
         summary = dedup(
-            config, settings, [data], out, "bench", on_stage=sampler.set_stage,
+            config, model, [data], out, "bench", on_stage=sampler.set_stage,
             store_path=work / "store.duckdb" if False else out / "store.duckdb",
-            trained_on_records=trained_on,
         )
         wall = time.perf_counter() - t0
         t_job_end = time.time()
