@@ -131,6 +131,32 @@ def _fmt_row(stage: str, secs: float, n: int, peak: float | None) -> str:
     return f"{stage:<22}{secs:>9.1f}{rps}{pk}"
 
 
+def pairs_per_rule(job_db: Path, rules: list[list[str]]) -> list[tuple[str, float, int]]:
+    """Each blocking rule alone (before the rules' overlap is removed): candidate pairs per
+    record and its largest key group, from the job's standardized `records`. A rule whose
+    figure grows with the input is a key that grows with the data."""
+    import duckdb
+
+    con = duckdb.connect(str(job_db), read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM records").fetchall()[0][0] or 1
+        out = []
+        for rule in rules:
+            keys = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(rule))
+            present = " AND ".join(f"nullif(k{i}::VARCHAR, '') IS NOT NULL"
+                                   for i in range(len(rule)))
+            group = ", ".join(f"k{i}" for i in range(len(rule)))
+            pairs, largest = con.execute(
+                f"SELECT coalesce(sum(c * (c - 1) // 2), 0), coalesce(max(c), 0) FROM ("
+                f"SELECT count(*) AS c FROM (SELECT {keys} FROM records) WHERE {present} "
+                f"GROUP BY {group})"
+            ).fetchall()[0]
+            out.append((" & ".join(rule), pairs / n, largest))
+        return out
+    finally:
+        con.close()
+
+
 def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> dict:
     """Splink predict + connected components on the job's standardized `records`."""
     import duckdb
@@ -284,7 +310,10 @@ def main() -> None:
         # data make pairs grow faster than records
         pairs_per_record = summary.candidate_pairs / n
         print(f"candidate pairs per record: {pairs_per_record:.2f} "
-              f"({summary.candidate_pairs:,} / {n:,} records)", flush=True)
+              f"({summary.candidate_pairs:,} / {n:,} records); each rule alone:", flush=True)
+        by_rule = pairs_per_rule(out / "job.duckdb", config.model.blocking_rules)
+        for rule, per_record, largest in by_rule:
+            print(f"  {rule:<52}{per_record:>7.3f} per record, largest key group {largest:,}")
         if summary.prior:
             print(f"prior λ: trained {summary.prior['lambda_trained']:.3g} on "
                   f"{summary.prior['trained_on_records'] or 0:,} records, used "
@@ -366,6 +395,7 @@ def main() -> None:
         "dedup_wall": wall, "dedup_seconds": summary.seconds, "dedup_peak_mb": job_peak,
         "baseline_seconds": base_total, "candidate_pairs": summary.candidate_pairs,
         "candidate_pairs_per_record": pairs_per_record,
+        "pairs_per_record_by_rule": {rule: per for rule, per, _ in by_rule},
     }
     (work / "scale_result.json").write_text(json.dumps(result, indent=2))
 
