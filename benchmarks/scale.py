@@ -6,7 +6,11 @@ compare it with plain Splink predict + connected components on the same standard
 Prints per stage of the job (`summary.seconds`): seconds, records per second and peak RSS
 (this process plus its live child processes, sampled every 0.1 s; standardize forks
 workers), then the training time and the plain-Splink baseline with the ratio
-whole job / baseline. MLflow runs go to a tracking store inside the work folder.
+whole job / baseline, and the candidate pairs per record (blocking that scales keeps it
+flat from 100k to 10M). MLflow runs go to a tracking store inside the work folder.
+
+RSS sampling needs psutil (the `benchmarks` extra, see the README); without it the run
+goes on and reports getrusage's maxrss only.
 """
 
 from __future__ import annotations
@@ -46,15 +50,25 @@ with open(path, "w") as f:
 """
 
 
+def _has_psutil() -> bool:
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class RssSampler:
     """Peak RSS (MB) of this process and its children, overall and per named stage.
 
     Sampled every 0.1 s by a separate monitor process, not a thread: the job forks
     standardize workers, and forking a process with extra threads can crash the children.
+    Without psutil nothing is sampled and every peak is None.
     """
 
     def __init__(self, path: Path):
         self.path = path
+        self.sampling = _has_psutil()
         self.marks: list[tuple[float, str]] = []
         self.stage = "start"
         self.t_start = time.time()
@@ -66,39 +80,81 @@ class RssSampler:
     def __enter__(self):
         import subprocess
 
-        self.monitor = subprocess.Popen(
-            [sys.executable, "-c", MONITOR, str(os.getpid()), str(self.path)]
-        )
+        self.monitor = None
+        if self.sampling:
+            self.monitor = subprocess.Popen(
+                [sys.executable, "-c", MONITOR, str(os.getpid()), str(self.path)]
+            )
+        else:
+            print("psutil is not installed (pip install -e '.[benchmarks]'): peak RSS is not "
+                  "sampled; only getrusage's maxrss is reported at the end", flush=True)
         return self
 
     def __exit__(self, *exc):
-        self.monitor.terminate()
-        self.monitor.wait()
+        if self.monitor is not None:
+            self.monitor.terminate()
+            self.monitor.wait()
 
     def _samples(self) -> list[tuple[float, float]]:
         out = []
+        if not self.path.exists():  # the monitor has not written yet (or could not start)
+            return out
         for line in self.path.read_text().splitlines():
             parts = line.split()
             if len(parts) == 2:
                 out.append((float(parts[0]), int(parts[1]) / 2**20))
         return out
 
-    def peak_between(self, t0: float, t1: float | None = None) -> float:
+    def peak_between(self, t0: float, t1: float | None = None) -> float | None:
+        if not self.sampling:
+            return None
         vals = [mb for t, mb in self._samples() if t >= t0 and (t1 is None or t <= t1)]
         return max(vals) if vals else 0.0
 
     def stage_peaks(self, since: float) -> dict[str, float]:
+        if not self.sampling:
+            return {}
         marks = [m for m in self.marks if m[0] >= since] + [(time.time() + 1, "")]
         peaks: dict[str, float] = {}
         for (t0, stage), (t1, _) in itertools.pairwise(marks):
-            peaks[stage] = max(peaks.get(stage, 0.0), self.peak_between(t0, t1))
+            peaks[stage] = max(peaks.get(stage, 0.0), self.peak_between(t0, t1) or 0.0)
         return peaks
+
+
+def _mb(peak: float | None) -> str:
+    return f"{peak:,.0f} MB" if peak is not None else "-"
 
 
 def _fmt_row(stage: str, secs: float, n: int, peak: float | None) -> str:
     rps = f"{n / secs:>12,.0f}" if secs > 0 else f"{'-':>12}"
     pk = f"{peak:>9,.0f}" if peak is not None else f"{'-':>9}"
     return f"{stage:<22}{secs:>9.1f}{rps}{pk}"
+
+
+def pairs_per_rule(job_db: Path, rules: list[list[str]]) -> list[tuple[str, float, int]]:
+    """Each blocking rule alone (before the rules' overlap is removed): candidate pairs per
+    record and its largest key group, from the job's standardized `records`. A rule whose
+    figure grows with the input is a key that grows with the data."""
+    import duckdb
+
+    con = duckdb.connect(str(job_db), read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM records").fetchall()[0][0] or 1
+        out = []
+        for rule in rules:
+            keys = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(rule))
+            present = " AND ".join(f"nullif(k{i}::VARCHAR, '') IS NOT NULL"
+                                   for i in range(len(rule)))
+            group = ", ".join(f"k{i}" for i in range(len(rule)))
+            pairs, largest = con.execute(
+                f"SELECT coalesce(sum(c * (c - 1) // 2), 0), coalesce(max(c), 0) FROM ("
+                f"SELECT count(*) AS c FROM (SELECT {keys} FROM records) WHERE {present} "
+                f"GROUP BY {group})"
+            ).fetchall()[0]
+            out.append((" & ".join(rule), pairs / n, largest))
+        return out
+    finally:
+        con.close()
 
 
 def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> dict:
@@ -227,7 +283,7 @@ def main() -> None:
             train_peak = sampler.peak_between(t_train)
             (work / "settings.json").write_text(json.dumps(settings))
             (work / "trained_on.txt").write_text(str(n))
-        print(f"\ntrain: {train_total:.1f} s total, peak RSS {train_peak or 0:,.0f} MB; stages "
+        print(f"\ntrain: {train_total:.1f} s total, peak RSS {_mb(train_peak)}; stages "
               + ", ".join(f"{k} {v:.1f} s" for k, v in train_secs.items()), flush=True)
 
         # --- the dedup job ---
@@ -250,9 +306,17 @@ def main() -> None:
         time.sleep(0.3)
         job_peak = sampler.peak_between(t_job, t_job_end)
         peaks = sampler.stage_peaks(t_job)
-        print(f"\ndedup: {wall:.1f} s wall, {n / wall:,.0f} records/s, peak RSS {job_peak:,.0f} MB"
+        print(f"\ndedup: {wall:.1f} s wall, {n / wall:,.0f} records/s, peak RSS {_mb(job_peak)}"
               f"; entities {summary.entities:,}, pairs kept {summary.pairs_scored:,} of "
               f"{summary.candidate_pairs:,} candidates", flush=True)
+        # blocking that scales keeps this flat from 100k to 10M: keys that grow with the
+        # data make pairs grow faster than records
+        pairs_per_record = summary.candidate_pairs / n
+        print(f"candidate pairs per record: {pairs_per_record:.2f} "
+              f"({summary.candidate_pairs:,} / {n:,} records); each rule alone:", flush=True)
+        by_rule = pairs_per_rule(out / "job.duckdb", config.model.blocking_rules)
+        for rule, per_record, largest in by_rule:
+            print(f"  {rule:<52}{per_record:>7.3f} per record, largest key group {largest:,}")
         if summary.prior:
             print(f"prior λ: trained {summary.prior['lambda_trained']:.3g} on "
                   f"{summary.prior['trained_on_records'] or 0:,} records, used "
@@ -296,7 +360,7 @@ def main() -> None:
             after = ids()
             moved = sum(1 for k, v in after.items() if before.get(k) != v)
             print(f"\nre-run, same input and store: {re_wall:.1f} s wall, "
-                  f"{n / re_wall:,.0f} records/s, peak RSS {sampler.peak_between(t_re):,.0f} MB; "
+                  f"{n / re_wall:,.0f} records/s, peak RSS {_mb(sampler.peak_between(t_re))}; "
                   f"records whose entity ID changed: {moved:,} of {len(after):,}")
             print(f"standardize: {again.standardized_values:,} distinct values, "
                   f"{again.standardize_cache_hits:,} of them from the standardize cache")
@@ -315,7 +379,7 @@ def main() -> None:
             print(f"\nplain Splink on standardized records: predict {b['predict']:.1f} s "
                   f"({b['pairs']:,} pairs >= keep), cluster {b['cluster']:.1f} s "
                   f"({b['clusters']:,} clusters), total {base_total:.1f} s, peak RSS "
-                  f"{sampler.peak_between(t_base):,.0f} MB (incl. loading records)")
+                  f"{_mb(sampler.peak_between(t_base))} (incl. loading records)")
             ours = summary.seconds.get("predict", 0) + summary.seconds.get("cluster", 0)
             print(f"ratio whole job / plain Splink: {wall / base_total:.2f}x; "
                   f"our predict+cluster / plain Splink: {ours / base_total:.2f}x; "
@@ -328,11 +392,13 @@ def main() -> None:
     self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\nmaxrss (getrusage): self {self_max:,.0f} MB, largest child {child_max:,.0f} MB; "
-          f"sampled peak (self + children) over the whole run {whole:,.0f} MB")
+          f"sampled peak (self + children) over the whole run {_mb(whole)}")
     result = {
         "records": n, "train_seconds": train_total, "train_stages": train_secs,
         "dedup_wall": wall, "dedup_seconds": summary.seconds, "dedup_peak_mb": job_peak,
-        "baseline_seconds": base_total,
+        "baseline_seconds": base_total, "candidate_pairs": summary.candidate_pairs,
+        "candidate_pairs_per_record": pairs_per_record,
+        "pairs_per_record_by_rule": {rule: per for rule, per, _ in by_rule},
     }
     (work / "scale_result.json").write_text(json.dumps(result, indent=2))
 
