@@ -366,8 +366,10 @@ def condition_on_parties(settings: dict[str, Any], config: Config) -> dict[str, 
     close = [lv["sql_condition"] for lv in name_levels
              if lv.get("label_for_charts", "").startswith(("exact", "same pinyin", "most characters"))]
     column = next(cc.column for cc in config.model.comparisons if cc.name == parties.name)
+    # (in Chinese characters on both sides: "Ruifa Fushipin" and 瑞发副食品 share none)
+    han = f"regexp_matches({_l(column)}, '\\p{{Han}}') AND regexp_matches({_r(column)}, '\\p{{Han}}')"
     names_differ = (f"({names_differ}) OR ({_l(k)} = 'company' AND {_r(k)} = 'company' AND "
-                    f"NOT {_any(close)} AND {_trade_share(column)} < 0.5)")
+                    f"NOT {_any(close)} AND {han} AND {_trade_share(column)} < 0.5)")
     either_person = f"coalesce({_l(k)} = 'person' OR {_r(k)} = 'person', FALSE)"
     # a person and a company whose names are not the same (张伟 and 张伟五金店: a 个体 shop
     # and its owner) are two parties as well, however many characters they share
