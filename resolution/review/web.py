@@ -216,7 +216,7 @@ def signed_in(request: Request) -> Caller:
     name = request.session.get("user")
     if not name:
         return Caller(None, None)
-    with store(request).connect() as con:
+    with store(request).read() as con:
         live = auth.session_user(con, request.session.get("sid")) == name
         role = auth.current_role(con, name) if live else None
     if not live:

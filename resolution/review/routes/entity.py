@@ -42,7 +42,7 @@ router = APIRouter()
 @router.get("/entity/{entity_id}", response_class=HTMLResponse)
 def entity_page(request: Request, entity_id: str, viewer: Viewer, q: str = "") -> Response:
     masked = not auth.allows(viewer.role, "steward")
-    with store(request).connect() as con:
+    with store(request).read() as con:
         e = views.entity(con, entity_id, masked)
         found = views.search_entities(con, q, entity_id) if e and q else []
         if e is None:

@@ -58,7 +58,7 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
                      "claim": claim, "sort": sort, "dir": dir})
     request.session["queue_view"] = params
     steward = auth.allows(viewer.role, "steward")
-    with store(request).connect() as con:
+    with store(request).read() as con:
         result = views.queue(con, _view(params), _page(page), viewer.name,
                              masked=not steward, versions=steward)
         holders = _stewards(con) if viewer.role == "admin" else []

@@ -15,7 +15,7 @@ router = APIRouter()
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, admin: Admin) -> Response:
-    with store(request).connect() as con:
+    with store(request).read() as con:
         users = auth.list_users(con)
         log = con.execute(
             "SELECT happened_at, who, role, method, path, status, reason FROM access_log "
