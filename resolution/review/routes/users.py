@@ -25,7 +25,7 @@ def users_page(request: Request, admin: Admin) -> Response:
 
 
 @router.post("/users")
-async def users_change(request: Request, admin: Admin, form: AdminForm) -> Response:
+def users_change(request: Request, admin: Admin, form: AdminForm) -> Response:
     op, name = str(form.get("op", "")), str(form.get("name", "")).strip()
     try:
         with store(request).connect() as con:
