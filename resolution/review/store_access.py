@@ -79,6 +79,8 @@ class StoreAccess:
 
     # How long the app leaves the closed store to a process that waits for it.
     YIELD_SECONDS = 1.0
+    # How long a page read lets writes (decisions) in this app go first.
+    WRITE_FIRST = 1.0
 
     def __init__(self, path: str | Path, wait: float = 10.0, hold: float = 0.0):
         self.path = Path(path)
@@ -92,6 +94,7 @@ class StoreAccess:
         self._users = 0  # cursors handed out and not yet closed
         self._last = 0.0
         self._broken = False  # a cursor failed in DuckDB: reopen once the others are done
+        self._writers = 0  # writes waiting for or holding `_write`
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -205,6 +208,8 @@ class StoreAccess:
     def read(self):
         """A cursor for a page read: one read-only transaction, in parallel with every
         other request (it sees the store as committed when it started; a write in it fails)."""
+        if not getattr(self._mine, "n", 0):
+            self._let_writes_first()
         with self._cursor() as cur:
             cur.execute("BEGIN TRANSACTION READ ONLY")
             fault_point("review_read")
@@ -214,8 +219,23 @@ class StoreAccess:
     @contextmanager
     def connect(self):
         """A cursor for work that may write, one at a time in this app (reads go on)."""
-        with self._write, self._cursor() as cur:
-            yield cur
+        with self._state:
+            self._writers += 1
+        try:
+            with self._write, self._cursor() as cur:
+                yield cur
+        finally:
+            with self._state:
+                self._writers -= 1
+                self._state.notify_all()
+
+    def _let_writes_first(self) -> None:
+        """Wait (at most WRITE_FIRST seconds) while decisions wait or run: the CPU is
+        shared, and a decision, which holds up the next decision, gets it first."""
+        deadline = time.monotonic() + self.WRITE_FIRST
+        with self._state:
+            while self._writers and time.monotonic() < deadline:
+                self._state.wait(max(deadline - time.monotonic(), 0.001))
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
