@@ -11,11 +11,14 @@ either). So:
   ~40-50 ms (open, schema check), more than most pages;
 - page reads (`read`) run side by side: each is one read-only transaction on its cursor,
   so it sees one committed state of the store (a snapshot), never waits for another
-  request's page or decision and cannot write;
+  request's page and cannot write. A read that starts while decisions wait or run lets
+  them go first, for at most `WRITE_FIRST` seconds: the CPU is shared (2 cores), and a
+  decision holds up the next one, so it should not also share the CPU with every page;
 - writes (`connect`) take one lock, so a decision's check ("has this entity changed since
   the page was loaded?") and its write happen with no other write in between — neither
   another request of this app nor another process, which cannot open the file while we
-  hold it. Reads go on meanwhile and see the state before or after the decision's commit;
+  hold it. Reads already running go on and see the state before the decision's commit.
+  A write may read inside it (`read` nested in `connect`), never the other way round;
 - when another process waits for the store (a job or CLI command leaves a
   `STORE.wanted-PID` marker while it waits, `resolution.store.connect_store` /
   `attach_store`) no new request gets a cursor: the app lets the running ones finish,
@@ -142,8 +145,11 @@ class StoreAccess:
         with self._state:
             # nobody new gets in while the store must be closed (a process waits for it,
             # or DuckDB failed); a thread that already has a cursor out is not kept waiting
-            # for itself
+            # for itself, and nobody longer than `wait` (a read that writes, against the
+            # rule, could otherwise wait for a writer waiting here)
+            deadline = time.monotonic() + self.wait
             while (self._con is not None and self._users and not nested
+                   and time.monotonic() < deadline
                    and (self._broken or others_waiting(self.path))):
                 self._state.wait(0.05)
             if self._con is not None and not self._users and (
@@ -196,10 +202,10 @@ class StoreAccess:
         failed = False
         try:
             yield cur
-        except (duckdb.Error, ResolutionError) as exc:
-            # a refusal (ResolutionError) leaves the database as it was; a DuckDB error
-            # may not (an invalidated database): the store is reopened
-            failed = isinstance(exc, duckdb.Error)
+        except (duckdb.FatalException, duckdb.InternalException):
+            # DuckDB invalidates the database after these: the store is reopened (any
+            # other error ends with the cursor, which rolls back what it began)
+            failed = True
             raise
         finally:
             self._checkin(cur, failed)
