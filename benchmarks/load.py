@@ -19,7 +19,8 @@ steward decisions (a confirm on a queue entity, sent with the version its page s
 and a unique comment); two clients confirming one entity at once is a refusal (409),
 not an error. After the run every decision the app acknowledged must be in the store
 exactly once, none the app refused may be, and `er store verify` must pass. Prints per
-endpoint and client count: requests, errors, throughput and latency p50 / p95 / p99 / max.
+endpoint and client count: requests, errors, throughput, latency p50 / p95 / p99 / max
+and the load average (`uptime`'s 1-minute figure) as the run ended.
 """
 
 from __future__ import annotations
@@ -163,6 +164,8 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
             "p99_ms": round(_pct(values, 0.99) * 1000, 1),
             "max_ms": round(max(values) * 1000, 1) if values else None,
             "first_errors": sorted(set(errs))[:3],
+            # the machine's 1-minute load average as the run ends (others' work included)
+            "load_avg": round(os.getloadavg()[0], 2),
         }
 
     out = [stats(name, lat, errors)]
@@ -203,6 +206,8 @@ def main() -> None:
                         "(SELECT count(*) FROM review_queue)").fetchall()[0]
     con.close()
     _say(f"store: {facts[0]:,} records, {facts[1]:,} entities, {facts[2]:,} in the review queue")
+    _say(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+         f"({os.cpu_count()} CPUs)")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
     with customers.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

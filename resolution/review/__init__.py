@@ -1,7 +1,8 @@
 """Steward review: a local web app for the entities the job was unsure about.
 
-- `store_access` — how the app shares `store.duckdb` with batch jobs (short connections,
-  a wait for the file lock, one writer at a time, a version per entity).
+- `store_access` — how the app shares `store.duckdb` with batch jobs and its requests
+  with each other (parallel page reads on cursors, one writer at a time, a wait for the
+  file lock, the file left to a waiting job).
 - `auth` — users, roles (viewer, steward, admin), salted password hashes, the refusal log.
 - `actions` — steward decisions (confirm, split, move, merge, mark different, comment,
   undo): each updates the crosswalk and golden records at once, writes entity events and

@@ -1,28 +1,38 @@
-"""How the review app shares the store with batch jobs.
+"""How the review app shares the store with batch jobs, and its requests with each other.
 
 DuckDB allows one process to write a database file at a time, and a process that has the
-file open holds a lock on it. So:
+file open holds a lock on it (a process cannot open it read-only and read-write at once
+either). So:
 
-- the app never keeps the store open: every request opens a connection, does its work
-  and closes it (milliseconds), so a batch job is never locked out for long;
-- when a job holds the file (it does so only while it reads the constraints and while it
-  commits its results in one transaction, `resolution.store.commit_job`), a request waits
-  up to `wait` seconds for it and then answers "the store is busy, try again";
-- inside the app one lock serialises store access, so a decision's check ("has this
-  entity changed since the page was loaded?") and its write happen with nobody in
-  between — neither another request of this app nor another process, which cannot open
-  the file while we hold it;
+- the app opens the store only while requests need it: the first request opens it, every
+  request works on its own cursor (`con.cursor()`: a connection of its own to the same
+  database), and the last one out closes it — at once, or with `hold` > 0
+  (`er review serve --hold-store`) after `hold` seconds without a request. Opening costs
+  ~40-50 ms (open, schema check), more than most pages;
+- page reads (`read`) run side by side: each is one read-only transaction on its cursor,
+  so it sees one committed state of the store (a snapshot), never waits for another
+  request's page and cannot write. A read that starts while decisions wait or run lets
+  them go first, for at most `WRITE_FIRST` seconds: the CPU is shared (2 cores), and a
+  decision holds up the next one, so it should not also share the CPU with every page;
+- writes (`connect`) take one lock, so a decision's check ("has this entity changed since
+  the page was loaded?") and its write happen with no other write in between — neither
+  another request of this app nor another process, which cannot open the file while we
+  hold it. Reads already running go on and see the state before the decision's commit.
+  A write may read inside it (`read` nested in `connect`), never the other way round;
+- when another process waits for the store (a job or CLI command leaves a
+  `STORE.wanted-PID` marker while it waits, `resolution.store.connect_store` /
+  `attach_store`) no new request gets a cursor: the app lets the running ones finish,
+  closes the store, and gives the waiting process up to a second to take it before it
+  opens the store again (waiting up to `wait` seconds for a job that holds it, then "the
+  store is busy, try again", 503). A job holds the store only while it reads the
+  constraints and while it commits its results in one transaction
+  (`resolution.store.commit_job`);
 - a decision taken while a job is running is kept (decisions, constraints) and honoured
   by the next run; the job's commit replaces the entities, which changes their versions,
   so a page loaded before the commit is refused and must be reloaded.
 
-Opening the store costs ~40-50 ms (open, schema check, close), more than most pages.
-With `hold` > 0 (`er review serve --hold-store`) the app keeps its one connection open
-between requests and closes it after `hold` seconds without a request, or at once when
-another process waits for the store (it leaves a `STORE.wanted-PID` marker while it
-waits, `resolution.store.connect_store` / `attach_store`), so jobs and CLI commands still
-get in within one request's time. Other programs that open the file directly (a DuckDB
-shell) see it busy while requests keep coming.
+Other programs that open the file directly (a DuckDB shell) see it busy while requests
+keep coming.
 """
 
 from __future__ import annotations
@@ -34,7 +44,9 @@ from pathlib import Path
 
 import duckdb
 
+from resolution.db import quote_ident
 from resolution.errors import ResolutionError
+from resolution.faults import fault_point
 from resolution.store import connect_store, ensure_indexes, others_waiting
 
 REVIEW_SCHEMA = """
@@ -65,15 +77,27 @@ class StoreBusy(ResolutionError):
 
 
 class StoreAccess:
-    """Short-lived connections to one store, one at a time within this process."""
+    """One store shared by the app's requests: cursors on one connection, parallel reads,
+    one write at a time (see the module docstring)."""
+
+    # How long the app leaves the closed store to a process that waits for it.
+    YIELD_SECONDS = 1.0
+    # How long a page read lets writes (decisions) in this app go first.
+    WRITE_FIRST = 1.0
 
     def __init__(self, path: str | Path, wait: float = 10.0, hold: float = 0.0):
         self.path = Path(path)
         self.wait = wait
         self.hold = hold
-        self._lock = threading.RLock()
+        self._state = threading.Condition()  # guards _con, _db, _users, _last, _broken
+        self._write = threading.RLock()  # one write at a time (a write may nest a read)
+        self._mine = threading.local()  # cursors this thread has out (nested use)
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._db = ""  # the store's database name in `_con` (cursors start elsewhere with a key)
+        self._users = 0  # cursors handed out and not yet closed
         self._last = 0.0
+        self._broken = False  # a cursor failed in DuckDB: reopen once the others are done
+        self._writers = 0  # writes waiting for or holding `_write`
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -87,6 +111,10 @@ class StoreAccess:
             threading.Thread(target=self._closer, daemon=True, name="store-closer").start()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        # a process that waits for the file gets it first (it polls every <= 0.5 s)
+        deadline = time.monotonic() + self.YIELD_SECONDS
+        while others_waiting(self.path) and time.monotonic() < deadline:
+            time.sleep(0.02)
         try:
             con = connect_store(self.path, wait=self.wait)
         except ResolutionError as exc:
@@ -96,55 +124,124 @@ class StoreAccess:
                     "try again in a moment)"
                 ) from exc
             raise
-        con.execute(REVIEW_SCHEMA)
+        try:
+            con.execute(REVIEW_SCHEMA)
+            self._db = con.execute("SELECT current_database()").fetchall()[0][0]
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _release(self) -> None:
+        """Close the store (with `_state` held and no cursor out)."""
         if self._con is not None:
             con, self._con = self._con, None
             con.close()
+        self._broken = False
+
+    def _checkout(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one request, opening the store if need be."""
+        nested = getattr(self._mine, "n", 0) > 0
+        with self._state:
+            # nobody new gets in while the store must be closed (a process waits for it,
+            # or DuckDB failed); a thread that already has a cursor out is not kept waiting
+            # for itself, and nobody longer than `wait` (a read that writes, against the
+            # rule, could otherwise wait for a writer waiting here)
+            deadline = time.monotonic() + self.wait
+            while (self._con is not None and self._users and not nested
+                   and time.monotonic() < deadline
+                   and (self._broken or others_waiting(self.path))):
+                self._state.wait(0.05)
+            if self._con is not None and not self._users and (
+                    self._broken or others_waiting(self.path)):
+                self._release()
+            if self._con is None:
+                self._con = self._open()
+            cur = self._con.cursor()
+            self._users += 1
+        self._mine.n = getattr(self._mine, "n", 0) + 1
+        try:
+            if cur.execute("SELECT current_database()").fetchall()[0][0] != self._db:
+                cur.execute(f"USE {quote_ident(self._db)}")
+        except BaseException:
+            self._checkin(cur, failed=True)
+            raise
+        return cur
+
+    def _checkin(self, cur: duckdb.DuckDBPyConnection, failed: bool) -> None:
+        cur.close()  # an open transaction on it is rolled back: nothing half-done stays
+        self._mine.n -= 1
+        with self._state:
+            self._users -= 1
+            self._last = time.monotonic()
+            self._broken = self._broken or failed
+            if not self._users and (self.hold <= 0 or self._broken or others_waiting(self.path)):
+                self._release()
+            self._state.notify_all()
 
     def _closer(self) -> None:
-        """Close the held connection when idle for `hold` seconds or when someone waits."""
+        """Close the store when idle for `hold` seconds or when someone waits for it."""
         step = min(self.hold / 2, 0.05)
         while True:
             time.sleep(step)
-            if self._con is None:
-                continue
-            if not self._lock.acquire(timeout=step):
-                continue
-            try:
-                if self._con is not None and (
+            with self._state:
+                if self._con is not None and not self._users and (
                     time.monotonic() - self._last > self.hold or others_waiting(self.path)
                 ):
                     self._release()
-            finally:
-                self._lock.release()
 
     def close(self) -> None:
-        with self._lock:
+        with self._state:
+            while self._users:
+                self._state.wait(0.05)
             self._release()
 
     @contextmanager
+    def _cursor(self):
+        cur = self._checkout()
+        failed = False
+        try:
+            yield cur
+        except (duckdb.FatalException, duckdb.InternalException):
+            # DuckDB invalidates the database after these: the store is reopened (any
+            # other error ends with the cursor, which rolls back what it began)
+            failed = True
+            raise
+        finally:
+            self._checkin(cur, failed)
+
+    @contextmanager
+    def read(self):
+        """A cursor for a page read: one read-only transaction, in parallel with every
+        other request (it sees the store as committed when it started; a write in it fails)."""
+        if not getattr(self._mine, "n", 0):
+            self._let_writes_first()
+        with self._cursor() as cur:
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+            fault_point("review_read")
+            yield cur
+            cur.execute("ROLLBACK")  # nothing to keep; closing would end it as well
+
+    @contextmanager
     def connect(self):
-        with self._lock:
-            if self._con is not None and others_waiting(self.path):
-                self._release()
-            con = self._con or self._open()
-            self._con = con if self.hold > 0 else None
-            failed = False
-            try:
-                yield con
-            except BaseException:
-                failed = True
-                raise
-            finally:
-                self._last = time.monotonic()
-                if self.hold <= 0 or failed or others_waiting(self.path):
-                    # nothing half-done stays on a held connection
-                    if self._con is con:
-                        self._con = None
-                    con.close()
+        """A cursor for work that may write, one at a time in this app (reads go on)."""
+        with self._state:
+            self._writers += 1
+        try:
+            with self._write, self._cursor() as cur:
+                yield cur
+        finally:
+            with self._state:
+                self._writers -= 1
+                self._state.notify_all()
+
+    def _let_writes_first(self) -> None:
+        """Wait (at most WRITE_FIRST seconds) while decisions wait or run: the CPU is
+        shared, and a decision, which holds up the next decision, gets it first."""
+        deadline = time.monotonic() + self.WRITE_FIRST
+        with self._state:
+            while self._writers and time.monotonic() < deadline:
+                self._state.wait(max(deadline - time.monotonic(), 0.001))
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

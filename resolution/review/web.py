@@ -3,7 +3,7 @@
 A route gets the signed-in user as a FastAPI dependency that also enforces the role:
 
     def queue_page(request: Request, viewer: Viewer): ...        # any signed-in user
-    async def confirm(request: Request, steward: Steward, form: StewardForm): ...
+    def confirm(request: Request, steward: Steward, form: StewardForm): ...
 
 `Viewer`, `Steward` and `Admin` are the user (a `Caller`) with at least that role; a
 visitor who is not signed in is sent to the login page (GET) or refused with 401 (other
@@ -17,6 +17,11 @@ logout, a disabled user or a changed password end it) and the role is read from 
 store on every request (a changed role or a disabled user takes effect at once) and kept in `request.state.role` for the page's navigation.
 Routes reach the store and the templates through `request.app.state` (`store`,
 `templates`, `config_path`), which `create_app` fills.
+
+Routes are plain functions (`def`), which FastAPI runs in its thread pool; an `async def`
+route would do its store work on the event loop and hold up every other request meanwhile
+(`login`, which must await its form, hands its work to the pool). Page reads use
+`store.read()` and run side by side; anything that writes uses `store.connect()`.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the annotations of
@@ -216,7 +221,7 @@ def signed_in(request: Request) -> Caller:
     name = request.session.get("user")
     if not name:
         return Caller(None, None)
-    with store(request).connect() as con:
+    with store(request).read() as con:
         live = auth.session_user(con, request.session.get("sid")) == name
         role = auth.current_role(con, name) if live else None
     if not live:

@@ -34,7 +34,7 @@ router = APIRouter()
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, viewer: Viewer, page: str = "1") -> Response:
     params = _audit_params(request)
-    with store(request).connect() as con:
+    with store(request).read() as con:
         total = views.audit_count(con, params)
         pages = max(1, math.ceil(total / views.AUDIT_PAGE))
         # anything but a whole number is the first page; a number out of range the nearest
@@ -62,7 +62,7 @@ def audit_page(request: Request, viewer: Viewer, page: str = "1") -> Response:
 def audit_csv(request: Request, steward: Steward) -> Response:
     """Every decision with its comments in full: stewards and admins only (viewers see
     the page, with personal data in comments masked)."""
-    with store(request).connect() as con:
+    with store(request).read() as con:
         rows = views.audit(con, _audit_params(request), limit=None)
     buf = io.StringIO()
     buf.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly with a BOM

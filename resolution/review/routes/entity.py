@@ -42,7 +42,7 @@ router = APIRouter()
 @router.get("/entity/{entity_id}", response_class=HTMLResponse)
 def entity_page(request: Request, entity_id: str, viewer: Viewer, q: str = "") -> Response:
     masked = not auth.allows(viewer.role, "steward")
-    with store(request).connect() as con:
+    with store(request).read() as con:
         e = views.entity(con, entity_id, masked)
         found = views.search_entities(con, q, entity_id) if e and q else []
         if e is None:
@@ -82,23 +82,23 @@ def preview_page(request: Request, entity_id: str, steward: Steward, kind: str =
 
 
 @router.post("/entity/{entity_id}/confirm", name="act_confirm")
-async def confirm(request: Request, entity_id: str, steward: Steward,
-                  form: StewardForm) -> Response:
+def confirm(request: Request, entity_id: str, steward: Steward,
+            form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "confirm", lambda con, cfg: actions.confirm(
         con, cfg, steward.name, entity_id, _version(form), _note(form)), form)
 
 
 @router.post("/entity/{entity_id}/split", name="act_split")
-async def split(request: Request, entity_id: str, steward: Steward,
-                form: StewardForm) -> Response:
+def split(request: Request, entity_id: str, steward: Steward,
+          form: StewardForm) -> Response:
     records = [str(x) for x in form.getlist("record_ids")]
     return _decide(request, steward, entity_id, "split", lambda con, cfg: actions.split(
         con, cfg, steward.name, entity_id, _version(form), records, _note(form)))
 
 
 @router.post("/entity/{entity_id}/move", name="act_move")
-async def move(request: Request, entity_id: str, steward: Steward,
-               form: StewardForm) -> Response:
+def move(request: Request, entity_id: str, steward: Steward,
+         form: StewardForm) -> Response:
     target, target_version = _target(form)
     return _decide(request, steward, entity_id, "move", lambda con, cfg: actions.move(
         con, cfg, steward.name, entity_id, _version(form), str(form.get("record_id", "")),
@@ -106,8 +106,8 @@ async def move(request: Request, entity_id: str, steward: Steward,
 
 
 @router.post("/entity/{entity_id}/merge", name="act_merge")
-async def merge(request: Request, entity_id: str, steward: Steward,
-                form: StewardForm) -> Response:
+def merge(request: Request, entity_id: str, steward: Steward,
+          form: StewardForm) -> Response:
     target, target_version = _target(form)
     return _decide(request, steward, entity_id, "merge", lambda con, cfg: actions.merge(
         con, cfg, steward.name, entity_id, _version(form), target, _note(form),
@@ -115,38 +115,38 @@ async def merge(request: Request, entity_id: str, steward: Steward,
 
 
 @router.post("/entity/{entity_id}/pin", name="act_pin")
-async def pin(request: Request, entity_id: str, steward: Steward, form: StewardForm) -> Response:
+def pin(request: Request, entity_id: str, steward: Steward, form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "pin", lambda con, cfg: actions.pin(
         con, cfg, steward.name or "", entity_id, _version(form), str(form.get("field", "")),
         str(form.get("value", "")), _note(form) or ""))
 
 
 @router.post("/entity/{entity_id}/unpin", name="act_unpin")
-async def unpin(request: Request, entity_id: str, steward: Steward,
-                form: StewardForm) -> Response:
+def unpin(request: Request, entity_id: str, steward: Steward,
+          form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "unpin", lambda con, cfg: actions.unpin(
         con, cfg, steward.name or "", entity_id, _version(form), str(form.get("pin_id", "")),
         _note(form)))
 
 
 @router.post("/entity/{entity_id}/different", name="act_different")
-async def different(request: Request, entity_id: str, steward: Steward,
-                    form: StewardForm) -> Response:
+def different(request: Request, entity_id: str, steward: Steward,
+              form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "different", lambda con, cfg: actions.different(
         con, cfg, steward.name, entity_id, _version(form), str(form.get("record_a", "")),
         str(form.get("record_b", "")), _note(form)))
 
 
 @router.post("/entity/{entity_id}/comment", name="act_comment")
-async def comment(request: Request, entity_id: str, steward: Steward,
-                  form: StewardForm) -> Response:
+def comment(request: Request, entity_id: str, steward: Steward,
+            form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "comment", lambda con, cfg: actions.comment(
         con, cfg, steward.name, entity_id, _note(form) or ""))
 
 
 @router.post("/entity/{entity_id}/undo", name="act_undo")
-async def undo(request: Request, entity_id: str, steward: Steward,
-               form: StewardForm) -> Response:
+def undo(request: Request, entity_id: str, steward: Steward,
+         form: StewardForm) -> Response:
     return _decide(request, steward, entity_id, "undo", lambda con, cfg: actions.undo(
         con, cfg, steward.name, entity_id, _version(form), str(form.get("decision_id", "")),
         _note(form)))

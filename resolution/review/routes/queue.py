@@ -58,7 +58,7 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
                      "claim": claim, "sort": sort, "dir": dir})
     request.session["queue_view"] = params
     steward = auth.allows(viewer.role, "steward")
-    with store(request).connect() as con:
+    with store(request).read() as con:
         result = views.queue(con, _view(params), _page(page), viewer.name,
                              masked=not steward, versions=steward)
         holders = _stewards(con) if viewer.role == "admin" else []
@@ -74,7 +74,7 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
 
 
 @router.post("/queue/claim", name="act_claim")
-async def claim(request: Request, steward: Steward, form: StewardForm) -> Response:
+def claim(request: Request, steward: Steward, form: StewardForm) -> Response:
     """Claim (`claim`=ENTITY), release (`release`=ENTITY) or, for an admin, assign
     (`assign`=ENTITY with `to_ENTITY`=USER, empty to release)."""
     t = translator_for(request)
@@ -105,7 +105,7 @@ async def claim(request: Request, steward: Steward, form: StewardForm) -> Respon
 
 
 @router.post("/queue/confirm", name="act_bulk_confirm", response_class=HTMLResponse)
-async def bulk_confirm(request: Request, steward: Steward, form: StewardForm) -> Response:
+def bulk_confirm(request: Request, steward: Steward, form: StewardForm) -> Response:
     """First post (from the queue): the confirmation page with the count and the chosen
     entities. Second post (`go`): each entity confirmed in its own transaction with the
     version the queue showed; the stale, claimed or gone ones are skipped and listed."""

@@ -13,6 +13,8 @@ import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from resolution.review import auth
 from resolution.review.i18n import LANGS
@@ -51,8 +53,13 @@ def login_page(request: Request, next: str = "/queue") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    request.state.role = None
     form = await request.form()
+    # the password hash and the store work off the event loop: other users' requests go on
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: FormData) -> Response:
+    request.state.role = None
     name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     nxt = _local(str(form.get("next", "/queue")))
     if not csrf_matches(request, form):
@@ -90,7 +97,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, form: SignedInForm) -> Response:
+def logout(request: Request, form: SignedInForm) -> Response:
     with store(request).connect() as con:
         auth.end_session(con, request.session.get("sid"))
     request.session.clear()

@@ -15,7 +15,7 @@ router = APIRouter()
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, admin: Admin) -> Response:
-    with store(request).connect() as con:
+    with store(request).read() as con:
         users = auth.list_users(con)
         log = con.execute(
             "SELECT happened_at, who, role, method, path, status, reason FROM access_log "
@@ -25,7 +25,7 @@ def users_page(request: Request, admin: Admin) -> Response:
 
 
 @router.post("/users")
-async def users_change(request: Request, admin: Admin, form: AdminForm) -> Response:
+def users_change(request: Request, admin: Admin, form: AdminForm) -> Response:
     op, name = str(form.get("op", "")), str(form.get("name", "")).strip()
     try:
         with store(request).connect() as con:
