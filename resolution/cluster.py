@@ -528,12 +528,33 @@ def build_review_queue(
     con: duckdb.DuckDBPyConnection,
     review_threshold: float,
     max_cluster_size: int,
+    budget: float | None = None,
 ) -> int:
-    """Create `review_queue`: entities a steward should look at, with the reasons in words.
+    """Create `review_queue`: entities a steward should look at, with the reasons in words,
+    ranked by what a review is worth.
 
     An entity is queued when its confidence is below the review threshold, when the guard
     split it out of a larger component, when two of its members were compared and scored
     as probably different, or when it is unusually large.
+
+    Each entry gets `wrong_probability`, the model's own estimate (from the stored pair
+    probabilities, steward cannot-links excluded) that the entity is wrong, in one of two
+    ways, and `kind` says which is the larger:
+    - `possible_false_merge` (an entity of 2 or more records holding two customers):
+      1 − the weakest evidence that holds it together, i.e. 1 − min(its weakest
+      membership confidence, the lowest probability of any stored pair of its members).
+      A member whose best link is p is another customer with probability about 1 − p, and
+      two members scored p apart are different customers with probability 1 − p, which
+      makes the entity wrong whatever links them;
+    - `possible_missed_merge` (the entity, or one of its records, belongs with another):
+      the highest probability of a pair between one of its records and another entity;
+      `other_entity_id` names that entity. The parts of a guard split land here, with the
+      probability of the link the guard cut.
+    `priority` = `wrong_probability` × `record_count` (the records whose entity is wrong
+    if it is): higher is reviewed first, and the table is in that order.
+
+    `budget` (config `review.budget`) keeps only the highest-priority entries: below 1 a
+    share of all entities, else a count.
     """
     con.execute(CONSTRAINTS_DDL)
     con.execute(
@@ -554,15 +575,17 @@ def build_review_queue(
                 AND least(k.record_id_l, k.record_id_r) = p.record_id_l
                 AND greatest(k.record_id_l, k.record_id_r) = p.record_id_r)
         ),
-        near_miss AS (   -- a possible duplicate that was not linked
-            SELECT entity_id, max(p) AS p FROM (
-                SELECT e1 AS entity_id, p FROM scored WHERE e1 <> e2
-                UNION ALL SELECT e2, p FROM scored WHERE e1 <> e2)
+        near_miss AS (   -- a possible duplicate that was not linked, and its entity
+            SELECT entity_id, max(p) AS p, arg_max(other, (p, other)) AS other FROM (
+                SELECT e1 AS entity_id, e2 AS other, p FROM scored WHERE e1 <> e2
+                UNION ALL SELECT e2, e1, p FROM scored WHERE e1 <> e2)
             GROUP BY entity_id
         ),
+        inside AS (      -- the weakest scored pair of members
+            SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 GROUP BY e1
+        ),
         doubtful AS (    -- members the model scored as probably different
-            SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 AND p < 0.5
-            GROUP BY e1
+            SELECT entity_id, p FROM inside WHERE p < 0.5
         ),
         split AS (
             SELECT u.entity_id, any_value(s.reason) AS reason
@@ -584,16 +607,43 @@ def build_review_queue(
                 CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1 THEN
                     '存在可能重复的记录（匹配概率 ' || round(coalesce(near_miss.p, 0), 3)
                     || '），未合并 (possible duplicate not merged)' END
-            ], lambda x: x IS NOT NULL) AS why
+            ], lambda x: x IS NOT NULL) AS why,
+                CASE WHEN ent.record_count > 1
+                     THEN 1 - least(ent.cluster_confidence, coalesce(inside.p, 1)) ELSE 0 END
+                    AS p_false,
+                coalesce(near_miss.p, 0) AS p_missed,
+                near_miss.other
             FROM ent
             LEFT JOIN near_miss USING (entity_id)
+            LEFT JOIN inside USING (entity_id)
             LEFT JOIN doubtful USING (entity_id)
             LEFT JOIN split USING (entity_id)
+        ),
+        ranked AS (
+            SELECT entity_id, record_count, cluster_confidence, array_to_string(why, '；') AS reason,
+                   greatest(p_false, p_missed) * record_count AS priority,
+                   CASE WHEN record_count > 1 AND p_false >= p_missed THEN 'possible_false_merge'
+                        ELSE 'possible_missed_merge' END AS kind,
+                   greatest(p_false, p_missed) AS wrong_probability,
+                   CASE WHEN record_count = 1 OR p_false < p_missed THEN other END
+                       AS other_entity_id
+            FROM reasons
+            WHERE len(why) > 0
         )
-        SELECT entity_id, record_count, cluster_confidence, array_to_string(why, '；') AS reason
-        FROM reasons
-        WHERE len(why) > 0
-        ORDER BY cluster_confidence, record_count DESC, entity_id
+        SELECT * FROM ranked
+        ORDER BY priority DESC, record_count DESC, entity_id
+        LIMIT {_budget_rows(con, budget)}
         """
     )
     return scalar(con, "SELECT count(*) FROM review_queue")
+
+
+def _budget_rows(con: duckdb.DuckDBPyConnection, budget: float | None) -> int:
+    """How many queue entries `budget` allows: a share of all entities below 1, else a
+    count; no budget, no cap."""
+    if budget is None:
+        return 2**62
+    if budget >= 1:
+        return int(budget)
+    return scalar(con, "SELECT CAST(ceil(? * count(DISTINCT entity_id)) AS BIGINT) FROM clusters",
+                  [float(budget)])

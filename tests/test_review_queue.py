@@ -44,7 +44,8 @@ def _shown(page: str) -> int:
 def _default_order(store, where="true", params=None):  # noqa: F811
     return [r[0] for r in q(store, f"""
         SELECT q.entity_id FROM review_queue q JOIN entities e USING (entity_id) WHERE {where}
-        ORDER BY q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC,
+        ORDER BY q.priority DESC NULLS LAST, q.cluster_confidence, q.record_count DESC,
+                 len(e.source_systems) DESC,
                  q.entity_id""", params)]
 
 
@@ -103,7 +104,8 @@ def test_queue_sorts_by_any_column_stably_across_pages_and_searches(store):  # n
     # by name, ties broken by the default order: page 1 and 2 are one ordered list
     by_name = [r[0] for r in q(store, """
         SELECT q.entity_id FROM review_queue q JOIN entities e USING (entity_id)
-        ORDER BY e.customer_name NULLS LAST, q.cluster_confidence, q.record_count DESC,
+        ORDER BY e.customer_name NULLS LAST, q.priority DESC NULLS LAST, q.cluster_confidence,
+                 q.record_count DESC,
                  len(e.source_systems) DESC, q.entity_id""")]
     first = c.get("/queue", params={"sort": "name"}).text
     assert _rows(first) == by_name[:50]
