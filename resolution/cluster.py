@@ -604,7 +604,8 @@ def build_review_queue(
                 CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count > 1 THEN
                     '最弱关联置信度 ' || round(ent.cluster_confidence, 3)
                     || '，低于复核阈值 (weakest link below review threshold)' END,
-                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1 THEN
+                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1
+                          OR ent.record_count > 1 AND near_miss.p > 1 - {review_threshold} THEN
                     '存在可能重复的记录（匹配概率 ' || round(coalesce(near_miss.p, 0), 3)
                     || '），未合并 (possible duplicate not merged)' END
             ], lambda x: x IS NOT NULL) AS why,
