@@ -300,6 +300,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # entity preview, pins, audit, errors
     "pin": ("固定值", "pin"),
     "unpin": ("取消固定", "unpin"),
+    # active learning (`er label add`, resolution/labels.py)
+    "label": ("标注样本对", "label pairs"),
 }
 
 # The guard's reasons for keeping records apart (cluster.py's conflict columns), shown on the merge preview and in the audit log.
