@@ -90,7 +90,7 @@ def test_the_web_queue_shows_the_highest_priority_first_with_kind_and_other_enti
     c = client_for(store, "wang")
     page = c.get("/queue").text
     shown = re.findall(r'<td class="mono"><a href="/entity/([^"]+)">', page)
-    ranked = [e for (e,) in q(store, f"""SELECT q.entity_id FROM review_queue q
+    ranked = [e for (e,) in q(store, """SELECT q.entity_id FROM review_queue q
                                           JOIN entities e USING (entity_id)
                                           ORDER BY q.priority DESC, q.cluster_confidence,
                                                    q.record_count DESC,
