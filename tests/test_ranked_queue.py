@@ -108,3 +108,20 @@ def test_the_web_queue_shows_the_highest_priority_first_with_kind_and_other_enti
     c.cookies.set("lang", "en")
     en = c.get("/queue", params={"sort": "kind"}).text
     assert "possible missed merge" in en
+
+
+def test_a_store_written_before_the_ranking_gets_its_columns_and_still_verifies(store):  # noqa: F811
+    from resolution import crypto
+
+    con = crypto.open_file(store)  # a queue as jobs wrote it before: no ranking columns
+    try:
+        con.execute("""CREATE OR REPLACE TABLE review_queue AS
+                       SELECT entity_id, record_count, cluster_confidence, reason
+                       FROM review_queue""")
+    finally:
+        con.close()
+    page = client_for(store, "wang").get("/queue")
+    assert page.status_code == 200 and 'data-sort="priority"' in page.text
+    cols = {c for (c,) in q(store, "SELECT column_name FROM (DESCRIBE review_queue)")}
+    assert {"priority", "kind", "wrong_probability", "other_entity_id"} <= cols
+    run_cli("store", "verify", "--store", store)
