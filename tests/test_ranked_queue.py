@@ -22,30 +22,42 @@ def test_dedup_ranks_the_queue_by_the_chance_an_entity_is_wrong(review_store_tem
     rows = q(s, """SELECT entity_id, record_count, cluster_confidence, priority, kind,
                           wrong_probability, other_entity_id FROM review_queue""")
     assert rows and {r[4] for r in rows} == {"possible_false_merge", "possible_missed_merge"}
-    live = {e for (e,) in q(s, "SELECT entity_id FROM entities")}
+    size = dict(q(s, "SELECT entity_id, record_count FROM entities"))
+    siblings = {(a, b) for a, b in q(s, """
+        SELECT a.e, b.e FROM cluster_splits, unnest(entity_ids) AS a(e), unnest(entity_ids) AS b(e)
+        WHERE a.e <> b.e""")}
     for eid, n, conf, priority, kind, p, other in rows:
-        assert 0 <= p <= 1 and priority == pytest.approx(p * n)
-        if kind == "possible_missed_merge":
-            # the best pair between one of its records and the entity it names
-            assert other in live and other != eid
-            best = q(s, """SELECT max(p.match_probability) FROM pairs p
-                           JOIN crosswalk a ON a.record_id = p.record_id_l
-                           JOIN crosswalk b ON b.record_id = p.record_id_r
-                           WHERE (a.entity_id = $e AND b.entity_id = $o)
-                              OR (a.entity_id = $o AND b.entity_id = $e)""",
+        assert 0 <= p <= 1
+        if kind == "possible_missed_merge" and other is None:
+            # a part of a guard split with no pair to any other entity
+            assert p == 0 and priority == 0 and "系统已拆分" in q(
+                s, "SELECT reason FROM review_queue WHERE entity_id = ?", [eid])[0][0]
+        elif kind == "possible_missed_merge":
+            # average linkage: each of its records' best pair into the other entity,
+            # averaged over its records; never an entity the guard split it from
+            assert other in size and other != eid and (eid, other) not in siblings
+            best = q(s, """
+                WITH x AS (
+                    SELECT a.record_id AS r, p.match_probability AS p FROM pairs p
+                    JOIN crosswalk a ON a.record_id = p.record_id_l
+                    JOIN crosswalk b ON b.record_id = p.record_id_r
+                    WHERE a.entity_id = $e AND b.entity_id = $o
+                    UNION ALL
+                    SELECT b.record_id, p.match_probability FROM pairs p
+                    JOIN crosswalk a ON a.record_id = p.record_id_l
+                    JOIN crosswalk b ON b.record_id = p.record_id_r
+                    WHERE b.entity_id = $e AND a.entity_id = $o)
+                SELECT sum(p) FROM (SELECT r, max(p) AS p FROM x GROUP BY r)""",
                      {"e": eid, "o": other})[0][0]
-            assert best == pytest.approx(p)
+            assert p == pytest.approx(best / n)
+            # times the records that would move: the smaller of the two entities
+            assert priority == pytest.approx(p * min(n, size[other]))
         else:
-            # 1 - the weakest evidence holding it together (a member's best link, or the
-            # lowest scored pair of members)
+            # 1 - the weakest membership confidence, for the weakest member
             assert n > 1 and other is None
-            inside = q(s, """SELECT min(p.match_probability) FROM pairs p
-                             JOIN crosswalk a ON a.record_id = p.record_id_l
-                             JOIN crosswalk b ON b.record_id = p.record_id_r
-                             WHERE a.entity_id = $e AND b.entity_id = $e""", {"e": eid})[0][0]
-            assert p == pytest.approx(1 - min(conf, inside if inside is not None else 1))
-    # the review threshold still decides who is queued: a multi-record entity whose
-    # likely duplicate sits in another entity is queued as a possible missed merge
+            assert p == pytest.approx(1 - conf) and priority == pytest.approx(p)
+    # the review threshold still decides who is queued: a multi-record entity with a
+    # likely duplicate in another entity is queued as a possible missed merge
     assert any(kind == "possible_missed_merge" and n > 1 for _, n, _, _, kind, _, _ in rows)
     run_cli("store", "verify", "--store", s)
 
