@@ -593,10 +593,10 @@ def build_review_queue(
             FROM cluster_splits s, unnest(s.entity_ids) AS a(e), unnest(s.entity_ids) AS b(e)
             WHERE a.e <> b.e
         ),
-        near_miss AS (   -- a possible duplicate that was not linked, and its entity
-            SELECT entity_id, max(p) AS p, arg_max(other, (p, other)) AS other FROM (
-                SELECT e1 AS entity_id, e2 AS other, p FROM scored WHERE e1 <> e2
-                UNION ALL SELECT e2, e1, p FROM scored WHERE e1 <> e2)
+        near_miss AS (   -- a possible duplicate that was not linked
+            SELECT entity_id, max(p) AS p FROM (
+                SELECT e1 AS entity_id, p FROM scored WHERE e1 <> e2
+                UNION ALL SELECT e2, p FROM scored WHERE e1 <> e2)
             GROUP BY entity_id
         ),
         record_best AS ( -- each record's best pair into each other entity, but those
@@ -619,11 +619,9 @@ def build_review_queue(
                 FROM linkage GROUP BY entity_id) m
             JOIN ent o ON o.entity_id = m.other
         ),
-        inside AS (      -- the weakest scored pair of members
-            SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 GROUP BY e1
-        ),
         doubtful AS (    -- members the model scored as probably different
-            SELECT entity_id, p FROM inside WHERE p < 0.5
+            SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 AND p < 0.5
+            GROUP BY e1
         ),
         split AS (
             SELECT u.entity_id, any_value(s.reason) AS reason
@@ -654,7 +652,6 @@ def build_review_queue(
             FROM ent
             LEFT JOIN near_miss USING (entity_id)
             LEFT JOIN missed USING (entity_id)
-            LEFT JOIN inside USING (entity_id)
             LEFT JOIN doubtful USING (entity_id)
             LEFT JOIN split USING (entity_id)
         ),
