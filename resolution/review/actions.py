@@ -362,14 +362,15 @@ def _requeue_uncertain(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: 
     confidence is still below `thresholds.review`: a partial fix (a record moved out or
     split off) leaves an entity the job would queue. Only a confirm says it is right.
     The reasons are the job's words for a low confidence, and its ranking from the
-    weakest membership confidence (cluster.build_review_queue)."""
+    weakest membership confidence (cluster.build_review_queue; a record alone's likely
+    duplicate is not looked up here, the entity page shows it)."""
     if not entity_ids:
         return
     con.execute(
         """INSERT INTO review_queue BY NAME
            SELECT entity_id, count(*) AS record_count,
                   min(membership_confidence) AS cluster_confidence,
-                  (1 - min(membership_confidence)) * count(*) AS priority,
+                  1 - min(membership_confidence) AS priority,  -- one record would move
                   1 - min(membership_confidence) AS wrong_probability,
                   CASE WHEN count(*) > 1 THEN 'possible_false_merge'
                        ELSE 'possible_missed_merge' END AS kind,
