@@ -447,12 +447,14 @@ from training.cli import models_app  # noqa: E402 - `er models …` lives with t
 
 app.add_typer(models_app, name="models")
 from resolution.review.cli import (  # noqa: E402 - steward review app, check tokens
+    label_app,
     review_app,
     tokens_app,
     users_app,
 )
 
 app.add_typer(review_app, name="review")
+app.add_typer(label_app, name="label")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 StoreOpt = Annotated[Path, typer.Option("--store", help="the store, e.g. out/store.duckdb")]

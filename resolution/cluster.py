@@ -528,12 +528,45 @@ def build_review_queue(
     con: duckdb.DuckDBPyConnection,
     review_threshold: float,
     max_cluster_size: int,
+    budget: float | None = None,
 ) -> int:
-    """Create `review_queue`: entities a steward should look at, with the reasons in words.
+    """Create `review_queue`: entities a steward should look at, with the reasons in words,
+    ranked by what a review is worth.
 
-    An entity is queued when its confidence is below the review threshold, when the guard
-    split it out of a larger component, when two of its members were compared and scored
-    as probably different, or when it is unusually large.
+    An entity is queued when its confidence is below the review threshold, when one of
+    its records has a likely duplicate in another entity (a pair above 1 − the review
+    threshold, as a record alone has, not counting the parts of a guard split), when the
+    guard split it out of a larger component, when two of its members were compared and
+    scored as probably different, or when it is unusually large.
+
+    Each entry gets `wrong_probability`, the model's own estimate (from the stored pair
+    probabilities, steward cannot-links excluded) that the entity is wrong, in one of two
+    ways, and `kind` says which is the larger:
+    - `possible_false_merge` (an entity of 2 or more records holding two customers):
+      1 − its weakest membership confidence, the chance that the member with the weakest
+      best link is another customer. Not the lowest score of two members compared
+      directly: records of one customer that differ a lot often score low against each
+      other while a third record links both (on the second data set, 124 entities with
+      such a pair held 7 false merges), so that score is a reason to look, not a chance;
+    - `possible_missed_merge` (the entity belongs with another): the average linkage to
+      the other entity most like it, i.e. the mean over the entity's records of each
+      one's best pair probability into that entity (0 for a record without a stored pair
+      to it); for a single record, its best pair. Not the best pair of a larger entity:
+      the more records, the more chances of one spuriously high pair (a chain's shared
+      phone), and the other members' silence is evidence too (a 4-record entity whose
+      best outside pair was 0.8–1 was wrong 2 times in 17 on the second data set, by
+      average linkage 0.6–0.8, 11 in 12). Entities the guard split out of the same
+      component do not count: the guard kept them apart on evidence the pairs' scores
+      do not include (different valid USCCs, a weak bridge, a direct comparison saying
+      "different"); 12% of such parts were wrong, against the 0.98 their links said.
+      `other_entity_id` names that entity.
+    `priority` = `wrong_probability` × the records whose entity would change if the
+    entity is wrong: for a false merge, the weakest member (1); for a missed merge, the
+    smaller of the two entities (stable IDs keep the larger one's ID). Higher is reviewed
+    first, and the table is in that order.
+
+    `budget` (config `review.budget`) keeps only the highest-priority entries: below 1 a
+    share of all entities, else a count.
     """
     con.execute(CONSTRAINTS_DDL)
     con.execute(
@@ -545,7 +578,8 @@ def build_review_queue(
             FROM clusters GROUP BY entity_id
         ),
         scored AS (
-            SELECT c.entity_id AS e1, d.entity_id AS e2, p.match_probability AS p
+            SELECT c.entity_id AS e1, d.entity_id AS e2, p.match_probability AS p,
+                   p.record_id_l AS r1, p.record_id_r AS r2
             FROM pairs p
             JOIN clusters c ON c.record_id = p.record_id_l
             JOIN clusters d ON d.record_id = p.record_id_r
@@ -554,11 +588,36 @@ def build_review_queue(
                 AND least(k.record_id_l, k.record_id_r) = p.record_id_l
                 AND greatest(k.record_id_l, k.record_id_r) = p.record_id_r)
         ),
+        split_apart AS ( -- entities the guard split out of one component
+            SELECT DISTINCT a.e AS e1, b.e AS e2
+            FROM cluster_splits s, unnest(s.entity_ids) AS a(e), unnest(s.entity_ids) AS b(e)
+            WHERE a.e <> b.e
+        ),
         near_miss AS (   -- a possible duplicate that was not linked
             SELECT entity_id, max(p) AS p FROM (
                 SELECT e1 AS entity_id, p FROM scored WHERE e1 <> e2
                 UNION ALL SELECT e2, p FROM scored WHERE e1 <> e2)
             GROUP BY entity_id
+        ),
+        record_best AS ( -- each record's best pair into each other entity, but those
+                         -- the guard's conflicts kept apart
+            SELECT x.entity_id, x.other, x.r, max(x.p) AS p FROM (
+                SELECT e1 AS entity_id, e2 AS other, r1 AS r, p FROM scored WHERE e1 <> e2
+                UNION ALL SELECT e2, e1, r2, p FROM scored WHERE e1 <> e2) x
+            WHERE NOT EXISTS (SELECT 1 FROM split_apart s
+                              WHERE s.e1 = x.entity_id AND s.e2 = x.other)
+            GROUP BY ALL
+        ),
+        linkage AS (     -- average linkage: the mean over the entity's records (0 without a pair)
+            SELECT b.entity_id, b.other, sum(b.p) / any_value(ent.record_count) AS p
+            FROM record_best b JOIN ent USING (entity_id)
+            GROUP BY ALL
+        ),
+        missed AS (
+            SELECT m.entity_id, m.p, m.other, o.record_count AS other_records FROM (
+                SELECT entity_id, max(p) AS p, arg_max(other, (p, other)) AS other
+                FROM linkage GROUP BY entity_id) m
+            JOIN ent o ON o.entity_id = m.other
         ),
         doubtful AS (    -- members the model scored as probably different
             SELECT e1 AS entity_id, min(p) AS p FROM scored WHERE e1 = e2 AND p < 0.5
@@ -581,19 +640,48 @@ def build_review_queue(
                 CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count > 1 THEN
                     '最弱关联置信度 ' || round(ent.cluster_confidence, 3)
                     || '，低于复核阈值 (weakest link below review threshold)' END,
-                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1 THEN
+                CASE WHEN ent.cluster_confidence < {review_threshold} AND ent.record_count = 1
+                          OR ent.record_count > 1 AND missed.p > 1 - {review_threshold} THEN
                     '存在可能重复的记录（匹配概率 ' || round(coalesce(near_miss.p, 0), 3)
                     || '），未合并 (possible duplicate not merged)' END
-            ], lambda x: x IS NOT NULL) AS why
+            ], lambda x: x IS NOT NULL) AS why,
+                CASE WHEN ent.record_count > 1 THEN 1 - ent.cluster_confidence ELSE 0 END
+                    AS p_false,
+                coalesce(missed.p, 0) AS p_missed,
+                missed.other, missed.other_records
             FROM ent
             LEFT JOIN near_miss USING (entity_id)
+            LEFT JOIN missed USING (entity_id)
             LEFT JOIN doubtful USING (entity_id)
             LEFT JOIN split USING (entity_id)
+        ),
+        ranked AS (
+            SELECT entity_id, record_count, cluster_confidence, array_to_string(why, '；') AS reason,
+                   CASE WHEN record_count > 1 AND p_false >= p_missed THEN p_false
+                        ELSE p_missed * least(record_count, coalesce(other_records, 1))
+                   END AS priority,
+                   CASE WHEN record_count > 1 AND p_false >= p_missed THEN 'possible_false_merge'
+                        ELSE 'possible_missed_merge' END AS kind,
+                   greatest(p_false, p_missed) AS wrong_probability,
+                   CASE WHEN record_count = 1 OR p_false < p_missed THEN other END
+                       AS other_entity_id
+            FROM reasons
+            WHERE len(why) > 0
         )
-        SELECT entity_id, record_count, cluster_confidence, array_to_string(why, '；') AS reason
-        FROM reasons
-        WHERE len(why) > 0
-        ORDER BY cluster_confidence, record_count DESC, entity_id
+        SELECT * FROM ranked
+        ORDER BY priority DESC, record_count DESC, entity_id
+        LIMIT {_budget_rows(con, budget)}
         """
     )
     return scalar(con, "SELECT count(*) FROM review_queue")
+
+
+def _budget_rows(con: duckdb.DuckDBPyConnection, budget: float | None) -> int:
+    """How many queue entries `budget` allows: a share of all entities below 1, else a
+    count; no budget, no cap."""
+    if budget is None:
+        return 2**62
+    if budget >= 1:
+        return int(budget)
+    return scalar(con, "SELECT CAST(ceil(? * count(DISTINCT entity_id)) AS BIGINT) FROM clusters",
+                  [float(budget)])

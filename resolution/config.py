@@ -311,6 +311,25 @@ class ClusteringConfig(_Strict):
     )
 
 
+class ReviewConfig(_Strict):
+    """The review queue's size (cluster.build_review_queue ranks it by `priority`)."""
+
+    budget: float | None = Field(
+        default=None,
+        gt=0,
+        description="cap the review queue to its highest-priority entries: below 1, a share "
+        "of all entities (0.05 = 5%); 1 or more, a count of entries (500). null: every "
+        "entity that qualifies",
+    )
+
+    @field_validator("budget")
+    @classmethod
+    def _whole_count(cls, v: float | None) -> float | None:
+        if v is not None and v >= 1 and v != int(v):
+            raise ValueError("a budget of 1 or more is a count of entries: give a whole number")
+        return v
+
+
 QUALITY_FIELDS = (
     "customer_name", "customer_type", "uscc", "contact_name", "mobile", "phone", "email",
     "province", "city", "district", "address", "id_card", "updated_at",
@@ -421,6 +440,7 @@ class Config(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)

@@ -258,7 +258,8 @@ def _recluster_neighbourhood(
     load_constraints(con, store)
     cluster_records(con, match_t, config.clustering)
     assign_stable_ids(con, store, job_id, scope="_local_ids")
-    build_review_queue(con, config.thresholds.review, config.clustering.max_cluster_size)
+    build_review_queue(con, config.thresholds.review, config.clustering.max_cluster_size,
+                       config.review.budget)
     con.execute(
         """CREATE TABLE crosswalk AS
            SELECT r.record_id, r.source_system, c.entity_id, c.membership_confidence

@@ -261,7 +261,8 @@ def resolve_records(
         if store_path is not None:
             assign_stable_ids(con, store_path, job_id)
         n_review = build_review_queue(
-            con, config.thresholds.review, config.clustering.max_cluster_size
+            con, config.thresholds.review, config.clustering.max_cluster_size,
+            config.review.budget,
         )
         con.execute(
             """

@@ -26,7 +26,8 @@ def _row_ids(page) -> list[str]:
 def _default_order(store, where="true"):
     return [r[0] for r in q(store, f"""
         SELECT q.entity_id FROM review_queue q JOIN entities e USING (entity_id) WHERE {where}
-        ORDER BY q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC,
+        ORDER BY q.priority DESC NULLS LAST, q.cluster_confidence, q.record_count DESC,
+                 len(e.source_systems) DESC,
                  q.entity_id""")]
 
 
@@ -52,7 +53,8 @@ def test_steward_sorts_by_clicking_headers_and_pages_keep_the_sort(server, brows
     base, store = server
     by_name = [r[0] for r in q(store, """
         SELECT q.entity_id FROM review_queue q JOIN entities e USING (entity_id)
-        ORDER BY e.customer_name, q.cluster_confidence, q.record_count DESC,
+        ORDER BY e.customer_name, q.priority DESC NULLS LAST, q.cluster_confidence,
+                 q.record_count DESC,
                  len(e.source_systems) DESC, q.entity_id""")]
     ctx, page = _login(browser, base, "wang")
     try:

@@ -361,13 +361,19 @@ def _requeue_uncertain(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: 
     """Queue again those of `entity_ids` (just decided, membership recomputed) whose
     confidence is still below `thresholds.review`: a partial fix (a record moved out or
     split off) leaves an entity the job would queue. Only a confirm says it is right.
-    The reasons are the job's words for a low confidence (cluster.build_review_queue)."""
+    The reasons are the job's words for a low confidence, and its ranking from the
+    weakest membership confidence (cluster.build_review_queue; a record alone's likely
+    duplicate is not looked up here, the entity page shows it)."""
     if not entity_ids:
         return
     con.execute(
         """INSERT INTO review_queue BY NAME
            SELECT entity_id, count(*) AS record_count,
                   min(membership_confidence) AS cluster_confidence,
+                  1 - min(membership_confidence) AS priority,  -- one record would move
+                  1 - min(membership_confidence) AS wrong_probability,
+                  CASE WHEN count(*) > 1 THEN 'possible_false_merge'
+                       ELSE 'possible_missed_merge' END AS kind,
                   CASE WHEN count(*) > 1 THEN
                       '最弱关联置信度 ' || round(min(membership_confidence), 3)
                       || '，低于复核阈值 (weakest link below review threshold)'

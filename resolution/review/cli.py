@@ -1,5 +1,6 @@
-"""`er review …` (the web app, label export), `er users …` (accounts and roles) and
-`er tokens …` (API tokens for `er check serve`, resolution/tokens.py)."""
+"""`er review …` (the web app, label export), `er label …` (active learning:
+resolution/labels.py), `er users …` (accounts and roles) and `er tokens …` (API tokens
+for `er check serve`, resolution/tokens.py)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,59 @@ def export_labels(
 
     n = run(store, out)
     typer.echo(f"{n} labelled pairs -> {out}")
+
+
+label_app = typer.Typer(
+    help="Active learning: the record pairs whose labels would teach the model most, and "
+    "the stewards' answers recorded as audited decisions.\n\n"
+    "Example: er label next --store demo/store.duckdb --n 50 --out ask.csv; fill in "
+    "is_match; er label add ask.csv --store demo/store.duckdb --user wang",
+    no_args_is_help=True,
+)
+
+
+@label_app.command("next")
+@user_errors
+def label_next(
+    store: StoreOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write")],
+    n: Annotated[int, typer.Option("--n", help="how many pairs to ask")] = 50,
+):
+    """Write the N pairs to label next: near the latest job's match threshold, diverse in
+    their comparison patterns, never one already decided. Both records' fields side by
+    side (unmasked, for stewards; the file is readable by its owner only); fill in
+    is_match with 1 (same customer), 0 (different) or leave it blank (unsure).
+
+    Example: er label next --store demo/store.duckdb --n 50 --out ask.csv
+    """
+    from resolution.labels import next_pairs
+
+    asked = next_pairs(store, n, out)
+    typer.echo(f"{asked.pairs} pairs ({asked.patterns} comparison patterns, of "
+               f"{asked.uncertain} uncertain pairs near the match threshold "
+               f"{asked.threshold:g}) -> {out}")
+
+
+@label_app.command("add")
+@user_errors
+def label_add(
+    file: Annotated[Path, typer.Argument(help="CSV with record_id_l, record_id_r, is_match")],
+    store: StoreOpt,
+    user: Annotated[str, typer.Option("--user", "--who",
+                                      help="who labelled the pairs (recorded in the audit)")] = "cli",
+):
+    """Record labelled pairs (is_match 1 / 0 / blank = unsure) as one audited decision:
+    1 and 0 become must-links and cannot-links that the next `er dedup` honours and
+    `er review export-labels` exports. A bad row (unknown record ID, a missing column,
+    another value) is named and nothing is recorded.
+
+    Example: er label add ask.csv --store demo/store.duckdb --user wang
+    """
+    from resolution.labels import add_labels
+
+    done = add_labels(store, file, user)
+    typer.echo(f"{done.same} same, {done.different} different, {done.unsure} unsure "
+               f"recorded as decision {done.decision_id}")
 
 
 def _password(password_stdin: bool) -> str:

@@ -186,6 +186,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_different": ("{n} 对记录标记为不同客户", "{n} pair(s) marked different customers"),
     "audit_override": ("推翻系统拆分", "overrode the engine's split"),
     "audit_changes": ("黄金记录变化（前 → 后）", "Golden record changes (before → after)"),
+    # the ranked queue (cluster.build_review_queue: priority, kind, other_entity_id)
+    "priority": ("优先级", "Priority"),
+    "kind": ("类型", "Kind"),
+    "kind_possible_false_merge": ("可能误合并", "possible false merge"),
+    "kind_possible_missed_merge": ("可能漏合并", "possible missed merge"),
+    "wrong_chance": ("出错概率", "chance it is wrong"),
+    "other_entity": ("可能应合并到", "probably belongs with"),
     "page_of": ("第 {page} / {pages} 页，共 {total} 条", "page {page} of {pages}, {total} rows"),
 }
 
@@ -293,6 +300,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # entity preview, pins, audit, errors
     "pin": ("固定值", "pin"),
     "unpin": ("取消固定", "unpin"),
+    # active learning (`er label add`, resolution/labels.py)
+    "label": ("标注样本对", "label pairs"),
 }
 
 # The guard's reasons for keeping records apart (cluster.py's conflict columns), shown on the merge preview and in the audit log.

@@ -1,7 +1,9 @@
 """What the review pages read from the store.
 
-- `queue`: entities awaiting review, most important first (lowest confidence, then most
-  records, then most source systems) or sorted by a column, with filters, a text search
+- `queue`: entities awaiting review, most important first (the job's `priority`: the
+  chance the entity is wrong times its records; then lowest confidence, most records,
+  most source systems) or sorted by a column, each with its `kind` (possible false or
+  missed merge) and, for a missed merge, the other entity, with filters, a text search
   over the member records (name, phone, USCC, ID card, record ID; raw and standardized
   values), the steward holding each (claims), the likely duplicate of an entity queued
   as a possible unmerged duplicate, and the counts of what is left; `queue_order` is
@@ -83,11 +85,14 @@ class QueueView:
     desc: bool = False
 
 
-# The default order: the least confident first, then the biggest, the most sources.
-DEFAULT_ORDER = "q.cluster_confidence, q.record_count DESC, len(e.source_systems) DESC, q.entity_id"
+# The default order: the highest priority first (cluster.build_review_queue; a queue
+# written before it had none comes last), then the least confident, the biggest, the most
+# sources.
+DEFAULT_ORDER = ("q.priority DESC NULLS LAST, q.cluster_confidence, q.record_count DESC, "
+                 "len(e.source_systems) DESC, q.entity_id")
 # Columns the queue sorts by (the default order breaks ties, so paging is stable).
 SORTS = {
-    "confidence": "q.cluster_confidence", "name": "e.customer_name",
+    "priority": "q.priority", "kind": "q.kind", "confidence": "q.cluster_confidence", "name": "e.customer_name",
     "records": "q.record_count", "sources": "len(e.source_systems)", "reason": "q.reason",
     "entity": "q.entity_id", "holder": "c.who",
 }
@@ -185,7 +190,8 @@ def _order(view: QueueView) -> str:
 
 
 _QUEUE_FROM = """FROM review_queue q JOIN entities e USING (entity_id)
-                 LEFT JOIN claims c USING (entity_id)"""
+                 LEFT JOIN claims c USING (entity_id)
+                 LEFT JOIN entities o ON o.entity_id = q.other_entity_id"""
 
 
 def queue_order(con: duckdb.DuckDBPyConnection, view: QueueView, who: str | None) -> list[tuple]:
@@ -213,7 +219,9 @@ def queue(
     page = min(max(1, page), pages)  # a page number out of range shows the nearest page
     rows = _dicts(con.execute(
         f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
-                   q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by
+                   q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by,
+                   q.priority, q.kind, q.wrong_probability, q.other_entity_id,
+                   o.customer_name AS other_name
             {_QUEUE_FROM} WHERE {cond}
             ORDER BY {_order(view)}
             LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",

@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 CREATE TABLE IF NOT EXISTS claims (
     entity_id VARCHAR PRIMARY KEY, who VARCHAR, claimed_at TIMESTAMP, claimed_by VARCHAR
 );
+-- the review queue's ranking (cluster.build_review_queue), on a queue a job wrote before it
+ALTER TABLE IF EXISTS review_queue ADD COLUMN IF NOT EXISTS priority DOUBLE;
+ALTER TABLE IF EXISTS review_queue ADD COLUMN IF NOT EXISTS kind VARCHAR;
+ALTER TABLE IF EXISTS review_queue ADD COLUMN IF NOT EXISTS wrong_probability DOUBLE;
+ALTER TABLE IF EXISTS review_queue ADD COLUMN IF NOT EXISTS other_entity_id VARCHAR;
 -- a steward's value for one golden-record field (review app: pin, unpin); it applies to
 -- the entity holding most of `record_ids`, its entity's members when pinned
 -- (survivorship.apply_pins); `pin_id` is the pin decision's ID
