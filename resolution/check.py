@@ -441,6 +441,7 @@ class Checker:
         model_reference: str = "",
         max_candidates: int = 200,
         max_block: int = 5000,
+        tf_tables: dict[str, Any] | None = None,
     ):
         self.store_path = Path(store_path)
         self.config = config
@@ -449,6 +450,14 @@ class Checker:
         self.max_block = max_block
         self._model = _parse_model(settings)
         self._settings = settings
+        # the model's term frequencies from its training records (value -> share), as the
+        # batch job scores with them (resolution.predict); a column without a table is
+        # counted in the store's records
+        self.tf_tables = tf_tables or {}
+        self._tf_lookup: dict[str, dict[Any, float]] = {
+            c: dict(zip(t.column(c).to_pylist(), t.column(f"tf_{c}").to_pylist()))
+            for c, t in (tf_tables or {}).items() if c in self._model.tf_columns
+        }
         self._calibrator = None
         if calibration:
             from resolution.model.calibration import Calibrator
@@ -489,6 +498,7 @@ class Checker:
             config,
             calibration=loaded.calibration,
             model_reference=model,
+            tf_tables=loaded.tf_tables,
             **kwargs,
         )
 
@@ -705,6 +715,9 @@ class Checker:
         # candidate's own; Splink takes the larger of the two (coalescing a missing one)
         probe_tf = {}
         for c in model.tf_columns:
+            if c in self._tf_lookup:
+                probe_tf[c] = self._tf_lookup[c].get(std.get(c))
+                continue
             h = _key_hash([std.get(c)])
             lo, hi = snap.tf_indexes[c].span(h) if h is not None else (0, 0)
             probe_tf[c] = (hi - lo) / snap.tf_totals[c] if hi > lo else None
@@ -899,6 +912,10 @@ def _load_snapshot(checker: Checker) -> _Snapshot:
         )
         table = con.sql(f"SELECT {keep}{tf_sel} FROM recs ORDER BY _row").to_arrow_table()
         table = table.combine_chunks()
+        for c, lookup in checker._tf_lookup.items():  # the model's own, as the batch job's
+            i = table.schema.get_field_index(f"tf_{c}")
+            table = table.set_column(i, f"tf_{c}", pa.array(
+                [lookup.get(v) for v in table.column(c).to_pylist()], type=pa.float64()))
         indexes = [_build_index(con, " & ".join(rule), rule) for rule in checker._rules]
         tf_indexes = {c: _build_index(con, c, [quote_ident(c)]) for c in model.tf_columns}
         tf_totals = {c: len(tf_indexes[c].hashes) for c in model.tf_columns}

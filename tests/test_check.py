@@ -264,7 +264,8 @@ def test_a_calibrated_model_calibrates_the_check(check_env):
 
     plain = check_env["checker"]
     halving = {"method": "isotonic", "x": [0.0, 1.0], "y": [0.0, 0.5]}
-    calibrated = Checker(check_env["store"], plain._settings, plain.config, calibration=halving)
+    calibrated = Checker(check_env["store"], plain._settings, plain.config, calibration=halving,
+                         tf_tables=plain.tf_tables)
     try:
         row, _ = next((r, e) for r, e in check_env["cases"] if e is not None)
         raw, cal = plain.score_records(_form(row)), calibrated.score_records(_form(row))
