@@ -367,7 +367,9 @@ def condition_on_parties(settings: dict[str, Any], config: Config) -> dict[str, 
              if lv.get("label_for_charts", "").startswith(("exact", "same pinyin", "most characters"))]
     column = next(cc.column for cc in config.model.comparisons if cc.name == parties.name)
     # (in Chinese characters on both sides: "Ruifa Fushipin" and 瑞发副食品 share none)
-    han = f"regexp_matches({_l(column)}, '\\p{{Han}}') AND regexp_matches({_r(column)}, '\\p{{Han}}')"
+    # a range of code points, not \p{Han}: Spark's Java regex spells that class differently
+    han = (f"regexp_matches({_l(column)}, '[\u4e00-\u9fff]') AND "
+           f"regexp_matches({_r(column)}, '[\u4e00-\u9fff]')")
     names_differ = (f"({names_differ}) OR ({_l(k)} = 'company' AND {_r(k)} = 'company' AND "
                     f"NOT {_any(close)} AND {han} AND {_trade_share(column)} < 0.5)")
     either_person = f"coalesce({_l(k)} = 'person' OR {_r(k)} = 'person', FALSE)"
