@@ -64,6 +64,21 @@ def test_domain_priors_hold_after_em_and_yield_to_labels(unsupervised, demo_file
         assert not released, "labels estimate every m, priors included"
 
 
+def test_a_level_em_never_trained_weighs_as_the_next_trained_level(unsupervised):
+    """A level no EM round trained would be scored with Splink's default m for its
+    position, a weight nobody estimated: it weighs as the next less similar level."""
+    said = [w for w in unsupervised.warnings if "was never trained (no m); it weighs as" in w]
+    assert said, unsupervised.warnings
+    for comp in unsupervised.settings["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        assert all(lv.get("m_probability") is not None for lv in levels), comp["output_column_name"]
+        for lv, nxt in zip(levels, levels[1:]):
+            if any(f"{comp['output_column_name']}: level {lv['label_for_charts']} was never"
+                   in w for w in said):
+                w = math.log2(lv["m_probability"] / lv["u_probability"])
+                assert w == pytest.approx(math.log2(nxt["m_probability"] / nxt["u_probability"]))
+
+
 def _row(rid, name, kind, **kw):
     base = {"record_id": rid, "source_system": "CRM", "customer_name": name,
             "customer_type": kind, "uscc": "", "contact_name": "", "mobile": "", "phone": "",

@@ -27,6 +27,11 @@ labels, `constrain` enforces what the level order says:
    details do change and multiply, so the last level's m is at least
    `DISAGREE_M_FLOOR` (1 pair in 100), the other levels' m scaled to keep the sum.
 
+4. **No weight from a default.** A level EM never trained (no m: no blocked pair fell in
+   it, or every EM round blocked on its columns) would be scored with Splink's default m
+   for its position, a weight nobody estimated. It weighs as the nearest trained level
+   after it (less similar), so it never gives more evidence than a level below it.
+
 Domain priors EM may not overturn without labels (different valid USCCs or ID cards, two
 different branches, one person and one company) are fixed m values set where the
 levels are built. Each adjustment is returned as a sentence for the run's warnings and
@@ -44,7 +49,7 @@ from typing import Any
 class Adjustment:
     comparison: str
     levels: tuple[str, ...]
-    reason: str  # "pooled" | "filled u capped" | "disagreement floor"
+    reason: str  # "pooled" | "filled u capped" | "disagreement floor" | "untrained"
     weights_before: tuple[float, ...]
     weight_after: float
 
@@ -53,6 +58,10 @@ class Adjustment:
         if self.reason == "disagreement floor":
             return (f"{self.comparison}: level {before} bits had an m below "
                     f"{DISAGREE_M_FLOOR:g}; raised to it ({self.weight_after:+.1f} bits)")
+        if self.reason == "untrained":
+            return (f"{self.comparison}: level {self.levels[0]} was never trained (no m); it "
+                    f"weighs as the next less similar trained level, {self.weight_after:+.1f} "
+                    f"bits, not as Splink's default m")
         if self.reason == "filled u capped":
             return (f"{self.comparison}: level {before} bits had its u filled in (no sampled "
                     f"pair fell in it); weight capped at the level before it, "
@@ -130,6 +139,16 @@ def constrain(settings: dict[str, Any], filled_u: set[str] | None = None
             adjustments.append(Adjustment(
                 name, tuple(levels[i].get("label_for_charts", "?") for i in block), "pooled",
                 before, math.log2(ratio)))
+        # 4. a level EM never trained (no m) weighs as the nearest trained level after it
+        for i, lv in enumerate(levels):
+            if (lv.get("is_null_level") or lv.get("fix_m_probability")
+                    or lv.get("m_probability") is not None or not lv.get("u_probability")):
+                continue
+            after = next((levels[j] for j in chain if j > i), None)
+            w = _weight(after["m_probability"], after["u_probability"]) if after else 0.0
+            lv["m_probability"] = min(lv["u_probability"] * 2 ** w, 1.0)
+            adjustments.append(Adjustment(name, (lv.get("label_for_charts", "?"),),
+                                          "untrained", (math.nan,), w))
         out["comparisons"].append({**comp, "comparison_levels": levels})
     return out, adjustments
 

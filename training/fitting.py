@@ -242,6 +242,7 @@ def fit(
                 "no labelled match fell in level(s) " + ", ".join(filled) + "; their m was "
                 f"set to {0.5 / (n_matches + 1):.2g} (half a pair) instead of Splink's default"
             )
+    learned = settings  # what EM (or the labels) gave, which the health checks judge
     # levels in the order of their meaning, no weight from a filled-in u (training.constraints)
     settings, adjusted = constrain(settings, set(unseen))
     if adjusted:
@@ -249,7 +250,7 @@ def fit(
     if adjusted or (m_from == "labels" and filled):
         linker = make_linker(con, ttable, settings)
     # a round that did not converge, a level never trained, an implausible m: said out loud
-    health = training_health(settings, sessions)
+    health = training_health(learned, sessions)
     warnings += [h["message"] for h in health]
     return Fitted(
         linker=linker,
