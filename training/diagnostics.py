@@ -101,8 +101,9 @@ def training_health(settings: dict[str, Any], sessions: list[dict[str, Any]]
                 label = lv.get("label_for_charts", lv["sql_condition"][:60])
                 out.append({
                     "kind": "untrained", "comparison": name, "level": label,
-                    "message": (f"{name}: level '{label}' was never trained (no m); Splink "
-                                "scores it with a default"),
+                    "message": (f"{name}: level '{label}' was never trained (no m); it "
+                                "weighs as the next less similar trained level "
+                                "(training.constraints), an estimate no data backs"),
                 })
         exact = next((lv for lv in levels if (m := _EXACT.match(lv["sql_condition"]))
                       and m.group(1) == m.group(2)), None)
