@@ -309,7 +309,7 @@ def parameters(res: Result) -> None:
             print(f"{comp['output_column_name']:<14}{label:<52}{ms}{us}{bits}  "
                   f"{'prior' if lv.get('fix_m_probability') else ''}")
     for w in res.warnings:
-        print(f"  adjusted: {w}")
+        print(f"  warning: {w}")
     print()
 
 
