@@ -89,32 +89,20 @@ def new_decision_id() -> str:
     return f"D{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
-# An entity's version (see `entity_version`); {e} is the SQL naming the entity ID.
-_VERSION_SQL = """substr(md5(
-     coalesce((SELECT string_agg(record_id || '=' || round(membership_confidence, 9), ','
-                                 ORDER BY record_id)
-               FROM crosswalk WHERE entity_id = {e}), '-')
-     || '|' || coalesce((SELECT CAST(e AS VARCHAR) FROM entities e WHERE entity_id = {e}), '-')
-     || '|' || coalesce((SELECT CAST(version AS VARCHAR) FROM entity_versions
-                         WHERE entity_id = {e}), '0')
-     || '|' || coalesce((SELECT string_agg(CAST(r AS VARCHAR), ',' ORDER BY r.record_id)
-                         FROM records r JOIN crosswalk c USING (record_id)
-                         WHERE c.entity_id = {e}), '-')), 1, 16)"""
-
-
 def entity_version(con: duckdb.DuckDBPyConnection, entity_id: str) -> str:
     """A token that changes whenever the entity's members, golden record, member records
     or decisions change (a batch job's commit included)."""
-    return scalar(con, f"SELECT {_VERSION_SQL.format(e='$e')}", {"e": entity_id})
+    return entity_versions(con, [entity_id])[entity_id]
 
 
 def entity_versions(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, str]:
-    """`entity_version` of many entities in one query (a queue page's rows)."""
+    """`entity_version` of many entities in one query (a queue page's rows): a hash of
+    their member records with confidences, golden record, decision count and records.
+
+    Built from the listed entities' rows only; a correlated subquery per entity made
+    DuckDB join every record of the store (about 1 s a queue page at 185k records)."""
     if not entity_ids:
         return {}
-    # the same token as `entity_version`, built from the listed entities' rows only: the
-    # correlated form over a queue page made DuckDB join every record of the store
-    # (about 1 s a page at 185k records)
     return dict(con.execute(
         """WITH ids AS (SELECT DISTINCT unnest($ids) AS eid_),
            cw AS (SELECT entity_id, record_id, membership_confidence FROM crosswalk
