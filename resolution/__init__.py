@@ -5,7 +5,7 @@ The public Python API (see `resolution.api`)::
     import resolution as er
 
     config = er.load_config()                      # the customer_zh preset, or a YAML path
-    model = er.load_model("models:/customer_zh_demo/1")
+    model = er.load_model("models:/customer_zh_demo@champion")
     summary = er.dedup("customers.csv", config, model, out="out")
 
 Names: `load_config`, `load_model`, `dedup`, `match`, `profile`, `Checker`, `Config`,

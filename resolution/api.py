@@ -6,11 +6,11 @@ what `er dedup` does without reaching into the stages:
     import resolution as er
 
     config = er.load_config()                       # the customer_zh preset, or a YAML path
-    model = er.load_model("models:/customer_zh_demo/1")
+    model = er.load_model("models:/customer_zh_demo@champion")
     summary = er.dedup("customers.csv", config, model, out="out")
     er.match("new.csv", config, model, store="out/store.duckdb")
     report = er.profile(frame, config, out="profile")   # a pandas DataFrame works too
-    checker = er.Checker.from_reference("out/store.duckdb", "models:/customer_zh_demo/1", config)
+    checker = er.Checker.from_reference("out/store.duckdb", "models:/customer_zh_demo@champion", config)
 
 Inputs are file paths (CSV, xlsx, Parquet), a list of them, or a pandas DataFrame / Arrow
 table (written to a temporary Parquet file and read by the same ingest as files). Models

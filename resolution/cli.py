@@ -234,7 +234,7 @@ def dedup(
 ):
     """Deduplicate: standardize, score pairs, cluster, write golden records and a crosswalk.
 
-    Example: er dedup --config configs/customer_zh.yaml --model models:/customer_zh/1
+    Example: er dedup --config configs/customer_zh.yaml --model models:/customer_zh_demo@champion
     --input customers.csv --out out
 
     On Spark: er dedup ... --backend spark --spark-master spark://head:7077
@@ -268,7 +268,7 @@ def match(
     """Match new records against the store: attach them to existing entities or create
     new ones, without re-running the whole batch.
 
-    Example: er match --config configs/customer_zh.yaml --model models:/customer_zh/1
+    Example: er match --config configs/customer_zh.yaml --model models:/customer_zh_demo@champion
     --input new.csv --store out/store.duckdb
     """
     from resolution.incremental import match as run_match
@@ -609,7 +609,7 @@ def store_rollback(
 # `er check` (one record or a small file) and `er check serve` (HTTP): resolution/check.py
 check_app = typer.Typer(
     help="Is this customer already in the store? The duplicate check a CRM form calls.\n\n"
-    "Example: er check --store demo/store.duckdb --model models:/customer_zh_demo/1 "
+    "Example: er check --store demo/store.duckdb --model models:/customer_zh_demo@champion "
     "--config configs/customer_zh.yaml --record '{\"customer_name\": \"旺拓食品\", "
     "\"mobile\": \"13766700872\"}'",
 )
@@ -671,7 +671,7 @@ def check_serve(
     """Serve POST /check (one record as JSON, `Authorization: Bearer TOKEN` from
     `er tokens create`) for a CRM form; a new job is picked up by itself.
 
-    Example: er check serve --store demo/store.duckdb --model models:/customer_zh_demo/1
+    Example: er check serve --store demo/store.duckdb --model models:/customer_zh_demo@champion
     --config configs/customer_zh.yaml --port 8001
     """
     from resolution.check import Watcher, load_checker, serve

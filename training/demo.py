@@ -14,6 +14,7 @@ from resolution.pipeline import JobSummary, dedup
 from training.api import train
 from training.demo_data import write_demo
 from training.evaluation import evaluate_job
+from training.registry import promote
 
 
 @dataclass
@@ -39,6 +40,9 @@ def run_demo(
     trained = train(customers, Path(config_path), name=model_name, register=True,
                     on_stage=say)
     trained.close()  # registered: the job applies it as registered (as_loaded)
+    # the demo's model is the one in use: `@champion` names it however often the demo ran
+    # (the README's examples load models:/customer_zh_demo@champion)
+    promote(model_name, str(trained.version), "champion")
     summary = dedup(
         config, trained.as_loaded(), [customers], out / "job", trained.model_uri, on_stage=say,
         store_path=out / "store.duckdb",
