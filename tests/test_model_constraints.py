@@ -39,8 +39,13 @@ def unsupervised(demo_files):
 
 
 def test_levels_weigh_in_the_order_of_their_meaning(unsupervised):
+    from resolution.model.settings import UNRANKED_LEVELS
+
     for comp, rows in _weights(unsupervised.settings).items():
-        free = [(label, w) for label, w, fixed in rows if not fixed]
+        free = [(label, w) for label, w, fixed in rows
+                if not fixed and label not in UNRANKED_LEVELS]
+        top = free[0][1]
+        assert all(w <= top + 1e-9 for label, w, _ in rows if label in UNRANKED_LEVELS)
         for (a, wa), (b, wb) in zip(free, free[1:]):
             assert wb <= wa + 1e-9, f"{comp}: '{b}' ({wb:+.2f}) outweighs '{a}' ({wa:+.2f})"
 
@@ -109,6 +114,12 @@ def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsuper
         # an honest duplicate: the same person twice
         _row("D-1", "沈佳怡", "个人", mobile="13705718888", address=addr),
         _row("D-2", "沈佳怡", "个人", mobile="137 0571 8888", address="文三路478号华星时代广场A座1203室"),
+        # one person by surname and title in the shop, in pinyin in the overseas system:
+        # the names do not tell them apart (罗 is Luo), so the shared mobile counts
+        _row("T-1", "罗先生", "个人", mobile="13902288346"),
+        _row("T-2", "Botao Luo", "个人", mobile="+86 139 0228 8346"),
+        # ... while a different surname does (刘 is Liu)
+        _row("T-3", "刘先生", "个人", mobile="13902288346"),
     ])
     data = tmp_path / "with_hard_negatives.csv"
     pd.concat([frame, extra]).to_csv(data, index=False, quoting=csv.QUOTE_MINIMAL)
@@ -119,11 +130,13 @@ def test_pairs_the_names_tell_apart_get_no_evidence_from_shared_contacts(unsuper
     try:
         entity = dict(con.execute(
             "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN "
-            "('H-1','H-2','O-1','O-2','S-1','S-2','S-3','S-4','D-1','D-2')").fetchall())
+            "('H-1','H-2','O-1','O-2','S-1','S-2','S-3','S-4','D-1','D-2','T-1','T-2','T-3')"
+        ).fetchall())
     finally:
         con.close()
     assert entity["D-1"] == entity["D-2"], "the honest duplicate is one customer"
-    for a, b in (("H-1", "H-2"), ("O-1", "O-2"), ("S-1", "S-2"), ("S-3", "S-4")):
+    assert entity["T-1"] == entity["T-2"], "罗先生 and Botao Luo on one mobile are one customer"
+    for a, b in (("T-1", "T-3"), ("H-1", "H-2"), ("O-1", "O-2"), ("S-1", "S-2"), ("S-3", "S-4")):
         assert entity[a] != entity[b], f"{a} and {b} are different customers"
 
 

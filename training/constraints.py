@@ -32,6 +32,12 @@ labels, `constrain` enforces what the level order says:
    for its position, a weight nobody estimated. It weighs as the nearest trained level
    after it (less similar), so it never gives more evidence than a level below it.
 
+5. **Unranked levels.** A level that is not a degree of similarity on its comparison's
+   scale (`resolution.model.settings.UNRANKED_LEVELS`: "one gives only the surname, and
+   it agrees", 罗先生 and 罗明) takes no part in 1 and 2: ranking it against "half the
+   characters shared" would pool two different kinds of evidence. It never weighs more
+   than the comparison's most alike level.
+
 Domain priors EM may not overturn without labels (different valid USCCs or ID cards, two
 different branches, one person and one company) are fixed m values set where the
 levels are built. Each adjustment is returned as a sentence for the run's warnings and
@@ -43,6 +49,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from resolution.model.settings import UNRANKED_LEVELS
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ def _weight(m: float, u: float) -> float:
 
 def _trainable(level: dict[str, Any]) -> bool:
     return (not level.get("is_null_level") and not level.get("fix_m_probability")
+            and level.get("label_for_charts") not in UNRANKED_LEVELS
             and level.get("m_probability") is not None and level.get("u_probability") is not None
             and level["m_probability"] > 0 and level["u_probability"] > 0)
 
@@ -139,6 +148,21 @@ def constrain(settings: dict[str, Any], filled_u: set[str] | None = None
             adjustments.append(Adjustment(
                 name, tuple(levels[i].get("label_for_charts", "?") for i in block), "pooled",
                 before, math.log2(ratio)))
+        # 5. an unranked level (UNRANKED_LEVELS) takes no part in the order, but never
+        # weighs more than the comparison's most alike level
+        if chain:
+            top = levels[chain[0]]
+            cap = _weight(top["m_probability"], top["u_probability"])
+            for lv in levels:
+                if (lv.get("label_for_charts") in UNRANKED_LEVELS and lv.get("m_probability")
+                        and lv.get("u_probability")):
+                    w = _weight(lv["m_probability"], lv["u_probability"])
+                    if w > cap:
+                        lv["m_probability"] = lv["u_probability"] * 2 ** cap
+                        adjustments.append(Adjustment(
+                            name, (lv.get("label_for_charts", "?"), top.get("label_for_charts",
+                                                                              "?")),
+                            "pooled", (w, cap), cap))
         # 4. a level EM never trained (no m) weighs as the nearest trained level after it
         for i, lv in enumerate(levels):
             if (lv.get("is_null_level") or lv.get("fix_m_probability")

@@ -66,12 +66,24 @@ def char_overlap_sql(c: str, at_least: float) -> str:
 def _surname_only_agrees(c: str, p: str, kind: str) -> str:
     """Two persons, one written by surname alone (李先生, 王总, Mr. Wang: the name standardizer
     keeps the surname as the core), and the other's name starting with, or containing in
-    its pinyin, that surname. Online shops and phone orders record customers this way."""
+    its pinyin, that surname. Online shops and phone orders record customers this way; an
+    overseas system writes the other in pinyin (罗先生 and "Botao Luo": the surname's reading
+    is one of the Latin name's words, in either order)."""
     def only(x: str, y: str) -> str:
         return (f"((length({x(c)}) = 1 AND left({y(c)}, 1) = {x(c)}) OR "
+                f"(length({x(c)}) = 1 AND contains({y(c)}, ' ') AND "
+                f"list_contains(string_split({y(c)}, ' '), {x(p)})) OR "
                 f"({x(c)} = {x(p)} AND NOT contains({x(c)}, ' ') AND contains({y(p)}, {x(p)})))")
     return (f"{_l(kind)} = 'person' AND {_r(kind)} = 'person' AND "
             f"({only(_l, _r)} OR {only(_r, _l)})")
+
+
+SURNAME_ONLY = "one gives only the surname, and it agrees"
+# Levels that are not a degree of similarity on their comparison's scale, so the training's
+# order constraint (training/constraints.py) does not rank them against their neighbours:
+# "one gives only the surname" says the given names cannot be compared, not that they are
+# more or less alike than 张伟 and 张玮. Their weight is bounded by the top level's only.
+UNRANKED_LEVELS = frozenset({SURNAME_ONLY})
 
 
 def _name_levels(cc: ComparisonConfig) -> list[dict]:
@@ -89,6 +101,13 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
         _level(f"({_either_null(c)}) AND ({_either_null(p)})", "missing", null=True),
         _level(_eq(c), "exact", tf=tf),
         _level(_eq(p), "same pinyin"),
+        # with a kind column (the first extra column): a person written by surname only.
+        # Before the character-overlap levels: a one-character core shares "half the
+        # characters" of any two-character name with that surname (罗 and 罗明), which says
+        # nothing about how alike two given names are; the level is unranked (see
+        # UNRANKED_LEVELS), so its weight is what the data says it is.
+        *([_level(_surname_only_agrees(c, p, cc.extra_columns[0]), SURNAME_ONLY)]
+          if cc.extra_columns else []),
         _level(
             f"{char_overlap_sql(c, 0.75)} OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.92",
             "most characters shared / pinyin very close",
@@ -97,9 +116,6 @@ def _name_levels(cc: ComparisonConfig) -> list[dict]:
             f"{char_overlap_sql(c, 0.5)} OR jaro_winkler_similarity({_l(p)}, {_r(p)}) >= 0.8",
             "half the characters shared / pinyin close",
         ),
-        # with a kind column (the first extra column): a person written by surname only
-        *([_level(_surname_only_agrees(c, p, cc.extra_columns[0]),
-                  "one gives only the surname, and it agrees")] if cc.extra_columns else []),
         _level("ELSE", "different"),
     ]
 
