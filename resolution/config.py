@@ -201,8 +201,9 @@ class ComparisonConfig(_Strict):
       null level (the compared columns missing) and the ELSE level are added.
 
     Levels are ordered most to least similar as written (training's constraints rely on
-    it). `term_frequency` weighs agreement by the frequency of `column`'s value: on the
-    exact-match level (kinds, Splink), or the first level (`levels`).
+    it). `term_frequency` weighs agreement by the frequency of `column`'s value on the
+    exact-match level of `column`; a comparison of the new forms (`splink`, `levels`,
+    `list`) without one gets it as its first level.
     """
 
     name: str

@@ -67,9 +67,9 @@ NEW = [
         {"sql": "last_name_std_l = last_name_std_r", "label": "same"},
         {"sql": "left(last_name_std_l, 4) = left(\"last_name_std_r\", 4)",
          "label": "same first four letters"}]},
-    # a list: Jaccard, then shared items
+    # a list: Jaccard, then shared items; term frequencies add a "same items" level first
     {"name": "tags", "kind": "list", "column": "tags_list", "jaccard": [0.6],
-     "overlap": [2, 1]},
+     "overlap": [2, 1], "term_frequency": True},
     # date distance on a `date` field
     {"name": "joined", "kind": "date_distance", "column": "joined_date",
      "within": ["1 day", "1 year"]},
@@ -121,7 +121,7 @@ def test_each_comparison_form_trains_and_dedups_to_the_levels_it_should(mlflow_s
         assert first_jw == 3  # exact (null, exact, >= 0.9, >= 0.8, else)
         assert dob == 5  # exact date of birth, Splink's top level
         assert last_sql == 1  # Schmidt / Schmitt: the second SQL level
-        assert tags == 2  # 2 of 3 shared: Jaccard 2/4 < 0.6, at least 2 shared
+        assert tags == 2  # 2 of 3 shared: Jaccard 2/4 < 0.6, at least 2 shared (of 4)
         assert joined == 2  # one day apart (null, exact, <= 1 day, <= 1 year, else)
         same = con.execute("SELECT count(DISTINCT entity_id) FROM crosswalk "
                            "WHERE record_id IN ('c1', 'c2')").fetchone()[0]
@@ -140,6 +140,11 @@ def test_each_comparison_form_trains_and_dedups_to_the_levels_it_should(mlflow_s
     by_name = {c["output_column_name"]: c for c in settings["comparisons"]}
     assert by_name["last_sql"]["comparison_levels"][1]["tf_adjustment_column"] == "last_name_std"
     assert by_name["first_jw"]["comparison_levels"][1]["tf_adjustment_column"] == "first_name_std"
+    tags_levels = by_name["tags"]["comparison_levels"]
+    assert [lv["label_for_charts"] for lv in tags_levels] == [
+        "missing", "exact", "Jaccard >= 0.6", "at least 2 shared", "at least 1 shared",
+        "nothing shared"]
+    assert tags_levels[1]["tf_adjustment_column"] == "tags_list"
     for name in ("first_jw", "dob", "last_sql", "tags", "joined"):
         levels = by_name[name]["comparison_levels"]
         assert all(lv.get("m_probability") is not None

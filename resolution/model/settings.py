@@ -11,6 +11,7 @@ text, where `levenshtein('张伟', '张玮')` is 3.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -298,18 +299,24 @@ def _splink_levels(cc: ComparisonConfig) -> list[dict]:
         made.configure(term_frequency_adjustments=True)
     levels = made.get_comparison("duckdb").as_dict()["comparison_levels"]
     if cc.term_frequency and not any(lv.get("tf_adjustment_column") for lv in levels):
-        # Splink puts term frequencies on exact matches of a plain column only
-        levels = _tf_on_first(levels, cc)
+        levels = _tf_on_exact(levels, cc)
     return levels
 
 
-def _tf_on_first(levels: list[dict], cc: ComparisonConfig) -> list[dict]:
-    """`levels` with term frequencies of `cc.column` on the first non-null level (the most
-    similar: a value shared by many records there is weaker evidence)."""
-    first = next(i for i, lv in enumerate(levels) if not lv.get("is_null_level"))
-    return [_level(lv["sql_condition"], lv["label_for_charts"], tf=cc.column)
-            | {k: v for k, v in lv.items() if k not in ("sql_condition", "label_for_charts")}
-            if i == first else lv for i, lv in enumerate(levels)]
+def _is_exact(sql: str, c: str) -> bool:
+    return re.fullmatch(rf'\s*"?{re.escape(c)}_l"?\s*=\s*"?{re.escape(c)}_r"?\s*', sql) is not None
+
+
+def _tf_on_exact(levels: list[dict], cc: ComparisonConfig) -> list[dict]:
+    """`levels` with term frequencies of `cc.column` on its exact-match level (a value
+    many records share is weaker evidence), added first when there is none: Splink
+    weighs by frequency only where the two values are equal."""
+    c = cc.column or ""
+    if not any(_is_exact(lv["sql_condition"], c) for lv in levels):
+        first = next(i for i, lv in enumerate(levels) if not lv.get("is_null_level"))
+        levels = [*levels[:first], _level(_eq(c), "exact"), *levels[first:]]
+    return [{**lv, "tf_adjustment_column": c, "tf_adjustment_weight": 1.0}
+            if _is_exact(lv["sql_condition"], c) else lv for lv in levels]
 
 
 def _sql_levels(cc: ComparisonConfig) -> list[dict]:
@@ -321,7 +328,7 @@ def _sql_levels(cc: ComparisonConfig) -> list[dict]:
     levels = [_level(null, "missing", null=True),
               *[_level(lv.sql, lv.label) for lv in cc.levels or []],
               _level("ELSE", "different")]
-    return _tf_on_first(levels, cc) if cc.term_frequency else levels
+    return _tf_on_exact(levels, cc) if cc.term_frequency else levels
 
 
 def jaccard_sql(c: str) -> str:
@@ -341,7 +348,7 @@ def _list_levels(cc: ComparisonConfig) -> list[dict]:
                      f"at least {n} shared") for n in sizes]
     levels = [_level(_either_null(c), "missing", null=True), *jac, *shared,
               _level("ELSE", "nothing shared" if sizes and sizes[-1] == 1 else "different")]
-    return _tf_on_first(levels, cc) if cc.term_frequency else levels
+    return _tf_on_exact(levels, cc) if cc.term_frequency else levels
 
 
 def _date_distance_levels(cc: ComparisonConfig) -> list[dict]:
