@@ -209,7 +209,7 @@ class ComparisonConfig(_Strict):
     name: str
     kind: ComparisonKind | None = None
     splink: str | None = None
-    column: str | None = None
+    column: str = Field(default="", description="the compared column (none: '')")
     args: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     levels: list[LevelConfig] | None = Field(default=None, min_length=1)
     pinyin_column: str | None = None
@@ -221,6 +221,11 @@ class ComparisonConfig(_Strict):
     within: list[str] | None = Field(
         default=None, description="kind date_distance: levels such as '1 day', '1 year'")
     term_frequency: bool = False
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _no_column(cls, v: object) -> object:
+        return "" if v is None else v
 
     @field_validator("splink")
     @classmethod

@@ -30,7 +30,7 @@ def write_data(path: Path, entities: int = 100, seed: int = 3) -> Path:
     are one day apart."""
     rnd = random.Random(seed)
     rows = []
-    for e in range(entities):
+    for _e in range(entities):
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
         dob = f"{rnd.randint(1940, 2000)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
         joined = f"2020-{rnd.randint(1, 12):02d}-{rnd.randint(10, 20):02d}"
