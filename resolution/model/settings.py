@@ -333,8 +333,14 @@ def _sql_levels(cc: ComparisonConfig) -> list[dict]:
 
 def jaccard_sql(c: str) -> str:
     """Jaccard similarity of two lists: shared distinct items over all distinct items."""
-    return (f"len(list_distinct(list_intersect({_l(c)}, {_r(c)})))::DOUBLE / "
-            f"greatest(len(list_distinct(list_concat({_l(c)}, {_r(c)}))), 1)")
+    return (f"{shared_sql(c)}::DOUBLE / "
+            f"greatest(array_length(list_distinct(list_concat({_l(c)}, {_r(c)}))), 1)")
+
+
+def shared_sql(c: str) -> str:
+    """The number of distinct items two lists share (array_length, not len: it reads as
+    Spark's size() on the Spark backend)."""
+    return f"array_length(list_distinct(list_intersect({_l(c)}, {_r(c)})))"
 
 
 def _list_levels(cc: ComparisonConfig) -> list[dict]:
@@ -344,7 +350,7 @@ def _list_levels(cc: ComparisonConfig) -> list[dict]:
     c = cc.column or ""
     jac = [_level(f"{jaccard_sql(c)} >= {t!r}", f"Jaccard >= {t:g}") for t in cc.jaccard or []]
     sizes = cc.overlap if cc.overlap is not None else ([] if cc.jaccard else [2, 1])
-    shared = [_level(f"len(list_distinct(list_intersect({_l(c)}, {_r(c)}))) >= {n}",
+    shared = [_level(f"{shared_sql(c)} >= {n}",
                      f"at least {n} shared") for n in sizes]
     levels = [_level(_either_null(c), "missing", null=True), *jac, *shared,
               _level("ELSE", "nothing shared" if sizes and sizes[-1] == 1 else "different")]
