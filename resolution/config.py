@@ -280,6 +280,13 @@ class ComparisonConfig(_Strict):
         for option, kind in (("overlap", "list"), ("jaccard", "list"), ("within", "date_distance")):
             if getattr(self, option) is not None and self.kind != kind:
                 raise ValueError(f"`{option}` belongs to kind {kind}")
+        labels = [lv.label for lv in self.levels or []]
+        clash = next((x for i, x in enumerate(labels)
+                      if x in labels[:i] or x in ("missing", "different")), None)
+        if clash is not None:
+            # training names a level by its label (constraints, warnings, charts)
+            raise ValueError(f"levels: the label '{clash}' is used twice (the added levels "
+                             "are 'missing' and 'different')")
         if self.kind == "date_distance" and self.within is None:
             raise ValueError("kind date_distance needs `within`, e.g. ['1 day', '1 year']")
         if self.term_frequency and not (self.column and re.match(_IDENT, self.column)):

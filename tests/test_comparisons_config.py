@@ -175,6 +175,8 @@ def test_each_comparison_form_trains_and_dedups_to_the_levels_it_should(mlflow_s
          "level 'same first four letters' of comparison 'last_sql' does not run"),
         ({"model.comparisons.5.levels.1.sql": "ELSE"}, "model.comparisons.5.levels.1.sql",
          "added for you"),
+        ({"model.comparisons.5.levels.1.label": "same"}, "model.comparisons.5",
+         "the label 'same' is used twice"),
         # term frequencies need a plain column
         ({"model.comparisons.5.column": None}, "model.comparisons.5", "term_frequency"),
         # two forms in one comparison; an option of another kind
