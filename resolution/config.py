@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -99,38 +100,215 @@ class SourceConfig(_Strict):
 
 ComparisonKind = Literal[
     "name", "person_name", "identifier", "phone", "email", "address", "branch", "exact", "date",
-    "text", "code",
+    "text", "code", "list", "date_distance",
 ]
+
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# `date_distance`'s `within`: "1 day", "30 days", "2 years" (Splink's date metrics)
+_WITHIN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|month|year)s?\s*$")
+# a column of the pair in level SQL, as Splink writes it: `col_l`, `"col_r"`
+PAIR_COLUMN = re.compile(r'(?<![\w"])"?([A-Za-z_]\w*)_[lr]"?(?!\w)')
+
+
+def within_thresholds(within: list[str]) -> tuple[list[str], list[int | float]]:
+    """`date_distance`'s `within` as Splink's (metrics, thresholds)."""
+    metrics: list[str] = []
+    thresholds: list[int | float] = []
+    for w in within:
+        m = _WITHIN.match(w)
+        if m is None:
+            raise ValueError(f"'{w}' is not a distance such as '1 day', '30 days', '2 years' "
+                             "(units: second, minute, hour, day, month, year)")
+        metrics.append(m.group(2))
+        n = float(m.group(1))
+        thresholds.append(int(n) if n.is_integer() else n)
+    return metrics, thresholds
+
+
+# Splink's comparison library, by the names of its public classes (CustomComparison is
+# what `levels` builds)
+SPLINK_COMPARISONS: tuple[str, ...] = (
+    "AbsoluteDateDifferenceAtThresholds", "AbsoluteTimeDifferenceAtThresholds",
+    "ArrayIntersectAtSizes", "CosineSimilarityAtThresholds", "DamerauLevenshteinAtThresholds",
+    "DateOfBirthComparison", "DistanceFunctionAtThresholds", "DistanceInKMAtThresholds",
+    "EmailComparison", "ExactMatch", "ForenameSurnameComparison", "JaccardAtThresholds",
+    "JaroAtThresholds", "JaroWinklerAtThresholds", "LevenshteinAtThresholds",
+    "NameComparison", "PairwiseStringDistanceFunctionAtThresholds", "PostcodeComparison",
+)
+
+
+def splink_comparison(cls_name: str, column: str | None, args: dict[str, Any]) -> Any:
+    """The Splink comparison-library comparison `cls_name` (a ComparisonCreator) on
+    `column` (its first argument; none: `args` name the columns) with `args`: the one place
+    config data becomes a Splink library call. A name Splink lacks or arguments it refuses
+    raise ValueError with Splink's reason."""
+    import splink.comparison_library as cl
+
+    if cls_name not in SPLINK_COMPARISONS:
+        raise ValueError(f"no comparison '{cls_name}' in splink.comparison_library "
+                         f"(for your own SQL use `levels`); it has: "
+                         f"{', '.join(SPLINK_COMPARISONS)}")
+    try:
+        made = getattr(cl, cls_name)(*([column] if column else []), **args)
+        made.get_comparison("duckdb")  # renders its SQL: bad argument values fail here
+    except Exception as exc:  # Splink's own errors are TypeError, ValueError, SplinkException...
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"splink {cls_name}: {first}") from None
+    return made
+
+
+class LevelConfig(_Strict):
+    """One level of a SQL comparison: a condition on the pair's columns, written as Splink
+    writes them (`col_l`, `col_r`), and its label."""
+
+    sql: str
+    label: str
+
+    @field_validator("sql")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        import sqlglot
+
+        if v.strip().upper() == "ELSE":
+            raise ValueError("the ELSE level (and the null level) are added for you; list "
+                             "only the levels of agreement")
+        if not PAIR_COLUMN.search(v):
+            raise ValueError(f"{v!r} compares no column of the pair: write the two records' "
+                             "values as COLUMN_l and COLUMN_r")
+        try:
+            sqlglot.parse_one(v, read="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            first = (str(exc).splitlines() or ["syntax error"])[0]
+            raise ValueError(f"not a SQL condition ({first})") from None
+        return v
 
 
 class ComparisonConfig(_Strict):
-    """One comparison of the Fellegi-Sunter model, built from a named kind.
+    """One comparison of the Fellegi-Sunter model, in one of three forms.
 
-    Kinds (see `resolution.model.settings`): `name` (core name by characters and pinyin),
-    `person_name`, `identifier` (valid-only keys: agree / disagree), `phone`, `email`,
-    `address` (district / road / number), `branch` (designators that must agree),
-    `exact`, `date`; generic kinds for data outside the customer schema (e.g. public
-    benchmarks): `text` (Latin text by Jaro-Winkler), `code` (digits or dates with typos).
+    - `kind`: a named kind (see `resolution.model.settings`): `name` (core name by
+      characters and pinyin), `person_name`, `identifier` (valid-only keys: agree /
+      disagree), `phone`, `email`, `address` (district / road / number), `branch`
+      (designators that must agree), `exact`, `date`; generic kinds for data outside the
+      customer schema: `text` (Latin text by Jaro-Winkler), `code` (digits or dates with
+      typos), `list` (a list column, e.g. a field with standardizer `list`: Jaccard levels
+      `jaccard`, then shared-item counts `overlap`), `date_distance` (a DATE or TIMESTAMP
+      column, e.g. a `date` field's NAME_date: exact, then each of `within`).
+    - `splink`: a comparison of Splink's `splink.comparison_library` by class name, with
+      `column` as its first argument and `args` as keyword arguments.
+    - `levels`: SQL conditions on the pair (`col_l`, `col_r`), most similar first; the
+      null level (the compared columns missing) and the ELSE level are added.
+
+    Levels are ordered most to least similar as written (training's constraints rely on
+    it). `term_frequency` weighs agreement by the frequency of `column`'s value on the
+    exact-match level of `column`; a comparison of the new forms (`splink`, `levels`,
+    `list`) without one gets it as its first level.
     """
 
     name: str
-    kind: ComparisonKind
-    column: str
+    kind: ComparisonKind | None = None
+    splink: str | None = None
+    column: str = Field(default="", description="the compared column (none: '')")
+    args: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    levels: list[LevelConfig] | None = Field(default=None, min_length=1)
     pinyin_column: str | None = None
     extra_columns: list[str] = Field(default_factory=list)
+    overlap: list[int] | None = Field(
+        default=None, description="kind list: levels 'at least N items shared', N descending")
+    jaccard: list[float] | None = Field(
+        default=None, description="kind list: levels 'Jaccard similarity >= t', t descending")
+    within: list[str] | None = Field(
+        default=None, description="kind date_distance: levels such as '1 day', '1 year'")
     term_frequency: bool = False
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _no_column(cls, v: object) -> object:
+        return "" if v is None else v
+
+    @field_validator("splink")
+    @classmethod
+    def _splink_name(cls, v: str | None) -> str | None:
+        if v is not None and v not in SPLINK_COMPARISONS:
+            splink_comparison(v, None, {})  # raises, listing the names
+        return v
+
+    @field_validator("args")
+    @classmethod
+    def _splink_args(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "splink" not in info.data or "column" not in info.data:
+            return v  # the name or column was refused: that error is reported
+        if info.data["splink"] is None:
+            if v:
+                raise ValueError("args are the arguments of a `splink` comparison; this "
+                                 "one has none")
+            return v
+        splink_comparison(info.data["splink"], info.data["column"], v)
+        return v
+
+    @field_validator("overlap", "jaccard")
+    @classmethod
+    def _descending(cls, v: list | None, info: ValidationInfo) -> list | None:
+        if v is not None:
+            if not v or any(a <= b for a, b in zip(v, v[1:])):
+                raise ValueError("give the thresholds most similar first (descending)")
+            if info.field_name == "jaccard" and not all(0 < t <= 1 for t in v):
+                raise ValueError("Jaccard thresholds are between 0 (exclusive) and 1")
+            if info.field_name == "overlap" and not all(n >= 1 for n in v):
+                raise ValueError("overlap sizes are counts of shared items, at least 1")
+        return v
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one distance, e.g. ['1 day', '1 year']")
+            within_thresholds(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ComparisonConfig:
+        forms = [f for f in ("kind", "splink", "levels") if getattr(self, f) is not None]
+        if len(forms) != 1:
+            raise ValueError("give exactly one of `kind` (a named kind), `splink` (a Splink "
+                             "comparison-library name) or `levels` (SQL levels)"
+                             + (f"; this one has {' and '.join(forms)}" if forms else ""))
+        if self.kind is not None and not self.column:
+            raise ValueError(f"kind {self.kind} needs `column`")
+        for option, kind in (("overlap", "list"), ("jaccard", "list"), ("within", "date_distance")):
+            if getattr(self, option) is not None and self.kind != kind:
+                raise ValueError(f"`{option}` belongs to kind {kind}")
+        labels = [lv.label for lv in self.levels or []]
+        clash = next((x for i, x in enumerate(labels)
+                      if x in labels[:i] or x in ("missing", "different")), None)
+        if clash is not None:
+            # training names a level by its label (constraints, warnings, charts)
+            raise ValueError(f"levels: the label '{clash}' is used twice (the added levels "
+                             "are 'missing' and 'different')")
+        if self.kind == "date_distance" and self.within is None:
+            raise ValueError("kind date_distance needs `within`, e.g. ['1 day', '1 year']")
+        if self.term_frequency and not (self.column and re.match(_IDENT, self.column)):
+            raise ValueError("term_frequency weighs by the frequency of `column`'s values: "
+                             "give `column` as a plain column name")
+        return self
+
+    def sql_columns(self) -> list[str]:
+        """The record columns the `levels` SQL compares (`col_l` / `col_r`), in order."""
+        out: list[str] = []
+        for lv in self.levels or []:
+            out += [c for c in PAIR_COLUMN.findall(lv.sql) if c not in out]
+        return out
 
 
 # The standardizers a declared field (`fields`) can use; the columns each adds to
 # `records` are in resolution/standardize/columns.py (FIELD_STANDARDIZERS).
 StandardizerName = Literal[
     "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
-    "text", "none",
+    "text", "list", "none",
 ]
 STANDARDIZERS: tuple[str, ...] = get_args(StandardizerName)
-
-_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
 
 class FieldConfig(_Strict):
     """A field of your own data: an input column and the standardizer it goes through.
@@ -139,10 +317,21 @@ class FieldConfig(_Strict):
     standardizer: STANDARDIZER}`. The input column is kept unchanged in `records` beside
     the standardized columns `NAME_<part>` (e.g. `NAME_std` for `text`; see
     `resolution.standardize.columns.FIELD_STANDARDIZERS`); `none` adds no column (compare
-    the input column itself)."""
+    the input column itself); `list` splits a delimited value ("a; b; c") at `separator`
+    into `NAME_list`, a list of distinct trimmed lower-case items."""
 
     column: str | None = Field(default=None, description="input column (default: the field name)")
     standardizer: StandardizerName
+    separator: str | None = Field(
+        default=None, description="standardizer list: what separates the items (default ';')")
+
+    @model_validator(mode="after")
+    def _separator(self) -> FieldConfig:
+        if self.separator is not None and self.standardizer != "list":
+            raise ValueError("separator belongs to the standardizer list")
+        if self.separator == "":
+            raise ValueError("separator: give the character(s) between the items, e.g. ';'")
+        return self
 
 
 class TrainingConfig(_Strict):
@@ -487,7 +676,11 @@ def referenced_columns(config: Config) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     m = config.model
     for i, cc in enumerate(m.comparisons):
-        out.append((f"model.comparisons.{i}.column", cc.column))
+        if cc.column:
+            out.append((f"model.comparisons.{i}.column", cc.column))
+        for j, lv in enumerate(cc.levels or []):
+            out += [(f"model.comparisons.{i}.levels.{j}.sql", c)
+                    for c in dict.fromkeys(PAIR_COLUMN.findall(lv.sql))]
         if cc.pinyin_column:
             out.append((f"model.comparisons.{i}.pinyin_column", cc.pinyin_column))
         out += [(f"model.comparisons.{i}.extra_columns.{j}", c)

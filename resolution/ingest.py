@@ -41,6 +41,7 @@ from resolution.config import (
 from resolution.db import columns, quote_literal, scalar
 from resolution.db import quote_ident as _q
 from resolution.errors import ConfigError, InputError
+from resolution.model.settings import build_settings
 
 SUPPORTED = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -714,6 +715,39 @@ def check_config_columns(con: duckdb.DuckDBPyConnection, config: Config) -> None
                 first = str(exc).splitlines()[0]
                 raise ConfigError(f"{origin}: {key}: the SQL expression {ref!r} does not run "
                                   f"on the records ({first})")
+        _check_comparison_levels(con, config, have)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {probe}")
+
+
+def _check_comparison_levels(con: duckdb.DuckDBPyConnection, config: Config,
+                             have: dict[str, str]) -> None:
+    """Every comparison level's SQL binds on a pair of records with these columns and
+    types (an empty table: DuckDB checks names, functions and types without data), so
+    a `levels` condition on a list that is text, or a Splink date comparison of a text
+    column, is one ConfigError naming the level, not a Splink failure during training."""
+    probe = "_config_pairs_probe"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {probe} ("
+                + ", ".join(f"{_q(c + side)} {t}" for c, t in have.items()
+                            for side in ("_l", "_r")) + ")")
+    try:
+        settings = build_settings(config, parties=False)
+        for i, (cc, comp) in enumerate(zip(config.model.comparisons, settings["comparisons"])):
+            for j, level in enumerate(comp["comparison_levels"]):
+                sql = level["sql_condition"]
+                if sql.strip().upper() == "ELSE":
+                    continue
+                try:
+                    con.execute(f"SELECT CASE WHEN {sql} THEN 1 END FROM {probe}").fetchall()
+                except duckdb.Error as exc:
+                    first = str(exc).splitlines()[0]
+                    user = cc.levels is not None and 0 < j <= len(cc.levels)
+                    key = (f"model.comparisons.{i}.levels.{j - 1}.sql" if user
+                           else f"model.comparisons.{i}")
+                    raise ConfigError(
+                        f"{config.origin}: {key}: level '{level['label_for_charts']}' of "
+                        f"comparison '{cc.name}' does not run on the records: {sql!r} "
+                        f"({first})")
     finally:
         con.execute(f"DROP TABLE IF EXISTS {probe}")
 

@@ -41,6 +41,9 @@ from resolution.errors import ResolutionError
 _RENAMES = {
     "list_has_any": "arrays_overlap",
     "array_has_any": "arrays_overlap",
+    # list comparisons (kind list, Splink's ArrayIntersectAtSizes)
+    "list_intersect": "array_intersect",
+    "array_intersect": "array_intersect",
 }
 
 

@@ -218,7 +218,8 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
     declared = {"co": ("company", "company_name"), "pn": ("person", "person_name"),
                 "tel": ("tel", "phone"), "mail": ("mail", "email"), "adr": ("addr", "address"),
                 "credit": ("credit", "uscc"), "idno": ("idno", "id_card"),
-                "dob": ("dob", "date"), "txt": ("txt", "text"), "raw": ("txt", "none")}
+                "dob": ("dob", "date"), "txt": ("txt", "text"), "raw": ("txt", "none"),
+                "items": ("items", "list")}
     assert sorted(s for _c, s in declared.values()) == sorted(STANDARDIZERS)
     cfg = config_from_dict(people_config(**{"fields": {
         name: {"column": col, "standardizer": s} for name, (col, s) in declared.items()}}))
@@ -226,9 +227,9 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
     con.execute("""CREATE TABLE raw_records AS SELECT * FROM (VALUES
         ('1', '華聯超市（上海）有限公司', '張偉', '138 1234 5678', 'A@B.CN',
          '上海市浦东新区科苑路88号', '91350100M000100Y43', '11010519491231002X', '2001-02-03',
-         ' Hello  World '),
-        ('2', NULL, NULL, 'x', 'bad', NULL, NULL, NULL, 'junk', NULL))
-        t(record_id, company, person, tel, mail, addr, credit, idno, dob, txt)""")
+         ' Hello  World ', 'b; A;;a'),
+        ('2', NULL, NULL, 'x', 'bad', NULL, NULL, NULL, 'junk', NULL, ' ; '))
+        t(record_id, company, person, tel, mail, addr, credit, idno, dob, txt, items)""")
     want = [c for name, (_col, s) in declared.items() for c in field_columns(name, s)]
     results = []
     for minimum in (10**9, 0):  # in DuckDB, then in worker processes
@@ -242,6 +243,8 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
         "华联超市", "张伟", "+8613812345678", "a@b.cn")
     assert (row["adr_district"], row["credit_valid"], row["idno_gender"]) == ("浦东新区", True, "F")
     assert (str(row["dob_date"]), row["txt_std"]) == ("2001-02-03", "hello world")
+    assert row["items_list"] == ["a", "b"]  # distinct items, trimmed, lower-case, sorted
     assert not any(c.startswith("raw_") for c in want)  # none: compare the column itself
     other = dict(zip(want, results[0][1]))
     assert other["tel_key"] is None and other["mail_valid"] is False and other["dob_ts"] is None
+    assert other["items_list"] is None  # no item: NULL

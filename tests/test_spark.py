@@ -323,3 +323,41 @@ def test_every_comparison_level_translates_to_valid_spark_sql(spark, config_name
         spark.sql(f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END AS v FROM t")
     for rule in rules:
         spark.sql(f"SELECT 1 FROM r AS l JOIN r AS r ON {rule}")
+
+
+def test_list_comparison_levels_agree_on_both_engines(spark):
+    """A list comparison (kind list: Jaccard, then shared items) and Splink's
+    ArrayIntersectAtSizes choose the same level on DuckDB and on Spark for the same pairs
+    of lists (DuckDB's list_intersect is Spark's array_intersect, len is size)."""
+    from resolution.config import ComparisonConfig
+    from resolution.model.settings import comparison
+
+    forms = {
+        "own": ComparisonConfig(name="own", kind="list", column="x", jaccard=[0.6, 0.3],
+                                overlap=[2, 1]),
+        "splink": ComparisonConfig(name="splink", splink="ArrayIntersectAtSizes", column="x",
+                                   args={"size_threshold_or_thresholds": [2, 1]}),
+    }
+    rng = np.random.default_rng(5)
+    items = [f"i{k}" for k in range(8)]
+    rows = [(i, sorted({str(v) for v in rng.choice(items, rng.integers(1, 5))}),
+             sorted({str(v) for v in rng.choice(items, rng.integers(1, 5))}))
+            for i in range(300)]
+
+    def case(levels: list[dict], translate) -> str:
+        whens = " ".join(f"WHEN {translate(lv['sql_condition'])} THEN {n}"
+                         for n, lv in enumerate(levels) if lv["sql_condition"] != "ELSE")
+        return f"CASE {whens} ELSE -1 END"
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE p (i INTEGER, x_l VARCHAR[], x_r VARCHAR[])")
+    con.executemany("INSERT INTO p VALUES (?, ?, ?)", rows)
+    spark.createDataFrame(rows, "i INT, x_l ARRAY<STRING>, x_r ARRAY<STRING>"
+                          ).createOrReplaceTempView("lists")
+    for name, cc in forms.items():
+        levels = comparison(cc)["comparison_levels"]
+        duck = con.sql(f"SELECT i, {case(levels, str)} FROM p ORDER BY i").fetchall()
+        theirs = [tuple(r) for r in spark.sql(
+            f"SELECT i, {case(levels, spark_sql)} FROM lists ORDER BY i").collect()]
+        assert duck == theirs, name
+        assert len({g for _i, g in duck}) >= 3, name  # the pairs reach several levels

@@ -1,7 +1,9 @@
 """Splink settings from the config (the model is data, the config its twin), the blocking
 rules' SQL and the table Splink reads: what a job and training both need.
 
-Each comparison kind is a small named builder returning Splink comparison levels as SQL.
+Each comparison kind is a small named builder returning Splink comparison levels as SQL;
+the config's escape hatches, a comparison of Splink's comparison library by name and a
+comparison of your own SQL levels, become levels here too (`comparison`).
 Chinese text is compared by characters (set overlap on `string_split(x, '')`) and by
 pinyin (ASCII Jaro-Winkler), never by DuckDB's byte-based edit distances on Chinese
 text, where `levenshtein('张伟', '张玮')` is 3.
@@ -9,13 +11,19 @@ text, where `levenshtein('张伟', '张玮')` is 3.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import duckdb
 from splink import block_on
 
-from resolution.config import ComparisonConfig, Config
+from resolution.config import (
+    ComparisonConfig,
+    Config,
+    splink_comparison,
+    within_thresholds,
+)
 from resolution.db import quote_literal, scalar
 from resolution.errors import InputError
 
@@ -299,6 +307,82 @@ def _exact_levels(cc: ComparisonConfig) -> list[dict]:
     ]
 
 
+def _splink_levels(cc: ComparisonConfig) -> list[dict]:
+    """A comparison of Splink's comparison library (`splink: NAME`, `args`), its levels as
+    Splink renders them for DuckDB; with `term_frequency`, on its exact-match level(s)."""
+    made = splink_comparison(cc.splink or "", cc.column, cc.args)
+    if cc.term_frequency:
+        made.configure(term_frequency_adjustments=True)
+    levels = made.get_comparison("duckdb").as_dict()["comparison_levels"]
+    if cc.term_frequency and not any(lv.get("tf_adjustment_column") for lv in levels):
+        levels = _tf_on_exact(levels, cc)
+    return levels
+
+
+def _is_exact(sql: str, c: str) -> bool:
+    return re.fullmatch(rf'\s*"?{re.escape(c)}_l"?\s*=\s*"?{re.escape(c)}_r"?\s*', sql) is not None
+
+
+def _tf_on_exact(levels: list[dict], cc: ComparisonConfig) -> list[dict]:
+    """`levels` with term frequencies of `cc.column` on its exact-match level (a value
+    many records share is weaker evidence), added first when there is none: Splink
+    weighs by frequency only where the two values are equal."""
+    c = cc.column or ""
+    if not any(_is_exact(lv["sql_condition"], c) for lv in levels):
+        first = next(i for i, lv in enumerate(levels) if not lv.get("is_null_level"))
+        levels = [*levels[:first], _level(_eq(c), "exact"), *levels[first:]]
+    return [{**lv, "tf_adjustment_column": c, "tf_adjustment_weight": 1.0}
+            if _is_exact(lv["sql_condition"], c) else lv for lv in levels]
+
+
+def _sql_levels(cc: ComparisonConfig) -> list[dict]:
+    """Your own SQL levels (`levels`), as written, between a null level (every compared
+    column missing on one side; with `column`, that column) and the ELSE level: Splink's
+    CustomComparison with its NullLevel and ElseLevel."""
+    cols = [cc.column] if cc.column else cc.sql_columns()
+    null = " AND ".join(f"({_either_null(c)})" for c in cols)
+    levels = [_level(null, "missing", null=True),
+              *[_level(lv.sql, lv.label) for lv in cc.levels or []],
+              _level("ELSE", "different")]
+    return _tf_on_exact(levels, cc) if cc.term_frequency else levels
+
+
+def jaccard_sql(c: str) -> str:
+    """Jaccard similarity of two lists: shared distinct items over all distinct items."""
+    return (f"{shared_sql(c)}::DOUBLE / "
+            f"greatest(array_length(list_distinct(list_concat({_l(c)}, {_r(c)}))), 1)")
+
+
+def shared_sql(c: str) -> str:
+    """The number of distinct items two lists share (array_length, not len: it reads as
+    Spark's size() on the Spark backend)."""
+    return f"array_length(list_distinct(list_intersect({_l(c)}, {_r(c)})))"
+
+
+def _list_levels(cc: ComparisonConfig) -> list[dict]:
+    """A list column (a field with standardizer `list`): Jaccard similarity levels, then
+    levels by the number of items shared (Splink's ArrayIntersectAtSizes), each most
+    similar first; by default 'at least 2 shared' and 'at least 1 shared'."""
+    c = cc.column or ""
+    jac = [_level(f"{jaccard_sql(c)} >= {t!r}", f"Jaccard >= {t:g}") for t in cc.jaccard or []]
+    sizes = cc.overlap if cc.overlap is not None else ([] if cc.jaccard else [2, 1])
+    shared = [_level(f"{shared_sql(c)} >= {n}",
+                     f"at least {n} shared") for n in sizes]
+    levels = [_level(_either_null(c), "missing", null=True), *jac, *shared,
+              _level("ELSE", "nothing shared" if sizes and sizes[-1] == 1 else "different")]
+    return _tf_on_exact(levels, cc) if cc.term_frequency else levels
+
+
+def _date_distance_levels(cc: ComparisonConfig) -> list[dict]:
+    """A DATE or TIMESTAMP column: exact, then within each of `within` (Splink's
+    AbsoluteDateDifferenceAtThresholds)."""
+    metrics, thresholds = within_thresholds(cc.within or [])
+    made = splink_comparison("AbsoluteDateDifferenceAtThresholds", cc.column, {
+        "input_is_string": False, "metrics": metrics, "thresholds": thresholds,
+        "term_frequency_adjustments": cc.term_frequency})
+    return made.get_comparison("duckdb").as_dict()["comparison_levels"]
+
+
 _BUILDERS: dict[str, Callable[[ComparisonConfig], list[dict]]] = {
     "name": _name_levels,
     "person_name": _person_levels,
@@ -311,14 +395,22 @@ _BUILDERS: dict[str, Callable[[ComparisonConfig], list[dict]]] = {
     "date": _exact_levels,
     "text": _text_levels,
     "code": _code_levels,
+    "list": _list_levels,
+    "date_distance": _date_distance_levels,
 }
 
 
 def comparison(cc: ComparisonConfig) -> dict[str, Any]:
+    if cc.splink:
+        form, levels = f"splink {cc.splink}", _splink_levels(cc)
+    elif cc.levels:
+        form, levels = "SQL", _sql_levels(cc)
+    else:
+        form, levels = f"{cc.kind}", _BUILDERS[cc.kind or ""](cc)
     return {
         "output_column_name": cc.name,
-        "comparison_description": f"{cc.kind} comparison of {cc.column}",
-        "comparison_levels": _BUILDERS[cc.kind](cc),
+        "comparison_description": f"{form} comparison of {cc.column or ', '.join(cc.sql_columns())}",
+        "comparison_levels": levels,
     }
 
 
@@ -329,7 +421,7 @@ def blocking_rule_sql(columns_or_exprs: list[str]) -> str:
 def used_columns(config: Config) -> list[str]:
     cols: list[str] = []
     for cc in config.model.comparisons:
-        for c in (cc.column, cc.pinyin_column, *cc.extra_columns):
+        for c in (cc.column, cc.pinyin_column, *cc.extra_columns, *cc.sql_columns()):
             if c and c not in cols:
                 cols.append(c)
     return cols

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from resolution.config import CANONICAL_FIELDS, FieldConfig
+from resolution.db import quote_literal
 from resolution.errors import ConfigError
 from resolution.standardize.address import parse_address
 from resolution.standardize.customer import customer_name
@@ -164,7 +165,9 @@ def record_columns(results: dict[str, Any]) -> dict[str, Any]:
 class FieldStandardizer(NamedTuple):
     """How a declared field is standardized: the UDF and its arguments (the field's value
     is `k`; other arguments NULL), and the columns it adds to `records`, each
-    `FIELD_<suffix>` with its DuckDB type and its SQL over the UDF's result `{r}`."""
+    `FIELD_<suffix>` with its DuckDB type and its SQL over the UDF's result `{r}`. Without
+    a UDF, the columns are SQL over the input value `{v}` itself (and the field's
+    separator `{sep}`)."""
 
     udf: str | None
     args: tuple[str | None, ...]  # "k": the field's value, None: NULL
@@ -209,6 +212,12 @@ FIELD_STANDARDIZERS: dict[str, FieldStandardizer] = {
         ("ts", "TIMESTAMP", "{r}"), ("date", "DATE", "CAST({r} AS DATE)"),
     )),
     "text": FieldStandardizer("std_text", ("k",), (("std", _S, "{r}"),)),
+    # a delimited list ("a; B;;c") as the list of its distinct trimmed lower-case items,
+    # sorted (so equal sets are equal lists); no item: NULL (the comparisons' null level)
+    "list": FieldStandardizer(None, ("k",), (("list", "VARCHAR[]", (
+        "nullif(list_sort(list_distinct(list_filter(list_transform(string_split({v}, {sep}), "
+        "lambda s: lower(trim(regexp_replace(s, '\\s+', ' ', 'g')))), lambda s: s <> ''))), "
+        "[]::VARCHAR[])")),)),
     "none": FieldStandardizer(None, (), ()),
 }
 
@@ -235,9 +244,11 @@ def declared_columns(fields: Mapping[str, FieldConfig], origin: str = "config") 
     return out
 
 
-def field_select_sql(name: str, standardizer: str, alias: str) -> list[str]:
-    """SELECT items of a declared field's columns, its lookup joined as `alias` (`alias.r`)."""
+def field_select_sql(name: str, fc: FieldConfig, alias: str, value: str) -> list[str]:
+    """SELECT items of a declared field's columns, its lookup joined as `alias` (`alias.r`),
+    its input value being the SQL `value`."""
+    sep = quote_literal(fc.separator or ";")
     return [
-        f"{sql.format(r=alias + '.r')} AS {name}_{suffix}"
-        for suffix, _typ, sql in FIELD_STANDARDIZERS[standardizer].columns
+        f"{sql.format(r=alias + '.r', v=value, sep=sep)} AS {name}_{suffix}"
+        for suffix, _typ, sql in FIELD_STANDARDIZERS[fc.standardizer].columns
     ]

@@ -482,14 +482,16 @@ def standardize_table(
     field_selects: list[str] = []
     for i, (name, fc) in enumerate((fields or {}).items()):
         fs = FIELD_STANDARDIZERS[fc.standardizer]
-        if fs.udf is None:
+        value = col(fc.column or name, "s")
+        if fs.udf is None:  # plain SQL over the value (list), or nothing (none)
+            field_selects += field_select_sql(name, fc, "", value)
             continue
         # the standardizer in the key: a cache shared by configs keeps each one's results apart
         key, alias = f"fld_{name}__{fc.standardizer}", f"f{i}"
         names = [fc.column or name if a == "k" else None for a in fs.args]
         lookups[key] = (names, fs.udf, "")
         joins[alias] = (key, names)
-        field_selects += field_select_sql(name, fc.standardizer, alias)
+        field_selects += field_select_sql(name, fc, alias, value)
     created: list[str] = []
     store: _Cache | None = None
     t0 = time.perf_counter()
