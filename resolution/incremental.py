@@ -8,8 +8,8 @@ the whole batch (`er match`).
    new records together, so they stay current as the store grows.
 3. Re-cluster only the neighbourhood: the new records plus every member of a stored
    entity that a new record links to, with the stored pairs among those members and the
-   new pairs — the same guarded clustering, steward constraints and stable-ID rules as
-   the batch, so the result agrees with a batch run on the union (measured in
+   new pairs — the same guarded clustering (chained components of 3+ re-scored pair by
+   pair), steward constraints and stable-ID rules as the batch, so the result agrees with a batch run on the union (measured in
    benchmarks/incremental.py).
 4. Update the store in one transaction: records, pairs, crosswalk, golden records,
    review queue and entity events of the neighbourhood.
@@ -32,6 +32,7 @@ from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
+from resolution.predict import score_within_groups, term_frequency_tables
 from resolution.store import (
     assign_stable_ids,
     attach_store,
@@ -198,7 +199,7 @@ def _match_locked(
                 apply_sql(con, calibrator, table="_new_pairs")
             fault_point("predict")
         with _timed(seconds, "cluster", say):
-            counts = _recluster_neighbourhood(con, config, store, job_id)
+            counts = _recluster_neighbourhood(con, config, store, job_id, settings)
         with _timed(seconds, "survive", say):
             survive(con, config.survivorship)
         with _timed(seconds, "write", say):
@@ -223,7 +224,7 @@ def _check_model_columns_on(con: duckdb.DuckDBPyConnection, settings: dict) -> N
 
 
 def _recluster_neighbourhood(
-    con: duckdb.DuckDBPyConnection, config: Config, store: Path, job_id: str
+    con: duckdb.DuckDBPyConnection, config: Config, store: Path, job_id: str, settings: dict
 ) -> dict[str, int]:
     match_t = config.thresholds.match
     con.execute(
@@ -256,7 +257,17 @@ def _recluster_neighbourhood(
              AND record_id_r IN (SELECT record_id FROM _local_ids)"""
     )
     load_constraints(con, store)
-    cluster_records(con, match_t, config.clustering)
+    # the batch's guard, with the same within-component check: the members of a chained
+    # component compared directly, term frequencies over the stored and new records as
+    # for the new pairs (computed only when a component of 3+ needs it)
+    tf: list[dict] = []
+
+    def score_within(c: duckdb.DuckDBPyConnection, groups: str) -> None:
+        if not tf:
+            tf.append(term_frequency_tables(c, "_all_records", settings))
+        score_within_groups(c, settings, groups, "records", tf_tables=tf[0])
+
+    cluster_records(con, match_t, config.clustering, score_within=score_within)
     assign_stable_ids(con, store, job_id, scope="_local_ids")
     build_review_queue(con, config.thresholds.review, config.clustering.max_cluster_size,
                        config.review.budget)

@@ -183,3 +183,51 @@ def test_prior_follows_the_input_size(unsupervised, demo_files, tmp_path):
     lam = same.prior["lambda_trained"]
     assert half.prior["rescaled"]
     assert half.prior["lambda_used"] == pytest.approx(lam * (len(frame) - 1) / (750 - 1))
+
+
+def test_er_match_checks_a_chained_household_as_the_batch_does(unsupervised, demo_files,
+                                                               tmp_path):
+    """Two people of one household are apart in the store; a new record written by
+    surname and title (赵先生) with the mobile of one and, typed into the phone field, the
+    mobile of the other, links to both. Compared directly the two differ: `er match`
+    re-scores the chained component and keeps them apart, as `er dedup` on all does."""
+    customers, _ = demo_files
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    addr = "天津市西青区新港街4号香榭小区12号楼2301室"
+    household = pd.DataFrame([
+        _row("Z-1", "赵晓平", "个人", mobile="15784142929", address=addr, city="天津市",
+             province="天津市", district="西青区"),
+        _row("Z-2", "赵思龙", "个人", mobile="15719860448", address=addr, city="天津市",
+             province="天津市", district="西青区"),
+    ])
+    new = pd.DataFrame([
+        _row("Z-3", "赵先生", "个人", mobile="15784142929", phone="15719860448",
+             address=addr, city="天津市", province="天津市", district="西青区"),
+    ])
+    first = tmp_path / "first.csv"
+    pd.concat([frame, household]).to_csv(first, index=False)
+    store = tmp_path / "store.duckdb"
+    er.dedup(first, None, unsupervised, out=tmp_path / "out", store=store)
+    er.match(new, None, unsupervised, store=store)
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        entity = dict(con.execute("SELECT record_id, entity_id FROM crosswalk WHERE record_id "
+                                  "IN ('Z-1', 'Z-2', 'Z-3')").fetchall())
+    finally:
+        con.close()
+    assert len(entity) == 3
+    assert entity["Z-1"] != entity["Z-2"], "two people of one household became one entity"
+
+    # the batch on all records keeps them apart too
+    both = tmp_path / "all.csv"
+    pd.concat([frame, household, new]).to_csv(both, index=False)
+    er.dedup(both, None, unsupervised, out=tmp_path / "batch")
+    con = duckdb.connect(str(tmp_path / "batch" / "job.duckdb"), read_only=True)
+    try:
+        batch = dict(con.execute("SELECT record_id, entity_id FROM crosswalk WHERE record_id "
+                                 "IN ('Z-1', 'Z-2', 'Z-3')").fetchall())
+    finally:
+        con.close()
+    assert batch["Z-1"] != batch["Z-2"]
