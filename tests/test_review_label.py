@@ -175,3 +175,73 @@ def test_two_stewards_labelling_at_once_get_different_pairs_and_next_passes_one_
     assert _shown(wang.get("/label").text) not in (first, second, third)
     assert q(store, "SELECT who, action FROM decisions ORDER BY decided_at") == [
         ("li", "label"), ("wang", "label")]
+
+
+def _exported(store, tmp_path) -> dict[tuple[str, str], str]:  # noqa: F811
+    out = tmp_path / "export.csv"
+    run_cli("review", "export-labels", "--store", store, "--out", out)
+    return {(row["record_id_l"], row["record_id_r"]): row["is_match"] for row in _read(out)}
+
+
+def _constraints_of(store, decision_id) -> dict[tuple[str, str], str]:  # noqa: F811
+    return {(a, b): "1" if k == "must_link" else "0" for a, b, k in q(
+        store, "SELECT least(record_id_l, record_id_r), greatest(record_id_l, record_id_r), kind "
+               "FROM constraints WHERE active AND decision_id = ?", [decision_id])}
+
+
+def test_confirm_split_different_merge_and_move_count_as_labels(store, tmp_path):  # noqa: F811
+    """Issue 17: every steward decision is a label `er review export-labels` exports: a
+    confirm (also of a record alone queued for a possible duplicate the model scored
+    below 0.5: it says the record is not the queue's "probably belongs with"), a split,
+    a mark-different, a merge and a move."""
+    from resolution.config import load_config
+    from resolution.review import actions
+    from resolution.review.store_access import StoreAccess
+
+    cfg = load_config(CONFIG)
+    access = StoreAccess(store)
+    alone, other = q(store, """
+        SELECT entity_id, other_entity_id FROM review_queue
+        WHERE record_count = 1 AND kind = 'possible_missed_merge' AND wrong_probability < 0.5
+          AND other_entity_id IS NOT NULL ORDER BY priority DESC, entity_id LIMIT 1""")[0]
+    rid = q(store, "SELECT record_id FROM crosswalk WHERE entity_id = ?", [alone])[0][0]
+    theirs = {r for (r,) in q(store, "SELECT record_id FROM crosswalk WHERE entity_id = ?",
+                              [other])}
+    scored = {tuple(sorted((a, b))) for a, b in q(
+        store, "SELECT record_id_l, record_id_r FROM pairs WHERE record_id_l = ? "
+               "OR record_id_r = ?", [rid, rid]) if {a, b} - {rid} <= theirs}
+    assert scored  # the pairs that made the queue name the other entity
+    big = q(store, "SELECT entity_id FROM review_queue WHERE record_count >= 3 "
+                   "ORDER BY priority DESC, entity_id LIMIT 2")
+    pair_ent = q(store, "SELECT entity_id FROM entities WHERE record_count = 2 "
+                        "ORDER BY entity_id LIMIT 1")[0][0]
+    singles = [r for (r,) in q(store, "SELECT entity_id FROM entities WHERE record_count = 1 "
+                                      "AND entity_id NOT IN (?, ?) ORDER BY entity_id LIMIT 3",
+                               [alone, other])]
+    decided = {}
+    with access.connect() as con:
+        def v(e):
+            return actions.entity_version(con, e)
+
+        decided["confirm alone"] = actions.confirm(con, cfg, "wang", alone, v(alone))
+        e1 = big[0][0]
+        recs = actions.members(con, e1)
+        decided["confirm"] = actions.confirm(con, cfg, "wang", e1, v(e1))
+        e2 = big[1][0]
+        recs2 = actions.members(con, e2)
+        decided["split"] = actions.split(con, cfg, "wang", e2, v(e2), recs2[:2])
+        pr = actions.members(con, pair_ent)
+        decided["different"] = actions.different(con, cfg, "wang", pair_ent, v(pair_ent),
+                                                 pr[0], pr[1])
+        decided["merge"] = actions.merge(con, cfg, "wang", singles[0], v(singles[0]),
+                                         singles[1], override=True)
+        decided["move"] = actions.move(con, cfg, "wang", e1, v(e1), recs[0], singles[2],
+                                       override=True)
+    exported = _exported(store, tmp_path)
+    for what, did in decided.items():
+        labels = _constraints_of(store, did)
+        assert labels, f"{what} wrote no label"
+        assert all(exported.get(pair) == lab for pair, lab in labels.items()), what
+    assert {p: exported.get(p) for p in scored} == {p: "0" for p in scored}
+    assert "1" in set(exported.values()) and "0" in set(exported.values())
+    run_cli("store", "verify", "--store", store)
