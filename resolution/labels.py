@@ -5,7 +5,8 @@ Asking reads only the store (the latest job's scored `pairs` and its match thres
 never fits a model, so it lives with the runtime and the review app can ask the same
 questions; fitting with the answers is `training`'s job.
 
-Which pairs are asked (`next_pairs`):
+Which pairs are asked (`ask`, which `next_pairs` writes as CSV and the review app's label
+page shows one at a time):
 - uncertain ones: a pair's distance to the match threshold in bits (its log2 odds minus
   the threshold's), and only pairs within `SURE_BITS` of it; the model is sure of the
   others, so their labels would teach it little;
@@ -13,7 +14,9 @@ Which pairs are asked (`next_pairs`):
   columns) have the same Fellegi-Sunter evidence, so one label speaks for them all. The
   pairs are taken round by round: in each round the most uncertain unasked pair of every
   pattern, patterns in order of that pair's distance (then the more pairs a pattern
-  has, the earlier); the next round takes each pattern's second pair, and so on;
+  has, the earlier); the next round takes each pattern's second pair, and so on. A
+  pattern's pairs labelled already count as its rounds done, so after a label the
+  patterns nobody has labelled come first;
 - new ones: a pair a steward already decided (an active constraint) or answered
   "unsure" to is not asked again.
 The CSV holds both records' fields side by side, unmasked: it is for stewards who work
@@ -25,7 +28,9 @@ answered 1 or 0, a must-link or cannot-link in `constraints` that replaces the p
 earlier one, so the next `er dedup` keeps the records together or apart and
 `er review export-labels` exports them. "Unsure" (blank) answers are kept in the decision
 only. The whole file is checked first and written in one transaction: one bad row and
-nothing is recorded.
+nothing is recorded. The review app's label page records each answer the same way
+(`answer`: a decision of one pair, on the app's one writing connection), refusing a
+pair answered or decided since the page showed it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,71 +110,95 @@ def next_pairs(store_path: str | Path, n: int, out: str | Path) -> Asked:
         raise InputError("--n must be at least 1")
     con = _open(store_path, read_only=True)
     try:
-        cfg = job_config(con) if has_table(con, "job_configs") else None
-        t = float(((cfg or {}).get("thresholds") or {}).get("match", DEFAULT_MATCH))
-        gammas = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE pairs)").fetchall()
-                  if c.startswith("gamma_")]
-        have = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE records)").fetchall()}
-        fields = [f for f in FIELDS if f in have]
-        con.execute("CREATE OR REPLACE TEMP TABLE _answered (l VARCHAR, r VARCHAR)")
-        insert_rows(con, "temp._answered", ["l", "r"], sorted(_answered(con)))
-        pattern = (" || ',' || ".join(
-            f"'{g.removeprefix('gamma_')}:' || coalesce(CAST({quote_ident(g)} AS VARCHAR), '')"
-            for g in gammas) or "''")
-        # the log2 odds of p, with p kept off 0 and 1 (a must-link's 1.0 is infinitely sure)
-        odds = "log2(greatest(least(p.match_probability, 1 - 1e-12), 1e-12)) " \
-               "- log2(1 - greatest(least(p.match_probability, 1 - 1e-12), 1e-12))"
-        t_odds = f"log2({t!r}) - log2(1 - {t!r})"
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _ask AS
-            WITH cand AS (
-                SELECT p.record_id_l, p.record_id_r, p.match_probability,
-                       abs(({odds}) - ({t_odds})) AS distance, {pattern} AS pattern
-                FROM pairs p
-                WHERE NOT EXISTS (SELECT 1 FROM temp._answered a
-                                  WHERE a.l = least(p.record_id_l, p.record_id_r)
-                                    AND a.r = greatest(p.record_id_l, p.record_id_r))
-            ),
-            near AS (SELECT * FROM cand WHERE distance <= {SURE_BITS!r}),
-            ranked AS (
-                SELECT *, row_number() OVER (PARTITION BY pattern
-                                             ORDER BY distance, record_id_l, record_id_r)
-                              AS round,
-                       min(distance) OVER (PARTITION BY pattern) AS pattern_distance,
-                       count(*) OVER (PARTITION BY pattern) AS pattern_pairs
-                FROM near
-            )
-            SELECT record_id_l, record_id_r, match_probability, distance, pattern, round
-            FROM ranked
-            ORDER BY round, pattern_distance, pattern_pairs DESC, pattern, distance,
-                     record_id_l, record_id_r
-            LIMIT {int(n)}
-            """
-        )
-        uncertain = scalar(
-            con, f"SELECT count(*) FROM pairs p WHERE abs(({odds}) - ({t_odds})) <= {SURE_BITS!r} "
-                 "AND NOT EXISTS (SELECT 1 FROM temp._answered a WHERE "
-                 "a.l = least(p.record_id_l, p.record_id_r) "
-                 "AND a.r = greatest(p.record_id_l, p.record_id_r))")
-        side = "".join(f", l.{quote_ident(f)} AS {quote_ident(f + '_l')}, "
-                       f"r.{quote_ident(f)} AS {quote_ident(f + '_r')}" for f in fields)
-        cur = con.execute(
-            f"""SELECT a.record_id_l, a.record_id_r, NULL AS is_match,
-                       round(a.match_probability, 4) AS match_probability, a.pattern{side}
-                FROM temp._ask a
-                JOIN records l ON l.record_id = a.record_id_l
-                JOIN records r ON r.record_id = a.record_id_r
-                ORDER BY a.round, a.distance, a.record_id_l, a.record_id_r"""
-        )
-        header = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-        patterns = scalar(con, "SELECT count(DISTINCT pattern) FROM temp._ask")
+        header, rows, asked = ask(con, n)
     finally:
         con.close()
     _write_csv(Path(out), header, rows)
-    return Asked(pairs=len(rows), patterns=int(patterns or 0), uncertain=int(uncertain or 0),
-                 threshold=t)
+    return asked
+
+
+def ask(con: duckdb.DuckDBPyConnection, n: int, skip: Iterable[tuple[str, str]] = (),
+        keep: tuple[str, str] | None = None) -> tuple[list[str], list[tuple], Asked]:
+    """The `n` pairs to ask next on an open store (`next_pairs`, the review app's label
+    page), leaving out the pairs in `skip` too (those another steward has on screen, or
+    one passed over) and with `keep` (record_id_l, record_id_r) first while it is still
+    to be asked (the pair on a steward's screen stays there until answered): the header (record_id_l, record_id_r, is_match, match_probability,
+    pattern, then each field as FIELD_l, FIELD_r), the rows and what was asked.
+    Reads only (its scratch tables are temporary), so it runs in a read-only transaction."""
+    cfg = job_config(con) if has_table(con, "job_configs") else None
+    t = float(((cfg or {}).get("thresholds") or {}).get("match", DEFAULT_MATCH))
+    gammas = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE pairs)").fetchall()
+              if c.startswith("gamma_")]
+    have = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE records)").fetchall()}
+    fields = [f for f in FIELDS if f in have]
+    answered = _answered(con)
+    passed = {(min(a, b), max(a, b)) for a, b in skip} - answered
+    con.execute("CREATE OR REPLACE TEMP TABLE _answered (l VARCHAR, r VARCHAR, skip BOOLEAN)")
+    insert_rows(con, "temp._answered", ["l", "r", "skip"],
+                sorted([(a, b, False) for a, b in answered] + [(a, b, True) for a, b in passed]))
+    pattern = (" || ',' || ".join(
+        f"'{g.removeprefix('gamma_')}:' || coalesce(CAST({quote_ident(g)} AS VARCHAR), '')"
+        for g in gammas) or "''")
+    # the log2 odds of p, with p kept off 0 and 1 (a must-link's 1.0 is infinitely sure)
+    odds = "log2(greatest(least(p.match_probability, 1 - 1e-12), 1e-12)) " \
+           "- log2(1 - greatest(least(p.match_probability, 1 - 1e-12), 1e-12))"
+    t_odds = f"log2({t!r}) - log2(1 - {t!r})"
+    # `labelled`: a pattern's pairs answered already count as rounds it had, so a label
+    # on a pattern moves its other pairs behind the patterns nobody has labelled (asking
+    # one pair at a time, as the review app does, would otherwise drill one pattern)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _ask AS
+        WITH cand AS (
+            SELECT p.record_id_l, p.record_id_r, p.match_probability,
+                   abs(({odds}) - ({t_odds})) AS distance, {pattern} AS pattern,
+                   a.skip
+            FROM pairs p LEFT JOIN temp._answered a
+              ON a.l = least(p.record_id_l, p.record_id_r)
+             AND a.r = greatest(p.record_id_l, p.record_id_r)
+        ),
+        labelled AS (SELECT pattern, count(*) AS labelled FROM cand WHERE NOT skip
+                     GROUP BY pattern),
+        near AS (SELECT c.*, coalesce(l.labelled, 0) AS labelled
+                 FROM cand c LEFT JOIN labelled l USING (pattern)
+                 WHERE c.skip IS NULL AND c.distance <= {SURE_BITS!r}),
+        ranked AS (
+            SELECT *, labelled + row_number() OVER (PARTITION BY pattern
+                                                    ORDER BY distance, record_id_l, record_id_r)
+                          AS round,
+                   min(distance) OVER (PARTITION BY pattern) AS pattern_distance,
+                   count(*) OVER (PARTITION BY pattern) AS pattern_pairs
+            FROM near
+        )
+        SELECT record_id_l, record_id_r, match_probability, distance, pattern,
+               CASE WHEN record_id_l = $kl AND record_id_r = $kr THEN 0 ELSE round END AS round
+        FROM ranked
+        ORDER BY 6, pattern_distance, pattern_pairs DESC, pattern, distance,
+                 record_id_l, record_id_r
+        LIMIT {int(n)}
+        """, {"kl": keep[0] if keep else None, "kr": keep[1] if keep else None}
+    )
+    uncertain = scalar(
+        con, f"SELECT count(*) FROM pairs p WHERE abs(({odds}) - ({t_odds})) <= {SURE_BITS!r} "
+             "AND NOT EXISTS (SELECT 1 FROM temp._answered a WHERE "
+             "a.l = least(p.record_id_l, p.record_id_r) "
+             "AND a.r = greatest(p.record_id_l, p.record_id_r))")
+    side = "".join(f", l.{quote_ident(f)} AS {quote_ident(f + '_l')}, "
+                   f"r.{quote_ident(f)} AS {quote_ident(f + '_r')}" for f in fields)
+    cur = con.execute(
+        f"""SELECT a.record_id_l, a.record_id_r, NULL AS is_match,
+                   round(a.match_probability, 4) AS match_probability, a.pattern{side}
+            FROM temp._ask a
+            JOIN records l ON l.record_id = a.record_id_l
+            JOIN records r ON r.record_id = a.record_id_r
+            ORDER BY a.round, a.distance, a.record_id_l, a.record_id_r"""
+    )
+    header = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    patterns = scalar(con, "SELECT count(DISTINCT pattern) FROM temp._ask")
+    con.execute("DROP TABLE temp._ask; DROP TABLE temp._answered")
+    return header, rows, Asked(pairs=len(rows), patterns=int(patterns or 0),
+                               uncertain=int(uncertain or 0), threshold=t)
 
 
 def _cell(value):
@@ -245,9 +275,7 @@ def add_labels(store_path: str | Path, path: str | Path, who: str = "cli") -> Re
     con = _open(store_path, read_only=False)
     try:
         ids = sorted({x for _, a, b, _ in rows for x in (a, b)})
-        known = {r for (r,) in con.execute(
-            "SELECT record_id FROM crosswalk WHERE list_contains(?, record_id)", [ids]
-        ).fetchall()}
+        known = _known(con, ids)
         labels: dict[tuple[str, str], tuple[int, int | None]] = {}
         for i, a, b, label in rows:
             for side, rid in (("record_id_l", a), ("record_id_r", b)):
@@ -258,42 +286,91 @@ def add_labels(store_path: str | Path, path: str | Path, who: str = "cli") -> Re
                 raise InputError(f"{path} row {i}: the pair {pair[0]} ~ {pair[1]} is labelled "
                                  f"differently in row {labels[pair][0]}")
             labels.setdefault(pair, (i, label))
-        decided = [(a, b, "must_link" if lab == 1 else "cannot_link")
-                   for (a, b), (_, lab) in labels.items() if lab is not None]
-        same = sum(1 for *_, k in decided if k == "must_link")
-        unsure = sum(1 for _, lab in labels.values() if lab is None)
-        decision_id = new_decision_id()
-        with transaction(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE _labelled (l VARCHAR, r VARCHAR, "
-                        "kind VARCHAR)")
-            insert_rows(con, "temp._labelled", ["l", "r", "kind"], decided)
-            replaced = con.execute(
-                """SELECT k.record_id_l, k.record_id_r, k.kind, k.decision_id
-                   FROM constraints k JOIN temp._labelled n
-                     ON n.l = least(k.record_id_l, k.record_id_r)
-                    AND n.r = greatest(k.record_id_l, k.record_id_r)
-                   WHERE k.active ORDER BY 1, 2"""
-            ).fetchall()
-            # a pair's latest decision replaces its earlier one (as the review app's do)
-            con.execute(
-                """UPDATE constraints SET active = false FROM temp._labelled n
-                   WHERE constraints.active
-                     AND n.l = least(constraints.record_id_l, constraints.record_id_r)
-                     AND n.r = greatest(constraints.record_id_l, constraints.record_id_r)"""
-            )
-            con.execute("INSERT INTO constraints SELECT l, r, kind, ?, true FROM temp._labelled",
-                        [decision_id])
-            con.execute(
-                "INSERT INTO decisions VALUES (?, now(), ?, 'label', ?, NULL, NULL, ?, ?, ?, NULL)",
-                [decision_id, who, ids,
-                 json.dumps({"superseded_constraints": [list(r) for r in replaced]},
-                            ensure_ascii=False),
-                 json.dumps({"file": path.name,
-                             "pairs": [[a, b, lab] for (a, b), (_, lab) in labels.items()]},
-                            ensure_ascii=False),
-                 f"{path.name}: {same} same, {len(decided) - same} different, {unsure} unsure"],
-            )
-            con.execute("DROP TABLE temp._labelled")
-        return Recorded(decision_id, same, len(decided) - same, unsure)
+        return _record(con, who, {pair: lab for pair, (_, lab) in labels.items()},
+                       path.name, {"file": path.name})
     finally:
         con.close()
+
+
+class AlreadyAnswered(ResolutionError):
+    """The pair was labelled (or decided) since it was shown: another steward's answer."""
+
+
+def answer(con: duckdb.DuckDBPyConnection, who: str, record_l: str, record_r: str,
+           label: int | None) -> Recorded:
+    """One pair answered on the review app's label page (1 same, 0 different, None
+    unsure), recorded as `er label add` records a file of one row, on an open store
+    connection that may write (the app's one writer). A pair answered or decided since
+    the page showed it is refused (`AlreadyAnswered`): the first answer stands."""
+    if label not in (1, 0, None):
+        raise InputError(f"an answer is 1 (same), 0 (different) or unsure, not {label!r}")
+    if not record_l or not record_r or record_l == record_r:
+        raise InputError("a pair needs two different record IDs")
+    missing = sorted({record_l, record_r} - _known(con, [record_l, record_r]))
+    if missing:
+        raise InputError(f"record {missing[0][:60]} is not in the store")
+    pair = (min(record_l, record_r), max(record_l, record_r))
+    if pair in _answered(con):
+        raise AlreadyAnswered(
+            f"记录对 {pair[0]} ~ {pair[1]} 已有标注或决定，本次回答未记录 (the pair {pair[0]} ~ "
+            f"{pair[1]} was labelled or decided since the page showed it; this answer was not "
+            "recorded)")
+    return _record(con, who, {pair: label}, WEB_SOURCE, {"page": "label"})
+
+
+# How a label decision from the review app's page names where it came from (a file's
+# name for `er label add`).
+WEB_SOURCE = "标注页面 (label page)"
+
+
+def _known(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
+    return {r for (r,) in con.execute(
+        "SELECT record_id FROM crosswalk WHERE list_contains(?, record_id)", [sorted(ids)]
+    ).fetchall()}
+
+
+def _record(con: duckdb.DuckDBPyConnection, who: str,
+            labels: dict[tuple[str, str], int | None], source: str, origin: dict) -> Recorded:
+    """Write the checked `labels` ({(l, r) with l < r: 1 / 0 / None}) as one decision
+    (`origin` says where they came from) and their constraints, in one transaction."""
+    ids = sorted({x for pair in labels for x in pair})
+    decided = [(a, b, "must_link" if lab == 1 else "cannot_link")
+               for (a, b), lab in labels.items() if lab is not None]
+    same = sum(1 for *_, k in decided if k == "must_link")
+    unsure = sum(1 for lab in labels.values() if lab is None)
+    decision_id = new_decision_id()
+    with transaction(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE _labelled (l VARCHAR, r VARCHAR, "
+                    "kind VARCHAR)")
+        insert_rows(con, "temp._labelled", ["l", "r", "kind"], decided)
+        replaced = con.execute(
+            """SELECT k.record_id_l, k.record_id_r, k.kind, k.decision_id
+               FROM constraints k JOIN temp._labelled n
+                 ON n.l = least(k.record_id_l, k.record_id_r)
+                AND n.r = greatest(k.record_id_l, k.record_id_r)
+               WHERE k.active ORDER BY 1, 2"""
+        ).fetchall()
+        # a pair's latest decision replaces its earlier one (as the review app's do)
+        con.execute(
+            """UPDATE constraints SET active = false FROM temp._labelled n
+               WHERE constraints.active
+                 AND n.l = least(constraints.record_id_l, constraints.record_id_r)
+                 AND n.r = greatest(constraints.record_id_l, constraints.record_id_r)"""
+        )
+        con.execute("INSERT INTO constraints SELECT l, r, kind, ?, true FROM temp._labelled",
+                    [decision_id])
+        con.execute(
+            "INSERT INTO decisions VALUES (?, now(), ?, 'label', ?, NULL, NULL, ?, ?, ?, NULL)",
+            [decision_id, who, ids,
+             json.dumps({"superseded_constraints": [list(r) for r in replaced]},
+                        ensure_ascii=False),
+             # `constraints` as the review app's decisions keep them (the audit page
+             # counts them)
+             json.dumps({**origin,
+                         "pairs": [[a, b, lab] for (a, b), lab in labels.items()],
+                         "constraints": [list(k) for k in decided]},
+                        ensure_ascii=False),
+             f"{source}: {same} same, {len(decided) - same} different, {unsure} unsure"],
+        )
+        con.execute("DROP TABLE temp._labelled")
+    return Recorded(decision_id, same, len(decided) - same, unsure)

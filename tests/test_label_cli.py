@@ -124,3 +124,23 @@ def test_a_bad_labels_file_is_refused_in_one_line_and_nothing_is_recorded(
     assert where in lines[0] and names in lines[0], lines[0]
     assert "Traceback" not in r.output
     assert _counts(store) == before  # the good rows before it were not recorded either
+
+
+def test_after_a_label_the_patterns_nobody_labelled_are_asked_first(store, tmp_path):  # noqa: F811
+    """Asked one pair at a time (as the review app's label page asks), each answer moves
+    its comparison pattern behind those not labelled yet, so the next pairs keep coming
+    from new patterns instead of drilling the most uncertain one."""
+    gammas = [c for (c,) in q(store, "SELECT column_name FROM (DESCRIBE pairs)")
+              if c.startswith("gamma_")]
+    pattern = dict(((a, b), pat) for a, b, pat in q(store, f"""
+        SELECT record_id_l, record_id_r, concat_ws(',', {', '.join(gammas)}) FROM pairs"""))
+    seen = []
+    for i in range(6):
+        ask = tmp_path / f"ask{i}.csv"
+        run_cli("label", "next", "--store", store, "--n", "1", "--out", ask)
+        row = _read(ask)[0]
+        pair = (row["record_id_l"], row["record_id_r"])
+        seen.append(pattern[pair])
+        _write(ask, ["record_id_l", "record_id_r", "is_match"], [[*pair, str(i % 2)]])
+        run_cli("label", "add", ask, "--store", store, "--user", "wang")
+    assert len(set(seen)) == len(seen), seen

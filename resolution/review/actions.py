@@ -6,7 +6,8 @@ Every action is one transaction that
   lose or double-apply a decision;
 - appends one `decisions` row (who, when, action, records, before, after, comment);
 - writes the constraints that make the next `er dedup` agree (resolution/cluster.py):
-  confirm → must-link among the members and cannot-link to the near misses shown;
+  confirm → must-link among the members and cannot-link to the near misses shown
+  (and to the entity the queue says it probably belongs with, `queued_other`);
   split → cannot-link between the parts, must-link inside the new part;
   move → must-link to the target's members, cannot-link to the old mates;
   merge → must-link across the two entities; different → cannot-link;
@@ -585,12 +586,17 @@ def confirm(con, cfg: Config, who: str, entity_id: str, version: str,
     listed on its page are other customers."""
     check_versions(con, {entity_id: version})
     recs = _require_entity(con, entity_id)
+    # with the entity the queue says it probably belongs with, at any probability: a
+    # record alone queued for a possible duplicate scored below NEAR_MISS would
+    # otherwise be confirmed without a single label
     near = con.execute(
         """SELECT p.record_id_l, p.record_id_r FROM pairs p
            JOIN crosswalk a ON a.record_id = p.record_id_l
            JOIN crosswalk b ON b.record_id = p.record_id_r
-           WHERE (a.entity_id = $e) <> (b.entity_id = $e) AND p.match_probability >= $p""",
-        {"e": entity_id, "p": NEAR_MISS},
+           WHERE (a.entity_id = $e) <> (b.entity_id = $e)
+             AND (p.match_probability >= $p OR list_contains($o, a.entity_id)
+                  OR list_contains($o, b.entity_id))""",
+        {"e": entity_id, "p": NEAR_MISS, "o": queued_other(con, entity_id)},
     ).fetchall()
     ch = _Change(
         "confirm", who, entity_id, record_ids=recs, comment=comment,
@@ -600,6 +606,19 @@ def confirm(con, cfg: Config, who: str, entity_id: str, version: str,
         reviewed={entity_id},
     )
     return _apply(con, cfg, ch, new_decision_id())
+
+
+def queued_other(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
+    """The entity the review queue says `entity_id` probably belongs with (a possible
+    missed merge's `other_entity_id`), as a list of none or one: its page lists the
+    pairs to it as possible duplicates, and a confirm says they are other customers."""
+    cols = {r[0] for r in con.execute("DESCRIBE review_queue").fetchall()}
+    if "other_entity_id" not in cols:  # a queue written before it named the other
+        return []
+    return [r[0] for r in con.execute(
+        "SELECT other_entity_id FROM review_queue WHERE entity_id = ? "
+        "AND other_entity_id IS NOT NULL AND other_entity_id <> entity_id", [entity_id],
+    ).fetchall()]
 
 
 def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: list[str],

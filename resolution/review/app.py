@@ -23,7 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from resolution.errors import ResolutionError
 from resolution.review import actions, auth, web
-from resolution.review.routes import audit, entity, queue, session, users
+from resolution.review.routes import audit, entity, label, queue, session, users
 from resolution.review.store_access import StoreAccess, StoreBusy
 
 HERE = Path(__file__).parent
@@ -62,6 +62,7 @@ def create_app(
     # what routes reach through request.app.state (see `web`)
     app.state.store, app.state.config, app.state.config_path = store, cfg, config_path
     app.state.templates = web.make_templates()
+    app.state.label_holds = label.Holds()  # the pairs stewards have on the label page
 
     app.add_middleware(
         SessionMiddleware, secret_key=_secret(store), session_cookie="er_review",
@@ -77,6 +78,6 @@ def create_app(
     app.add_exception_handler(Exception, web.server_error_page)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for routes in (queue, session, entity, audit, users):
+    for routes in (queue, session, entity, audit, users, label):
         app.include_router(routes.router)
     return app

@@ -194,6 +194,28 @@ TEXT: dict[str, tuple[str, str]] = {
     "wrong_chance": ("出错概率", "chance it is wrong"),
     "other_entity": ("可能应合并到", "probably belongs with"),
     "page_of": ("第 {page} / {pages} 页，共 {total} 条", "page {page} of {pages}, {total} rows"),
+    # the label page (routes/label.py: `er label next` / `er label add` on the web)
+    "label_pairs": ("标注样本对", "Label pairs"),
+    "label_help": ("模型对这些记录对最没有把握：您的回答会记为审计决定，“同一客户”/“不同客户”在下次运行时生效，并用于重新训练模型。",
+                   "The model is least sure about these pairs: each answer is an audited decision; "
+                   "same / different hold in the next run and teach the model when it is retrained."),
+    "label_same": ("同一客户", "Same customer"),
+    "label_different": ("不同客户", "Different customers"),
+    "label_unsure": ("不确定", "Unsure"),
+    "label_next": ("下一对（跳过）", "Next (skip)"),
+    "label_next_pair": ("下一对", "Next pair"),
+    "label_keys": ("快捷键：1 同一客户 · 2 不同客户 · 3 不确定 · N 下一对",
+                   "Keys: 1 same · 2 different · 3 unsure · N next"),
+    "label_left": ("接近匹配阈值、尚未标注的记录对", "uncertain pairs near the match threshold not yet labelled"),
+    "label_threshold": ("匹配阈值", "match threshold"),
+    "label_skipped": ("本次会话已跳过", "passed over this session"),
+    "label_none": ("没有需要标注的记录对了：接近匹配阈值的记录对都已标注、决定或被跳过（或正由其他管理员标注）。",
+                   "No pair left to label: every pair near the match threshold is labelled, "
+                   "decided or passed over (or another steward has it on screen)."),
+    "label_taken": ("该记录对已有标注", "Already labelled"),
+    "label_viewer": ("查看者只能浏览，不能标注。", "Viewers can read but not label."),
+    "record_l": ("记录 A", "Record A"),
+    "record_r": ("记录 B", "Record B"),
 }
 
 # Categories of `review_queue.reason` (cluster.build_review_queue writes the text).

@@ -37,6 +37,7 @@ from resolution.review.actions import (
     entity_versions,
     last_undoable,
     pins_on,
+    queued_other,
 )
 from resolution.review.actions import preview as actions_preview
 from resolution.review.i18n import REASONS
@@ -472,12 +473,19 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
            ORDER BY p.match_probability, p.record_id_l, p.record_id_r LIMIT 6""",
         {"ids": ids},
     ))
+    # and the pairs to the entity the queue says this one probably belongs with, at any
+    # probability: a confirm says they are other customers too (actions.confirm)
+    other = queued_other(con, entity_id)
+    other_ids = [r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE list_contains(?, entity_id)", [other]
+    ).fetchall()] if other else []
     near = _dicts(con.execute(
         """SELECT *, list_contains($ids, record_id_l) AS _own_l FROM pairs
            WHERE list_contains($ids, record_id_l) <> list_contains($ids, record_id_r)
-             AND match_probability >= $p
+             AND (match_probability >= $p OR list_contains($o, record_id_l)
+                  OR list_contains($o, record_id_r))
            ORDER BY match_probability DESC, record_id_l, record_id_r LIMIT 5""",
-        {"ids": ids, "p": NEAR_MISS},
+        {"ids": ids, "p": NEAR_MISS, "o": other_ids},
     ))
     for p in near:
         own_l = p.pop("_own_l")

@@ -7,6 +7,8 @@
   move, merge, mark different, comment, undo).
 - `audit` — the decision log, as a page and as CSV.
 - `users` — the admin's user management and the latest refusals.
+- `label` — labelling record pairs one at a time (the queue of `er label next`,
+  recorded as `er label add` records them).
 
 Each module has a `router` (`fastapi.APIRouter`) that `resolution.review.app.create_app`
 includes; routes take the user and the checked form from `resolution.review.web`.

@@ -23,3 +23,19 @@ document.addEventListener("change", function (ev) {
     count.textContent = document.querySelectorAll("input[type=checkbox][name=entity]:checked").length;
   }
 });
+
+// The label page: keys 1 / 2 / 3 press same / different / unsure, N the next pair (the
+// elements carry data-key). Not while typing, with a modifier (Ctrl+1 …) or held down;
+// a form sent once has its buttons disabled above, so a second press sends nothing.
+document.addEventListener("keydown", function (ev) {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat) { return; }
+  var tag = ev.target && ev.target.tagName;
+  if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }
+  var key = (ev.key || "").toLowerCase();
+  if (!/^[0-9a-z]$/.test(key)) { return; }
+  var el = document.querySelector("[data-key='" + key + "']");
+  if (el && !el.disabled) {
+    ev.preventDefault();
+    el.click();
+  }
+});
