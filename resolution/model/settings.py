@@ -77,7 +77,7 @@ def _surname_only_agrees(c: str, p: str, kind: str) -> str:
     its pinyin, that surname. Online shops and phone orders record customers this way; an
     overseas system writes the other in pinyin (罗先生 and "Botao Luo": the surname's reading
     is one of the Latin name's words, in either order)."""
-    def only(x: str, y: str) -> str:
+    def only(x: Callable[[str], str], y: Callable[[str], str]) -> str:
         return (f"((length({x(c)}) = 1 AND left({y(c)}, 1) = {x(c)}) OR "
                 f"(length({x(c)}) = 1 AND contains({y(c)}, ' ') AND "
                 f"list_contains(string_split({y(c)}, ' '), {x(p)})) OR "
