@@ -168,7 +168,7 @@ def answer_from_truth(ask: Path, entity: dict[str, str]) -> tuple[int, int]:
 
 def steward_rounds(label: str, customers: Path, truth: Path, config: str, work: Path,
                    checkpoints: list[int], round_size: int, threshold: str,
-                   retrain: str = "checkpoints") -> list[dict]:
+                   retrain: str = "checkpoints", m_from: str | None = None) -> list[dict]:
     """The simulated steward (see the module); one result per checkpoint."""
     import csv
 
@@ -221,7 +221,8 @@ def steward_rounds(label: str, customers: Path, truth: Path, config: str, work: 
         if retrain == "checkpoints" and labelled not in checkpoints and asked.pairs == want:
             continue
         t0 = time.perf_counter()
-        with training.train(customers, config, labels_from_store=store, charts=False) as model:
+        with training.train(customers, config, labels_from_store=store, charts=False,
+                            m_from=m_from) as model:
             train_s = time.perf_counter() - t0
             job(model, supervised=True)
         if labelled in checkpoints:
@@ -257,6 +258,8 @@ def main() -> None:
                     help="where a retrained model's jobs link")
     ap.add_argument("--retrain", choices=("checkpoints", "every-round"), default="checkpoints",
                     help="retrain and dedup again at each checkpoint, or after every round")
+    ap.add_argument("--m-from", choices=("mixed", "labels", "em"), default=None,
+                    help="er train --m-from for the retrained models (default: mixed)")
     args = ap.parse_args()
     checkpoints = sorted({int(c) for c in args.checkpoints.split(",") if c.strip()})
 
@@ -274,7 +277,7 @@ def main() -> None:
             customers, truth = write(out, n_records=args.records, seed=args.seed)
             if args.rounds:  # round 0's job gives the hit rate too
                 steward_rounds(label, customers, truth, args.config, out, checkpoints,
-                               args.round_size, args.threshold, args.retrain)
+                               args.round_size, args.threshold, args.retrain, args.m_from)
             else:
                 report(run(label, customers, truth, config))
 
