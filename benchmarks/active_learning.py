@@ -1,5 +1,5 @@
-"""The steward loop, measured against the truth (issue 17). So far: the review queue's
-hit rate.
+"""The steward loop, measured against the truth (issue 17): the review queue's hit rate,
+and a steward who answers `er label next` in rounds.
 
 With W wrong entities in a job (counted against the truth: an entity holding records of
 two customers, or one of the parts of a customer split over several entities), the hit
@@ -11,8 +11,19 @@ wrong entity with no stored pair to its other part (never blocked together, or s
 below `thresholds.keep_pairs`) cannot be found by any queue built from the pairs. On the demo data and on the independently written second data set
 (benchmarks/second_data.py), each with a model trained on it, default config.
 
-Still to come (issue 17, part 4): answering `er label next` from the truth in rounds and
-printing pairwise P/R/F1 after 0, 50, 100, 200 and 500 labels.
+The simulated steward (`--rounds`, on by default), through the public Python API the
+CLI calls: train unsupervised (`training.train`) → dedup into a store (`resolution.dedup`)
+→ `er label next --n 50` (`resolution.labels.next_pairs`) answered from the truth →
+`er label add` (`add_labels`) → retrain with `--labels-from-store` → dedup again, and so
+on; pairwise P/R/F1 and B³ F1 of each job against the truth after 0, 50, 100, 200 and 500
+labels (`--checkpoints`), with the queue's hit rate of that job. By default the model
+is retrained and the data deduplicated again at each checkpoint only (`--retrain
+checkpoints`: the rounds between two checkpoints ask from the latest job's pairs, which
+exclude every pair already answered); `--retrain every-round` does it after each round of
+50 (about twice the time to 500 labels). A retrained job links at
+the threshold the labels recommend (`--threshold recommended`, `er dedup
+--use-recommended-threshold`) or at the config's (`--threshold config`). The labels also
+act directly: each answer is a must-link or cannot-link the next job keeps.
 
     python benchmarks/active_learning.py --records 10000 --data both
 """
@@ -122,6 +133,115 @@ def report(r: dict) -> None:
         print(f"    of them {kind}: {n} entries, {wrong} wrong")
 
 
+def store_hit_rates(out_dir: Path, truth: Path) -> dict:
+    """`hit_rates` of a finished job (its crosswalk and review queue in OUT/job.duckdb)."""
+    from resolution import crypto
+
+    con = crypto.connect()
+    try:
+        crypto.attach(con, out_dir / "job.duckdb", "job", read_only=True)
+        con.execute("CREATE TABLE clusters AS SELECT record_id, entity_id FROM job.crosswalk")
+        con.execute("CREATE TABLE review_queue AS SELECT * FROM job.review_queue")
+        load_truth(con, truth)
+        return hit_rates(con)
+    finally:
+        con.close()
+
+
+def answer_from_truth(ask: Path, entity: dict[str, str]) -> tuple[int, int]:
+    """Fill in is_match of an `er label next` file as a steward who knows the truth
+    would; returns (same, different)."""
+    import csv
+
+    with ask.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    same = 0
+    with ask.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["record_id_l", "record_id_r", "is_match"])
+        for r in rows:
+            m = int(entity[r["record_id_l"]] == entity[r["record_id_r"]])
+            same += m
+            w.writerow([r["record_id_l"], r["record_id_r"], m])
+    return same, len(rows) - same
+
+
+def steward_rounds(label: str, customers: Path, truth: Path, config: str, work: Path,
+                   checkpoints: list[int], round_size: int, threshold: str,
+                   retrain: str = "checkpoints", m_from: str | None = None) -> list[dict]:
+    """The simulated steward (see the module); one result per checkpoint."""
+    import csv
+
+    import resolution as er
+    import training
+    from resolution.labels import add_labels, next_pairs
+
+    with truth.open(newline="", encoding="utf-8") as f:
+        entity = {r["record_id"]: r["entity_id"] for r in csv.DictReader(f)}
+    store = work / "store.duckdb"
+    results: list[dict] = []
+    labelled = same = 0
+    step = 0
+
+    def job(model, supervised: bool) -> None:
+        nonlocal step
+        out = work / f"job{step}"
+        step += 1
+        t0 = time.perf_counter()
+        summary = er.dedup(customers, config, model.as_loaded(), out, store=store,
+                           use_recommended_threshold=supervised and threshold == "recommended"
+                           and model.recommended_threshold is not None)
+        m = training.evaluate(summary, truth)
+        results.append({
+            "labels": labelled, "same": same, "metrics": m, "hits": store_hit_rates(out, truth),
+            "threshold": (model.recommended_threshold if supervised and threshold == "recommended"
+                          and model.recommended_threshold is not None else None),
+            "m_from": model.meta.get("m_from"), "train_s": train_s,
+            "dedup_s": time.perf_counter() - t0,
+        })
+
+    t0 = time.perf_counter()
+    with training.train(customers, config, charts=False) as model:
+        train_s = time.perf_counter() - t0
+        job(model, supervised=False)
+    first = results[-1]
+    report(first["hits"] | {"label": label, "seconds": first["train_s"] + first["dedup_s"]})
+    report_round(label, first)
+    ask = work / "ask.csv"
+    while labelled < max(checkpoints):
+        want = min(round_size, min(c for c in checkpoints if c > labelled) - labelled)
+        asked = next_pairs(store, want, ask)
+        if asked.pairs == 0:
+            print(f"  no uncertain pair left to ask after {labelled} labels")
+            break
+        s, _ = answer_from_truth(ask, entity)
+        add_labels(store, ask, "steward-sim")
+        labelled += asked.pairs
+        same += s
+        if retrain == "checkpoints" and labelled not in checkpoints and asked.pairs == want:
+            continue
+        t0 = time.perf_counter()
+        with training.train(customers, config, labels_from_store=store, charts=False,
+                            m_from=m_from) as model:
+            train_s = time.perf_counter() - t0
+            job(model, supervised=True)
+        if labelled in checkpoints:
+            report_round(label, results[-1])
+    return [r for r in results if r["labels"] in checkpoints or r["labels"] == 0]
+
+
+def report_round(label: str, r: dict) -> None:
+    m, h = r["metrics"], r["hits"]
+    w = h["W"]
+    at = f"recommended {r['threshold']:.3f}" if r["threshold"] is not None else "config"
+    print(f"{label}: after {r['labels']:>3} labels ({r['same']} same): pairwise "
+          f"P {m.pairwise_precision:.4f} R {m.pairwise_recall:.4f} F1 {m.pairwise_f1:.4f}, "
+          f"B³ F1 {m.bcubed_f1:.4f}; W = {w} wrong entities, first 2·W by priority hold "
+          f"{h['hits']['priority']} ({100 * h['hits']['priority'] / max(w, 1):.1f}%); "
+          f"threshold {at}, m from {r['m_from']}; train {r['train_s']:.0f}s, "
+          f"dedup+evaluate {r['dedup_s']:.0f}s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,7 +249,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data", choices=("demo", "second", "both"), default="both")
     ap.add_argument("--config", default=str(ROOT / "configs" / "customer_zh.yaml"))
+    ap.add_argument("--rounds", action=argparse.BooleanOptionalAction, default=True,
+                    help="simulate the steward in rounds (--no-rounds: the hit rate only)")
+    ap.add_argument("--checkpoints", default="50,100,200,500",
+                    help="labels after which P/R/F1 are printed (the largest is the total)")
+    ap.add_argument("--round-size", type=int, default=50, help="pairs asked per round")
+    ap.add_argument("--threshold", choices=("recommended", "config"), default="recommended",
+                    help="where a retrained model's jobs link")
+    ap.add_argument("--retrain", choices=("checkpoints", "every-round"), default="checkpoints",
+                    help="retrain and dedup again at each checkpoint, or after every round")
+    ap.add_argument("--m-from", choices=("mixed", "labels", "em"), default=None,
+                    help="er train --m-from for the retrained models (default: mixed)")
     args = ap.parse_args()
+    checkpoints = sorted({int(c) for c in args.checkpoints.split(",") if c.strip()})
 
     from benchmarks.second_data import write_second
     from training.demo_data import write_demo
@@ -143,7 +275,11 @@ def main() -> None:
             out = Path(tmp) / name
             out.mkdir()
             customers, truth = write(out, n_records=args.records, seed=args.seed)
-            report(run(label, customers, truth, config))
+            if args.rounds:  # round 0's job gives the hit rate too
+                steward_rounds(label, customers, truth, args.config, out, checkpoints,
+                               args.round_size, args.threshold, args.retrain, args.m_from)
+            else:
+                report(run(label, customers, truth, config))
 
 
 if __name__ == "__main__":

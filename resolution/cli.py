@@ -135,8 +135,16 @@ def train(
     labels_pairs: Annotated[
         Path | None, typer.Option(help="labelled pairs file record_id_l,record_id_r,is_match")
     ] = None,
+    labels_from_store: Annotated[
+        Path | None,
+        typer.Option(help="every label in this store: `er label add` answers and steward "
+                     "decisions (what `er review export-labels` writes)"),
+    ] = None,
     m_from: Annotated[
-        str | None, typer.Option(help="estimate m from 'labels' (default with labels) or 'em'")
+        str | None,
+        typer.Option(help="estimate m from 'labels' (default with labels), 'em', or 'mixed' "
+                     "(labels where enough reach a comparison, EM elsewhere; default with "
+                     "--labels-from-store)"),
     ] = None,
     calibration: Annotated[
         str, typer.Option(help="calibrate on labels: isotonic, platt or none")
@@ -153,6 +161,8 @@ def train(
 
     Example: er train --config configs/customer_zh.yaml --input customers.csv --name customer_zh
     --truth truth.csv --target-precision 0.99
+
+    The steward loop: er train ... --labels-from-store out/store.duckdb
     """
     import training
     from resolution.config import load_config
@@ -163,14 +173,16 @@ def train(
             input, config, name=name, register=True, experiment=experiment,
             encoding=encoding, on_stage=stages, link_type=link_type,
             labels_column=labels_column, truth=truth, labels_pairs=labels_pairs,
-            m_from=m_from, calibration=None if calibration == "none" else calibration,
+            labels_from_store=labels_from_store, m_from=m_from, calibration=None if calibration == "none" else calibration,
             target_precision=target_precision, charts=charts, sheet=sheet,
         )
     result.close()
     print_warnings(result.warnings)
-    if result.meta.get("m_from") == "em":  # unsupervised: nothing else tells how it went
+    if result.meta.get("m_from") in ("em", "mixed"):  # how EM went: nothing else tells
         for line in result.key_figures:
             out.print(line, highlight=False, soft_wrap=True)
+    for line in result.label_counts:
+        out.print(line, highlight=False, soft_wrap=True)
     m = result.metrics
     if result.recommended_threshold is not None:
         out.print(

@@ -104,6 +104,8 @@ class TrainedModel:
         self.tf_tables: dict[str, Any] = dict(session.tf_tables)
         # records, pairs for u, λ, EM rounds: what `er train` prints about the fit
         self.key_figures: list[str] = session.key_figures()
+        # labelled pairs used, match / non-match, by source for the store's labels
+        self.label_counts: list[str] = session.label_counts()
         # training.diagnostics.training_health (their messages are among `warnings`)
         self.health: list[dict[str, Any]] = list(session.fitted.health)
         ev = session.evaluation
@@ -281,6 +283,7 @@ def train(
     labels_column: str | None = None,
     truth: Data | None = None,
     labels_pairs: Data | None = None,
+    labels_from_store: str | Path | None = None,
     link_type: str = "dedupe_only",
     m_from: str | None = None,
     calibration: str | None = "isotonic",
@@ -294,10 +297,14 @@ def train(
     """Train a model on `data` (paths, a DataFrame or an Arrow table) with `config`.
 
     Labels (any one): `labels_column` (an entity column in the data), `truth` (record_id,
-    entity_id: a file or a frame) or `labels_pairs` (record_id_l, record_id_r, is_match);
-    with labels, m is estimated from them, a threshold is recommended (maximum F1, or the
-    lowest reaching `target_precision`) and the probability calibrated (`calibration`:
-    isotonic, platt or None).
+    entity_id: a file or a frame), `labels_pairs` (record_id_l, record_id_r, is_match) or
+    `labels_from_store` (an entity store: every `er label add` answer and steward
+    decision, as `er review export-labels` writes them; counted by source in
+    `meta["labels"]`, contradicting labels among `warnings`); with labels, m is estimated
+    from them (`m_from`: "labels"; for the store's labels "mixed", labels where enough
+    reach a comparison and EM elsewhere; "em" ignores them for m), a threshold is
+    recommended (maximum F1, or the lowest reaching `target_precision`) and the
+    probability calibrated (`calibration`: isotonic, platt or None).
 
     `register=False` (the default) fits and evaluates only: no MLflow run (`register()` on
     the result logs it later). `register=True` logs a run to `experiment` (default
@@ -306,6 +313,10 @@ def train(
     """
     if register and not name:
         raise InputError("register=True needs a name to register the model under")
+    if sum(x is not None for x in (labels_column, truth, labels_pairs, labels_from_store)) > 1:
+        from training.labels import ONE_WAY
+
+        raise InputError(ONE_WAY)  # before any work
     cfg, text = _config_and_text(config)
     if calibration == "none":
         calibration = None
@@ -316,7 +327,7 @@ def train(
         session = fitting.run(
             cfg, files, encoding=encoding, on_stage=on_stage, link_type=link_type,
             labels_column=labels_column, truth=truth_file, labels_pairs=pairs_file,
-            m_from=m_from, calibration=calibration, target_precision=target_precision,
+            labels_from_store=labels_from_store, m_from=m_from, calibration=calibration, target_precision=target_precision,
             charts=charts, sheet=sheet,
         )
         model = TrainedModel(session, text, name)

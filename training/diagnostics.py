@@ -123,13 +123,17 @@ def training_health(settings: dict[str, Any], sessions: list[dict[str, Any]]
     return out
 
 
+M_FROM_TEXT = {"em": "EM", "labels": "labels", "mixed": "labels where enough reach a "
+               "comparison, EM elsewhere"}
+
+
 def key_figures(*, records: int, u_pairs: float, lam: float, lambda_from: str,
                 m_from: str, sessions: list[dict[str, Any]]) -> list[str]:
     """What `er train` prints about a fit: records, pairs for u, λ, and per EM round its
     iterations and whether it converged."""
     lines = [
         f"trained:  {records:,} records; u from ~{u_pairs:,.0f} random pairs; "
-        f"m from {'EM' if m_from == 'em' else 'labels'}",
+        f"m from {M_FROM_TEXT.get(m_from, m_from)}",
         f"λ:        {lam:.4g} (about 1 in {1 / lam:,.0f} random pairs matches; {lambda_from})"
         if lam > 0 else f"λ:        {lam} ({lambda_from})",
     ]

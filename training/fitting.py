@@ -11,7 +11,11 @@ columns untrained, so the rounds complement each other).
 
 With labels (`training.labels`): m is estimated from the labelled matching pairs
 (Splink `estimate_m_from_pairwise_labels`) unless `m_from="em"`; with cluster labels λ
-is their exact share of matching pairs. The trained model is then evaluated on the
+is their exact share of matching pairs. `m_from="mixed"` (the default for the store's
+labels, which are few and cover some comparisons far better than others) runs EM as
+without labels and then, per comparison, weighs the labels against EM's m
+(`blend_m`): m from labels where enough labelled matches reach the comparison, EM's m
+where few or none do. The trained model is then evaluated on the
 labels (Splink's accuracy analysis: precision-recall curve, threshold sweep), a match
 threshold is recommended (maximum F1, or the lowest meeting a target precision), the
 match probability is calibrated (`training.calibration`) and, for cluster labels, the
@@ -52,6 +56,14 @@ META_FILE = "training.json"
 # everything drive λ to exactly 1 and Splink fails on `cast(inf as float8)`); rounds below
 # this are skipped, and with none left training stops with the counts
 MIN_EM_PAIRS = 50
+# m_from="mixed": EM's m counts as this many labelled matching pairs (a Dirichlet prior).
+# A level's m is (its labelled matches + LABEL_M_PRIOR_PAIRS × EM's m) / (the labelled
+# matches whose comparison is not null + LABEL_M_PRIOR_PAIRS): labels decide a comparison
+# once clearly more than this many labelled matches reach it (at 30 they weigh half, at
+# 270 nine tenths), EM decides one few labels reach, and a level no labelled match fell
+# in keeps EM's m shrunk by the labels that fell elsewhere.
+LABEL_M_PRIOR_PAIRS = 30
+M_FROM = ("em", "labels", "mixed")
 
 
 @dataclass
@@ -69,6 +81,8 @@ class Fitted:
     u_pairs: float = 0.0  # about how many random pairs u was estimated on
     # training.diagnostics.training_health: its messages are also in `warnings`
     health: list[dict[str, Any]] = field(default_factory=list)
+    # m_from="mixed": per comparison, the labelled matches reaching it and the labels' weight
+    m_sources: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _label_pairs_for_splink(con: duckdb.DuckDBPyConnection, table: str, link: bool) -> str:
@@ -110,11 +124,14 @@ def fit(
     from training.diagnostics import em_sessions
 
     warnings: list[str] = []
-    m_from = m_from or ("labels" if labels is not None else "em")
-    if m_from not in ("em", "labels"):
-        raise InputError(f"m_from must be 'em' or 'labels', not '{m_from}'")
-    if m_from == "labels" and labels is None:
-        raise InputError("m from labels needs labels (--labels-column, --truth or --labels-pairs)")
+    if m_from is None:
+        from_store = labels is not None and labels.by_source is not None
+        m_from = "mixed" if from_store else "labels" if labels is not None else "em"
+    if m_from not in M_FROM:
+        raise InputError(f"m_from must be 'em', 'labels' or 'mixed', not '{m_from}'")
+    if m_from != "em" and labels is None:
+        raise InputError(f"m from {m_from} needs labels (--labels-column, --truth, "
+                         "--labels-pairs or --labels-from-store)")
     t = config.model.training
     ttable = training_table(con, table, link_type)
     fit_table = ttable
@@ -131,10 +148,17 @@ def fit(
                 "(model.training.max_records)"
             )
     em_pairs = {}
-    if m_from == "em":
+    if m_from in ("em", "mixed"):
         em_pairs = {tuple(r): blocked_pairs(con, fit_table, r, link_type)
                     for r in t.em_blocking_rules}
-        if em_pairs and all(n < MIN_EM_PAIRS for n in em_pairs.values()):
+        if m_from == "mixed" and em_pairs and all(n < MIN_EM_PAIRS for n in em_pairs.values()):
+            # too few pairs for EM: the labels alone, as with m_from="labels"
+            warnings.append(
+                f"m from labels alone: no EM rule (model.training.em_blocking_rules) finds "
+                f"{MIN_EM_PAIRS} record pairs in this data, so EM cannot fill in where labels "
+                "are few")
+            m_from = "labels"
+        elif em_pairs and all(n < MIN_EM_PAIRS for n in em_pairs.values()):
             n_fit = scalar(con, f"SELECT count(*) FROM {fit_table}")
             found = ", ".join(f"{n:,} pairs under {list(r)}" for r, n in em_pairs.items())
             raise InputError(
@@ -181,6 +205,7 @@ def fit(
         linker = make_linker(con, fit_table, condition_on_parties(
             linker.misc.save_model_to_json(), config))
 
+    m_sources: list[dict[str, Any]] = []
     if m_from == "labels":
         name = _label_pairs_for_splink(con, ttable, link_type != "dedupe_only")
         linker.training.estimate_m_from_pairwise_labels(name)
@@ -234,6 +259,9 @@ def fit(
             )
     settings = linker.misc.save_model_to_json()
     sessions = em_sessions(linker)  # before the linker is rebuilt from adjusted settings
+    if m_from == "mixed":
+        name = _label_pairs_for_splink(con, ttable, link_type != "dedupe_only")
+        m_sources = blend_m(settings, labelled_match_counts(linker, name))
     if m_from == "labels":
         n_matches = scalar(con, "SELECT count(*) FROM label_pairs WHERE is_match = 1")
         filled = fill_unseen_m(settings, n_matches)
@@ -247,7 +275,7 @@ def fit(
     settings, adjusted = constrain(settings, set(unseen))
     if adjusted:
         warnings += [a.sentence() for a in adjusted]
-    if adjusted or (m_from == "labels" and filled):
+    if adjusted or (m_from == "labels" and filled) or m_from == "mixed":
         linker = make_linker(con, ttable, settings)
     # a round that did not converge, a level never trained, an implausible m: said out loud
     health = training_health(learned, sessions)
@@ -263,7 +291,62 @@ def fit(
         records=int(n if lambda_from == "labels" else n_fit),
         u_pairs=u_pairs,
         health=health,
+        m_sources=m_sources,
     )
+
+
+def labelled_match_counts(linker: Any, labels_table: str) -> list[list[float]]:
+    """Per comparison of the linker (in order), how many labelled matching pairs fall in
+    each non-null level (in order): the counts Splink's `estimate_m_from_pairwise_labels`
+    turns into m, taken before they become proportions."""
+    from splink.internals.block_from_labels import block_from_labels
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_sql
+    from splink.internals.expectation_maximisation import compute_new_parameters_sql
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    settings_obj = linker._settings_obj
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_list_of_sqls(block_from_labels(linker, labels_table))
+    pipeline.enqueue_sql(compute_comparison_vector_values_sql(
+        settings_obj._columns_to_select_for_comparison_vector_values),
+        "__splink__df_comparison_vectors")
+    pipeline.enqueue_sql("SELECT *, cast(1.0 AS float8) AS match_probability "
+                         "FROM __splink__df_comparison_vectors", "__splink__df_predict")
+    pipeline.enqueue_sql(compute_new_parameters_sql(
+        estimate_without_term_frequencies=False, comparisons=settings_obj.comparisons),
+        "__splink__m_u_counts")
+    rows = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline).as_record_list()
+    counts: dict[tuple[str, int], float] = {
+        (r["output_column_name"], int(r["comparison_vector_value"])): float(r["m_count"] or 0)
+        for r in rows}
+    return [[counts.get((c.output_column_name, lv.comparison_vector_value), 0.0)
+             for lv in c._comparison_levels_excluding_null]
+            for c in settings_obj.comparisons]
+
+
+def blend_m(settings: dict, counts: list[list[float]]) -> list[dict[str, Any]]:
+    """m from labels where enough labelled matches reach a comparison, EM's m elsewhere
+    (`LABEL_M_PRIOR_PAIRS`), in `settings` (EM's) in place; returns per comparison the
+    labelled matches that reach it and the labels' weight. A comparison the labels
+    reach may overturn its domain priors (fixed m), as with m from labels alone."""
+    k = float(LABEL_M_PRIOR_PAIRS)
+    sources = []
+    for comp, level_counts in zip(settings.get("comparisons", []), counts, strict=True):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        n = sum(level_counts)
+        em = [lv.get("m_probability") for lv in levels]
+        total_em = sum(m for m in em if m is not None) or 1.0
+        if n > 0:
+            for lv, c, m in zip(levels, level_counts, em, strict=True):
+                if m is None and not c:
+                    continue  # trained by neither: training.constraints' "untrained" rule
+                lv["m_probability"] = (c + (k * m / total_em if m is not None else 0.0)) / (n + k)
+                lv.pop("fix_m_probability", None)
+        sources.append({"comparison": comp["output_column_name"], "labelled_matches": int(n),
+                        "label_weight": n / (n + k)})
+    return sources
 
 
 def blocked_pairs(con: duckdb.DuckDBPyConnection, table: str, rule: list[str],
@@ -452,8 +535,17 @@ def evaluate_on_labels(
     calibration_method: str | None = "isotonic",
     charts_dir: Path | None = None,
     link_type: str = "dedupe_only",
+    chosen: bool = False,
 ) -> LabelEvaluation:
-    """Accuracy analysis, threshold recommendation and calibration on the labels."""
+    """Accuracy analysis, threshold recommendation and calibration on the labels.
+
+    `chosen`: the labelled pairs were chosen for what they are (the store's labels: pairs
+    `er label next` asked because they sit near the threshold, entities the review queue
+    ranked), not drawn at random. Precision and recall on them describe that sample only,
+    and a calibrator fitted on them maps every sure match to the near-threshold share of
+    matches (on the second data set, 50 such labels left almost nothing linked at 0.9), so
+    neither a threshold is recommended nor a calibrator fitted: the model keeps the
+    config's threshold and its Fellegi-Sunter probabilities."""
     import numpy as np
 
     from training import calibration as cal
@@ -512,6 +604,10 @@ def evaluate_on_labels(
 
     sweep = analysis("table").as_pandas_dataframe()
     threshold, rule = recommend_threshold(sweep, target_precision)
+    if chosen:
+        threshold, rule = None, ("none: the labels were chosen near the threshold, not "
+                                 "sampled at random")
+        calibration_method = None
     metrics: dict[str, float] = {}
     if threshold is not None:
         at = sweep[sweep["match_probability"] >= threshold - 1e-12].sort_values(
@@ -611,6 +707,37 @@ def cluster_metrics(con, config: Config, model) -> dict[str, float]:
 # --------------------------------------------------------------------------- the run
 
 
+def label_metrics(labels) -> dict[str, float]:
+    """How many labels of each kind training used (pairs, by source for the store's)."""
+    if labels is None:
+        return {}
+    out = {"labels_match_pairs": float(labels.match_pairs)}
+    if labels.non_match_pairs is not None:
+        out["labels_non_match_pairs"] = float(labels.non_match_pairs)
+    if labels.by_source is not None:
+        out["labels_contradictions"] = float(len(labels.contradictions))
+        out["labels_not_in_training"] = float(labels.not_in_training or 0)
+        for src, n in labels.by_source.items():
+            out[f"labels_{src}_match"] = float(n["match"])
+            out[f"labels_{src}_non_match"] = float(n["non_match"])
+    return out
+
+
+def label_count_lines(labels) -> list[str]:
+    if labels is None or labels.non_match_pairs is None:
+        return []
+    lines = [f"labels:   {labels.match_pairs + labels.non_match_pairs:,} pairs "
+             f"({labels.match_pairs:,} match, {labels.non_match_pairs:,} non-match) "
+             f"from {labels.origin}"]
+    if labels.by_source:
+        lines.append("          by source: " + ", ".join(
+            f"{src} {n['match']} match / {n['non_match']} non-match"
+            for src, n in labels.by_source.items()))
+    if labels.contradictions:
+        lines.append(f"          {len(labels.contradictions)} contradicting label(s) reported")
+    return lines
+
+
 @dataclass
 class RunInfo:
     """Where `log_run` put a training run and the model it registered."""
@@ -699,7 +826,15 @@ class Session:
         if self.evaluation is not None:
             metrics.update(self.evaluation.metrics)
             metrics.update(self.evaluation.cluster_metrics)
+        metrics.update(label_metrics(self.labels))
+        for src in fitted.m_sources:
+            metrics[f"m_label_weight_{src['comparison']}"] = src["label_weight"]
         return metrics
+
+    def label_counts(self) -> list[str]:
+        """The lines `er train` prints about the labels it used: pairs by kind and, for
+        the store's labels, by the decision they come from."""
+        return label_count_lines(self.labels)
 
     def key_figures(self) -> list[str]:
         """The lines `er train` prints about the fit (training.diagnostics.key_figures)."""
@@ -726,6 +861,7 @@ def run(
     labels_column: str | None = None,
     truth: str | Path | None = None,
     labels_pairs: str | Path | None = None,
+    labels_from_store: str | Path | None = None,
     m_from: str | None = None,
     calibration: str | None = "isotonic",
     target_precision: float | None = None,
@@ -754,7 +890,7 @@ def run(
         ing = prepare_records(con, config, inputs, encoding, seconds, say, sheet)
         labels = load_labels(
             con, config, inputs, labels_column=labels_column, truth=truth,
-            pairs=labels_pairs, encoding=encoding, sheet=sheet,
+            pairs=labels_pairs, store=labels_from_store, encoding=encoding, sheet=sheet,
         )
         say("train")
         t0 = time.perf_counter()
@@ -785,7 +921,7 @@ def run(
             evaluation = evaluate_on_labels(
                 con, fitted, config, labels, target_precision=target_precision,
                 calibration_method=calibration, charts_dir=charts_dir if charts else None,
-                link_type=link_type,
+                link_type=link_type, chosen=labels_from_store is not None,
             )
             if labels.kind == "clusters" and link_type == "dedupe_only":
                 meta = {"trained_on_records": fitted.records}
@@ -802,10 +938,30 @@ def run(
         con=con, config=config, inputs=inputs, link_type=link_type, fitted=fitted,
         labels=labels, evaluation=evaluation, fingerprint=fingerprint,
         params_table=params_table, seconds=seconds,
-        warnings=[*ing.warnings, *fitted.warnings], calibration_method=calibration,
+        warnings=[*ing.warnings, *_label_warnings(labels), *fitted.warnings,
+                  *([STORE_LABELS_NOT_A_SAMPLE] if labels_from_store is not None else [])],
+        calibration_method=calibration,
         target_precision=target_precision, tmp=tmp, charts_dir=charts_dir,
         tf_tables=tf_tables,
     )
+
+
+STORE_LABELS_NOT_A_SAMPLE = (
+    "the store's labels were chosen (near the threshold, from the review queue), not "
+    "sampled at random: no threshold is recommended and no calibrator fitted from them; "
+    "jobs link at the config's thresholds.match (or --threshold)")
+
+
+def _label_warnings(labels) -> list[str]:
+    """What `er train` says about the store's labels: pairs it could not use and labels
+    that contradict each other (all of them in the run's labels/contradictions.json)."""
+    if labels is None or labels.by_source is None:
+        return []
+    lines = []
+    if labels.not_in_training:
+        lines.append(f"{labels.not_in_training} labelled pair(s) in the store name a record "
+                     "that is not among the training records; not used")
+    return lines + labels.warnings()
 
 
 def _loaded(fitted: Fitted, evaluation: LabelEvaluation | None, meta: dict[str, Any],
@@ -892,6 +1048,16 @@ def log_run(
 
         if fitted.warnings:
             mlflow.log_text("\n".join(fitted.warnings), "training_warnings.txt")
+        if labels is not None and labels.by_source is not None:
+            mlflow.log_dict({"origin": labels.origin, "match": labels.match_pairs,
+                             "non_match": labels.non_match_pairs,
+                             "not_in_training": labels.not_in_training,
+                             "by_source": labels.by_source}, "labels/label_counts.json")
+            mlflow.log_dict({"contradictions": list(labels.contradictions)},
+                            "labels/contradictions.json")
+        if fitted.m_sources:
+            mlflow.log_dict({"label_m_prior_pairs": LABEL_M_PRIOR_PAIRS,
+                             "comparisons": fitted.m_sources}, "diagnostics/m_sources.json")
         mlflow.log_dict({"ok": not fitted.health, "warnings": fitted.health},
                         "diagnostics/training_health.json")
         mlflow.log_artifact(str(settings_path))

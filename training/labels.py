@@ -1,11 +1,15 @@
-"""Labels for supervised training and evaluation, in one of three forms.
+"""Labels for supervised training and evaluation, in one of four forms.
 
 - a ground-truth column in the training input (`--labels-column entity_id`): records with
   the same value are the same customer;
 - a truth file `record_id,entity_id` (CSV or Parquet, `--truth`);
 - a file of labelled pairs `record_id_l,record_id_r,is_match` (`--labels-pairs`), e.g.
   steward decisions exported as training labels. `is_match` is 1/0 (true/false, yes/no
-  and a `clerical_match_score` in [0, 1] are accepted too).
+  and a `clerical_match_score` in [0, 1] are accepted too);
+- every label in an entity store (`--labels-from-store`): `er label add` answers and the
+  steward decisions (confirm, split, merge, move, different, must/cannot-link), the pairs
+  `er review export-labels` writes (`resolution.store.store_labels`), counted by source;
+  labels that contradict each other are kept and reported (`contradictions`).
 
 Whatever the form, `load_labels` leaves in the connection:
 - `truth` (record_id, entity_id) for the column or file forms, restricted to the records
@@ -23,9 +27,11 @@ from pathlib import Path
 import duckdb
 
 from resolution.config import Config
-from resolution.db import columns, quote_ident, scalar
+from resolution.db import columns, insert_rows, quote_ident, scalar
 from resolution.errors import InputError
 
+ONE_WAY = ("give labels one way: --labels-column, --truth, --labels-pairs or "
+           "--labels-from-store")
 # Pairs of one truth cluster are enumerated for m estimation; a giant "entity" (e.g. a
 # placeholder id shared by many records) would explode, so clusters above this are skipped.
 MAX_CLUSTER_FOR_PAIRS = 200
@@ -39,9 +45,26 @@ class LabelSummary:
     match_pairs: int
     non_match_pairs: int | None  # None for clusters: every other pair is a non-match
     entities: int | None
+    # store labels: {source: {"match": n, "non_match": n}} of the pairs used, by the
+    # action of the decision they come from (label, confirm, split, merge, ...)
+    by_source: dict[str, dict[str, int]] | None = None
+    # store labels: pairs left out because a record is not among the training records
+    not_in_training: int | None = None
+    # store labels: labels that contradict each other (resolution.store.StoreLabels)
+    contradictions: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["contradictions"] = len(self.contradictions)  # the list is an MLflow artifact
+        return d
+
+    def warnings(self) -> list[str]:
+        """One line per contradiction (the first ten, then how many more)."""
+        lines = [c["message"] for c in self.contradictions[:10]]
+        if len(self.contradictions) > 10:
+            lines.append(f"... and {len(self.contradictions) - 10} more contradicting labels "
+                         "(all in the run's artifact labels/contradictions.json)")
+        return lines
 
 
 def _truth_from_column(
@@ -125,6 +148,18 @@ def _pairs_from_file(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     con.execute("DROP TABLE _pairs_raw")
 
 
+def _pairs_from_store(con: duckdb.DuckDBPyConnection, store: str | Path):
+    """The store's labels as `_pairs_typed` (a, b, is_match) and `_pairs_source`."""
+    from resolution.store import store_labels
+
+    found = store_labels(store)
+    con.execute("CREATE OR REPLACE TABLE _pairs_source (a VARCHAR, b VARCHAR, is_match INTEGER, "
+                "source VARCHAR)")
+    insert_rows(con, "_pairs_source", ["a", "b", "is_match", "source"], found.pairs)
+    con.execute("CREATE OR REPLACE TABLE _pairs_typed AS SELECT a, b, is_match FROM _pairs_source")
+    return found
+
+
 def load_labels(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -133,16 +168,19 @@ def load_labels(
     labels_column: str | None = None,
     truth: str | Path | None = None,
     pairs: str | Path | None = None,
+    store: str | Path | None = None,
     encoding: str | None = None,
     records: str = "records",
     sheet: str | None = None,
 ) -> LabelSummary | None:
     """Load whichever labels are given (at most one form); None when there are none."""
-    given = [x for x in (labels_column, truth, pairs) if x is not None]
+    given = [x for x in (labels_column, truth, pairs, store) if x is not None]
     if not given:
         return None
     if len(given) > 1:
-        raise InputError("give labels one way: --labels-column, --truth or --labels-pairs")
+        raise InputError(ONE_WAY)
+    if store is not None:
+        return _load_store_pairs(con, store, records)
     if pairs is not None:
         _pairs_from_file(con, pairs)
         con.execute(
@@ -170,6 +208,47 @@ def load_labels(
         )
         return LabelSummary("pairs", str(pairs), int(n_rec), int(n_match), int(n_non), None)
 
+    return _cluster_labels(con, config, inputs, labels_column, truth, encoding, records, sheet)
+
+
+def _load_store_pairs(con: duckdb.DuckDBPyConnection, store: str | Path,
+                      records: str) -> LabelSummary:
+    found = _pairs_from_store(con, store)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE label_pairs AS
+        SELECT a AS record_id_l, b AS record_id_r, is_match FROM _pairs_typed
+        WHERE a IN (SELECT record_id FROM {records}) AND b IN (SELECT record_id FROM {records})
+        """
+    )
+    con.execute("DROP TABLE _pairs_typed")
+    n_match = scalar(con, "SELECT count(*) FROM label_pairs WHERE is_match = 1")
+    n_non = scalar(con, "SELECT count(*) FROM label_pairs WHERE is_match = 0")
+    if not found.pairs:
+        raise InputError(f"{store}: the store holds no labels yet (label pairs with "
+                         "`er label next` / `er label add`, or decide entities in `er review`)")
+    if n_match == 0:
+        raise InputError(f"{store}: none of the store's {len(found.pairs)} labelled pairs is a "
+                         "match between two training records; m cannot be estimated from them")
+    by_source: dict[str, dict[str, int]] = {}
+    for src, m, n in con.execute(
+        """SELECT s.source, s.is_match, count(*) FROM _pairs_source s
+           JOIN label_pairs p ON p.record_id_l = s.a AND p.record_id_r = s.b
+           GROUP BY 1, 2 ORDER BY 1, 2"""
+    ).fetchall():
+        by_source.setdefault(src, {"match": 0, "non_match": 0})[
+            "match" if m == 1 else "non_match"] = int(n)
+    con.execute("DROP TABLE _pairs_source")
+    n_rec = scalar(con, "SELECT count(*) FROM (SELECT record_id_l FROM label_pairs UNION "
+                        "SELECT record_id_r FROM label_pairs)")
+    return LabelSummary(
+        "pairs", f"store {store}", int(n_rec), int(n_match), int(n_non), None,
+        by_source=by_source, not_in_training=len(found.pairs) - int(n_match) - int(n_non),
+        contradictions=tuple(found.contradictions))
+
+
+def _cluster_labels(con, config, inputs, labels_column, truth, encoding, records,
+                    sheet) -> LabelSummary:
     if labels_column is not None:
         _truth_from_column(con, config, inputs, labels_column, encoding, sheet)
         origin = f"column {labels_column}"

@@ -32,6 +32,7 @@ from resolution.store.constraints import (
     export_labels,
     labelled_pairs,
     move_record,
+    store_labels,
 )
 from resolution.store.rollback import RollbackResult, rollback_job
 from resolution.store.schema import (
@@ -54,6 +55,6 @@ __all__ = [
     "UNDO_TABLES", "IdMapping", "RollbackResult", "_events", "add_constraint",
     "assign_stable_ids", "attach_store", "backup_store", "commit_job", "connect_store",
     "ensure_indexes", "export_labels", "job_config", "labelled_pairs", "load_constraints",
-    "move_record", "open_store", "others_waiting", "restore_store", "rollback_job",
+    "move_record", "open_store", "others_waiting", "restore_store", "rollback_job", "store_labels",
     "undo_begin", "undo_end", "verify_connection", "verify_store", "write_history",
 ]
