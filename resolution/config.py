@@ -124,8 +124,8 @@ class ComparisonConfig(_Strict):
 # The standardizers a declared field (`fields`) can use; the columns each adds to
 # `records` are in resolution/standardize/columns.py (FIELD_STANDARDIZERS).
 StandardizerName = Literal[
-    "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
-    "text", "none",
+    "company_name", "person_name", "person_name_latin", "phone", "email", "address", "uscc",
+    "id_card", "date", "text", "none",
 ]
 STANDARDIZERS: tuple[str, ...] = get_args(StandardizerName)
 
@@ -143,6 +143,17 @@ class FieldConfig(_Strict):
 
     column: str | None = Field(default=None, description="input column (default: the field name)")
     standardizer: StandardizerName
+    surname_column: str | None = Field(
+        default=None,
+        description="person_name_latin only: the input column holding the family name when "
+        "names come in two columns (`column` then holds the given names)",
+    )
+
+    @model_validator(mode="after")
+    def _surname_column_for_latin_names(self) -> FieldConfig:
+        if self.surname_column is not None and self.standardizer != "person_name_latin":
+            raise ValueError("surname_column is for the person_name_latin standardizer only")
+        return self
 
 
 class TrainingConfig(_Strict):
