@@ -19,7 +19,8 @@ right for "Zhang Wei" / "Wei Zhang" / 张伟 but scrambles other names ("Takahas
   syllables, the key the Chinese family gives 王伟, so "Wang Wei", "Wei Wang" and 王伟 meet.
 
 A name given in two columns (``person_name_latin(given, surname)``: the config's
-``surname_column``) is taken in that order. Chinese characters go through the Chinese
+``surname_column``) is taken in that order, unless the surname column holds a frequent given
+name and the given-name column does not ("Wilson" / "Mary": entered the wrong way round). Chinese characters go through the Chinese
 family, their surname and given name as pinyin. Pure, cached, never raises.
 """
 
@@ -153,6 +154,23 @@ _NICKNAMES: dict[str, str] = {
 }
 
 
+# Frequent given names in English-speaking registers (beside the formal names and nicknames
+# above), to catch first and last name entered in each other's columns: "Wilson" / "Mary"
+_GIVEN_NAMES = frozenset(_words("""mary linda sarah karen lisa ashley emily donna michelle carol
+    laura sharon kathleen amy angela helen anna brenda emma nicole samantha ruth rachel janet
+    catherine carolyn heather diane olivia julie joyce evelyn joan christina kelly martha
+    lauren andrea cheryl megan alice jean doris ann gloria teresa sara madison hannah janice
+    julia grace judy rose denise marilyn beverly isabella sophia charlotte amber danielle
+    brittany diana natalie kayla alexis lori tiffany kristen maria ana sofia lucia carmen
+    kevin brian george jason jeffrey ryan jacob gary eric justin scott brandon frank jose
+    carlos luis juan miguel jorge pedro diego rafael ivan mohammed ahmed ali omar arthur
+    jerry dennis tyler aaron adam nathan zachary harold kyle carl jeremy keith roger noah
+    ethan christian terry sean austin jesse dylan bryan joe billy bruce gabriel logan albert
+    willie alan eugene russell wayne roy ralph bobby randy philip howard louis johnny
+    martin craig stanley shawn travis bradley jimmy mark paul""")) | frozenset(
+    _NICKNAMES) | frozenset(_NICKNAMES.values())
+
+
 @lru_cache(maxsize=1)
 def _surname_pinyin() -> frozenset[str]:
     """Chinese surnames as tone-less pinyin (wang, ouyang, zhuge …), from the Chinese family's
@@ -194,6 +212,17 @@ def _pinyin_syllables(words: list[str]) -> list[str] | None:
     if not 2 <= len(out) <= 4 or (words[0] not in surnames and words[-1] not in surnames):
         return None
     return out
+
+
+def _swapped(given_words: list[str], sur_words: list[str]) -> bool:
+    """First and last name in each other's columns: the surname column holds an initial, or
+    a frequent given name while the given-name column holds a word that is not one
+    ("Wilson" / "Mary"; not "Thomas" / "James", where either could be either)."""
+    if len(sur_words) != 1 or len(given_words) != 1 or len(given_words[0]) < 2:
+        return False
+    # an initial in the surname column ("Roberts" / "P.") is a given name's too
+    return len(sur_words[0]) == 1 or (sur_words[0] in _GIVEN_NAMES
+                                      and given_words[0] not in _GIVEN_NAMES)
 
 
 def _split_suffix(words: list[str]) -> tuple[list[str], str | None]:
@@ -272,6 +301,8 @@ def person_name_latin(name: object, surname: object = None) -> LatinPersonName:
             given_words = []
         sur_words, sur_suffix = _split_suffix(_tokens(s))
         suffix = suffix or sur_suffix
+        if _swapped(given_words, sur_words):
+            given_words, sur_words = sur_words, given_words
         syl = _pinyin_syllables([*sur_words, *given_words]) if len(sur_words) == 1 else None
         return _result(given_words, sur_words, suffix, syl)
     assert t is not None
