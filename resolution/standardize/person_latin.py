@@ -40,7 +40,7 @@ from resolution.standardize.person import (
     _segment,
     _syllables,
 )
-from resolution.standardize.text import _CJK, _cached, _clean, _words
+from resolution.standardize.text import _CJK, _cached, _clean, _words, is_placeholder
 
 
 class LatinPersonName(NamedTuple):
@@ -264,6 +264,8 @@ def _result(given_words: list[str], surname_words: list[str], suffix: str | None
     root = _NICKNAMES.get(given or "", given)
     # as written, "Last, First" as "First Last": standardizing `std` again gives it back
     std = " ".join(written or [*given_words, *surname_words])
+    if is_placeholder(std):  # what is left of ":X", "N.A." is a placeholder too
+        return _NONE
     if syllables is not None:
         key = "".join(sorted(syllables))
     else:
@@ -276,11 +278,15 @@ def _from_chinese(t: str) -> LatinPersonName:
     p = _person(t)
     if p.std is None:
         return _NONE
+    if not _CJK.search(p.std):  # the Chinese part was a note in brackets: "A (一)"
+        return person_name_latin(p.std)
     surname = (_SURNAME_PINYIN.get(p.surname) or "".join(_char_pinyin(c) for c in p.surname)
                if p.surname else None)
     given = "".join(_char_pinyin(c) for c in (p.given or "")) or None
-    given = given.replace("v", "u") if given else None
-    surname = surname.replace("v", "u") if surname else None
+    # a character pypinyin cannot read stays itself: keep only what is pinyin
+    given = "".join(_RX_WORD.findall(given.replace("v", "u"))) or None if given else None
+    surname = ("".join(_RX_WORD.findall(surname.replace("v", "u"))) or None
+               if surname else None)
     initial = given[0] if given else None
     return LatinPersonName(p.std, surname, given, given, initial, None, p.pinyin)
 
@@ -297,9 +303,16 @@ def person_name_latin(name: object, surname: object = None) -> LatinPersonName:
         return _from_chinese((s or "") + (t or ""))
     if s is not None:
         given_words, suffix = _split_suffix(_drop_titles(_tokens(t or "")))
-        if not given_words or (len(given_words) == 1 and given_words[0] in _SUFFIXES):
+        if all(w in _SUFFIXES or w in _TITLES for w in given_words):  # "Mr" / "Smith"
             given_words = []
         sur_words, sur_suffix = _split_suffix(_tokens(s))
+        if t is not None and all(w in _SUFFIXES or w in _TITLES for w in sur_words):
+            # nothing but "Jr" (or nothing) in the surname column: the first column is
+            # the whole name ("John Smith" / "Jr")
+            p = person_name_latin(t)
+            if p.std is None or not sur_words:
+                return p
+            return p._replace(suffix=p.suffix or _SUFFIXES.get(sur_words[0]))
         suffix = suffix or sur_suffix
         if _swapped(given_words, sur_words):
             given_words, sur_words = sur_words, given_words
@@ -309,10 +322,10 @@ def person_name_latin(name: object, surname: object = None) -> LatinPersonName:
     if "," in t:
         before, after = t.split(",", 1)
         after_words, suffix = _split_suffix(_drop_titles(_tokens(after)))
-        if after_words and not (len(after_words) == 1 and after_words[0] in _SUFFIXES):
+        sur_words, sur_suffix = _split_suffix(_drop_titles(_tokens(before)))
+        if sur_words and after_words and not (
+                len(after_words) == 1 and after_words[0] in _SUFFIXES):
             # "Smith, John (Jr.)": the surname first
-            sur_words, sur_suffix = _split_suffix(_tokens(before))
-            sur_words = _drop_titles(sur_words)
             syl = (_pinyin_syllables([*sur_words, *after_words])
                    if len(sur_words) == 1 else None)
             return _result(after_words, sur_words, suffix or sur_suffix, syl)
