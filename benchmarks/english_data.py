@@ -33,6 +33,10 @@ Measured through the CLI (the config declares every column; no Python):
     er dedup --config configs/english_persons.yaml --model models:/english_persons/1 \\
         --input /tmp/english/persons.csv --out /tmp/english/job
     er evaluate --out /tmp/english/job --truth /tmp/english/truth.csv --no-mlflow
+
+Measured so (10,002 records, seed 3): pairwise P 0.875, R 0.965, F1 0.918, B-cubed F1
+0.963; plain Splink on the same columns (benchmarks/english_accuracy.py) F1 0.900, B-cubed
+F1 0.957.
 """
 
 from __future__ import annotations

@@ -191,5 +191,5 @@ def test_english_persons_deduplicate_through_the_cli(mlflow_store, tmp_path):
                      "--no-mlflow")
     metrics = json.loads(result.output)
     metrics = metrics[0] if isinstance(metrics, list) else metrics
-    assert metrics["pairwise_f1"] >= 0.85, metrics
-    assert metrics["bcubed_f1"] >= 0.93, metrics
+    assert metrics["pairwise_f1"] >= 0.88, metrics  # 0.91 when written
+    assert metrics["bcubed_f1"] >= 0.95, metrics  # 0.963
