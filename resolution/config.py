@@ -305,8 +305,8 @@ class ComparisonConfig(_Strict):
 # The standardizers a declared field (`fields`) can use; the columns each adds to
 # `records` are in resolution/standardize/columns.py (FIELD_STANDARDIZERS).
 StandardizerName = Literal[
-    "company_name", "person_name", "phone", "email", "address", "uscc", "id_card", "date",
-    "text", "list", "none",
+    "company_name", "person_name", "person_name_latin", "phone", "email", "address", "uscc",
+    "id_card", "date", "text", "list", "none",
 ]
 STANDARDIZERS: tuple[str, ...] = get_args(StandardizerName)
 
@@ -324,6 +324,11 @@ class FieldConfig(_Strict):
     standardizer: StandardizerName
     separator: str | None = Field(
         default=None, description="standardizer list: what separates the items (default ';')")
+    surname_column: str | None = Field(
+        default=None,
+        description="person_name_latin only: the input column holding the family name when "
+        "names come in two columns (`column` then holds the given names)",
+    )
 
     @model_validator(mode="after")
     def _separator(self) -> FieldConfig:
@@ -331,6 +336,8 @@ class FieldConfig(_Strict):
             raise ValueError("separator belongs to the standardizer list")
         if self.separator == "":
             raise ValueError("separator: give the character(s) between the items, e.g. ';'")
+        if self.surname_column is not None and self.standardizer != "person_name_latin":
+            raise ValueError("surname_column is for the person_name_latin standardizer only")
         return self
 
 

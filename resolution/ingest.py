@@ -453,14 +453,23 @@ def _reserved_names(fields: dict[str, FieldConfig], origin: str) -> set[str]:
                                 *declared_columns(fields, origin))}
 
 
+def _declared_inputs(fields: dict[str, FieldConfig]) -> list[tuple[str, str, str]]:
+    """(field, input column, config key) of every input column the declared fields read."""
+    out = []
+    for name, fc in fields.items():
+        out.append((name, fc.column or name,
+                    f"fields.{name}.column" if fc.column else f"fields.{name}"))
+        if fc.surname_column:
+            out.append((name, fc.surname_column, f"fields.{name}.surname_column"))
+    return out
+
+
 def _check_declared(con, table: str, fields: dict[str, FieldConfig], path: Path,
                     origin: str) -> None:
     """Every column the config's `fields` name is in this input."""
     present = [c for c in columns(con, table) if c != EXCEL_NUMBER_COLUMN]
     lower = {c.strip().lower() for c in present}
-    for name, fc in fields.items():
-        col = fc.column or name
-        key = f"fields.{name}.column" if fc.column else f"fields.{name}"
+    for _name, col, key in _declared_inputs(fields):
         if col.strip().lower() not in lower:
             raise ConfigError(
                 f"{origin}: {key}: column '{col}' is not in {path} (it has: "
@@ -556,7 +565,7 @@ def ingest(
     parts, kept_parts = [], []
     excel_columns: dict[str, str] = {}  # "file: field" -> the column it came from
     renamed: dict[str, str] = {}
-    declared = {(fc.column or n).strip().lower() for n, fc in fields.items()}
+    declared = {col.strip().lower() for _n, col, _k in _declared_inputs(fields)}
     for i, path in enumerate(inputs):
         p = Path(path)
         table = f"_input_{i}"

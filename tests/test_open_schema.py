@@ -216,6 +216,7 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
     from resolution.standardize.columns import field_columns
 
     declared = {"co": ("company", "company_name"), "pn": ("person", "person_name"),
+                "pl": ("person", "person_name_latin"),
                 "tel": ("tel", "phone"), "mail": ("mail", "email"), "adr": ("addr", "address"),
                 "credit": ("credit", "uscc"), "idno": ("idno", "id_card"),
                 "dob": ("dob", "date"), "txt": ("txt", "text"), "raw": ("txt", "none"),
@@ -241,6 +242,7 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
     row = dict(zip(want, results[0][0]))
     assert (row["co_core"], row["pn_std"], row["tel_key"], row["mail_key"]) == (
         "华联超市", "张伟", "+8613812345678", "a@b.cn")
+    assert (row["pl_surname"], row["pl_given"], row["pl_key"]) == ("zhang", "wei", "weizhang")
     assert (row["adr_district"], row["credit_valid"], row["idno_gender"]) == ("浦东新区", True, "F")
     assert (str(row["dob_date"]), row["txt_std"]) == ("2001-02-03", "hello world")
     assert row["items_list"] == ["a", "b"]  # distinct items, trimmed, lower-case, sorted

@@ -9,6 +9,10 @@ function that never raises, whatever it is given:
 - ``company_name`` / ``person_name`` / ``customer_name`` — names split into core, region, legal
   form, branch and a pinyin key that Chinese, traditional, pinyin and English spellings share
   (the company keys come from ``latin``).
+- ``person_name_latin`` — a person's name in Latin script: surname and given name kept apart,
+  case, diacritics, titles, suffixes (Jr), "Last, First", spaces and hyphens inside a name
+  ("Jun Ho" = "Junho"), nicknames, and a key insensitive to order (pinyin names either way
+  round meet their Chinese writing).
 - ``parse_phone``, ``parse_email``, ``parse_address``, ``parse_uscc``, ``parse_id_card``,
   ``parse_datetime`` — validators that normalise and flag, keeping invalid values visible.
 
@@ -23,10 +27,10 @@ flag is NULL when there was no value and False when there was one that is not va
 identifiers keep their cleaned value but never get a match key.
 
 Modules, one responsibility each: ``text`` (text basics, placeholders, numerals),
-``divisions`` (the administrative-division table), ``person``, ``company``, ``customer``,
-``phone``, ``email``, ``identifiers`` (USCC, ID card), ``dates``, ``address``, ``latin`` (keys
-Chinese and English/pinyin writings share), ``columns`` (the standardized columns) and
-``engine`` (UDFs, worker processes, the cache, ``standardize_table``).
+``divisions`` (the administrative-division table), ``person``, ``person_latin``, ``company``,
+``customer``, ``phone``, ``email``, ``identifiers`` (USCC, ID card), ``dates``, ``address``,
+``latin`` (keys Chinese and English/pinyin writings share), ``columns`` (the standardized
+columns) and ``engine`` (UDFs, worker processes, the cache, ``standardize_table``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from resolution.standardize.email import Email, parse_email
 from resolution.standardize.engine import register_udfs, standardize_table, standardizer_version
 from resolution.standardize.identifiers import IdCard, Uscc, parse_id_card, parse_uscc
 from resolution.standardize.person import PersonName, person_name, pinyin_key
+from resolution.standardize.person_latin import LatinPersonName, person_name_latin
 from resolution.standardize.phone import Phone, parse_phone
 from resolution.standardize.text import is_placeholder, text_basic
 
@@ -51,6 +56,7 @@ __all__ = [
     "CustomerName",
     "Email",
     "IdCard",
+    "LatinPersonName",
     "PersonName",
     "Phone",
     "Uscc",
@@ -65,6 +71,7 @@ __all__ = [
     "parse_phone",
     "parse_uscc",
     "person_name",
+    "person_name_latin",
     "pinyin_key",
     "register_udfs",
     "standardize_table",

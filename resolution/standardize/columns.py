@@ -164,13 +164,14 @@ def record_columns(results: dict[str, Any]) -> dict[str, Any]:
 
 class FieldStandardizer(NamedTuple):
     """How a declared field is standardized: the UDF and its arguments (the field's value
-    is `k`; other arguments NULL), and the columns it adds to `records`, each
-    `FIELD_<suffix>` with its DuckDB type and its SQL over the UDF's result `{r}`. Without
-    a UDF, the columns are SQL over the input value `{v}` itself (and the field's
-    separator `{sep}`)."""
+    is `k`, its `surname_column` is `surname`; other arguments NULL), and the columns it
+    adds to `records`, each `FIELD_<suffix>` with its DuckDB type and its SQL over the
+    UDF's result `{r}`. Without a UDF, the columns are SQL over the input value `{v}`
+    itself (and the field's separator `{sep}`)."""
 
     udf: str | None
-    args: tuple[str | None, ...]  # "k": the field's value, None: NULL
+    # "k": the field's value, "surname": its surname_column (NULL when unset), None: NULL
+    args: tuple[str | None, ...]
     columns: tuple[tuple[str, str, str], ...]
 
 
@@ -184,6 +185,10 @@ FIELD_STANDARDIZERS: dict[str, FieldStandardizer] = {
         (f, _S, "{r}." + f) for f in ("std", "core", "region", "legal_form", "branch", "pinyin"))),
     "person_name": FieldStandardizer("std_person_name", ("k",), tuple(
         (f, _S, "{r}." + f) for f in ("std", "surname", "given", "pinyin"))),
+    # the field's column, and its surname_column when names come in two columns
+    "person_name_latin": FieldStandardizer("std_person_name_latin", ("k", "surname"), tuple(
+        (f, _S, "{r}." + f)
+        for f in ("std", "surname", "given", "given_root", "initial", "suffix", "key"))),
     "phone": FieldStandardizer("std_phone", ("k",), (
         ("e164", _S, "{r}.e164"), ("ext", _S, "{r}.ext"), ("type", _S, "{r}.type"),
         ("valid", "BOOLEAN", "{r}.valid"),
@@ -242,6 +247,13 @@ def declared_columns(fields: Mapping[str, FieldConfig], origin: str = "config") 
                                   f"both make the column '{col}'; rename one")
             owner[col], out[col] = name, typ
     return out
+
+
+def field_inputs(name: str, fc: FieldConfig) -> list[str | None]:
+    """The input columns a declared field's standardizer reads, in its argument order
+    (None: a NULL argument)."""
+    roles = {"k": fc.column or name, "surname": fc.surname_column}
+    return [roles[a] if a else None for a in FIELD_STANDARDIZERS[fc.standardizer].args]
 
 
 def field_select_sql(name: str, fc: FieldConfig, alias: str, value: str) -> list[str]:

@@ -27,6 +27,7 @@ from resolution.standardize.columns import (
     FIELD_STANDARDIZERS,
     JOINS,
     LOOKUPS,
+    field_inputs,
     field_select_sql,
     select_sql,
 )
@@ -36,6 +37,7 @@ from resolution.standardize.dates import parse_datetime
 from resolution.standardize.email import parse_email
 from resolution.standardize.identifiers import parse_id_card, parse_uscc
 from resolution.standardize.person import person_name
+from resolution.standardize.person_latin import person_name_latin
 from resolution.standardize.phone import parse_phone
 from resolution.standardize.text import text_basic
 
@@ -72,6 +74,19 @@ _UDFS: dict[str, tuple] = {
             ("surname", "VARCHAR", _S),
             ("given", "VARCHAR", _S),
             ("pinyin", "VARCHAR", _S),
+        ],
+    ),
+    "std_person_name_latin": (
+        person_name_latin,
+        2,
+        [
+            ("std", "VARCHAR", _S),
+            ("surname", "VARCHAR", _S),
+            ("given", "VARCHAR", _S),
+            ("given_root", "VARCHAR", _S),
+            ("initial", "VARCHAR", _S),
+            ("suffix", "VARCHAR", _S),
+            ("key", "VARCHAR", _S),
         ],
     ),
     "std_company_name": (
@@ -227,6 +242,7 @@ def _warm() -> None:
     customer_name("華聯超市（上海）有限公司", None)
     customer_name("Shanghai Hualian Co., Ltd.", None)
     person_name("張偉")
+    person_name_latin("Zhang Wei")
     parse_phone("021-12345678")
     parse_email("a@b.cn")
     parse_address(None, None, None, "上海市浦东新区科苑路88号")
@@ -487,8 +503,10 @@ def standardize_table(
             field_selects += field_select_sql(name, fc, "", value)
             continue
         # the standardizer in the key: a cache shared by configs keeps each one's results apart
-        key, alias = f"fld_{name}__{fc.standardizer}", f"f{i}"
-        names = [fc.column or name if a == "k" else None for a in fs.args]
+        # (and whether it reads a second column: the cached key columns differ)
+        key = f"fld_{name}__{fc.standardizer}{'__surname' if fc.surname_column else ''}"
+        alias = f"f{i}"
+        names = field_inputs(name, fc)
         lookups[key] = (names, fs.udf, "")
         joins[alias] = (key, names)
         field_selects += field_select_sql(name, fc, alias, value)
