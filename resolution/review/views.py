@@ -308,15 +308,17 @@ def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> 
                FROM pairs p JOIN m ON m.record_id = p.record_id_r
                WHERE p.record_id_r IN (SELECT unnest($recs))),
            best AS (
-               SELECT o.entity_id, arg_max(struct_pack(r := o.record_id, o := o.other,
-                                                       e := x.entity_id, p := o.prob),
-                                           (o.prob, o.other)) AS b
+               -- of members tied with the same other record, the first by ID (arg_max
+               -- picked any, so the page could change between two loads)
+               SELECT o.entity_id, struct_pack(r := o.record_id, o := o.other,
+                                               e := x.entity_id, p := o.prob) AS b
                FROM out o JOIN crosswalk x ON x.record_id = o.other
                WHERE x.entity_id <> o.entity_id AND NOT EXISTS (
                    SELECT 1 FROM constraints k WHERE k.active AND k.kind = 'cannot_link'
                    AND least(k.record_id_l, k.record_id_r) = least(o.record_id, o.other)
                    AND greatest(k.record_id_l, k.record_id_r) = greatest(o.record_id, o.other))
-               GROUP BY o.entity_id)
+               QUALIFY row_number() OVER (PARTITION BY o.entity_id
+                                          ORDER BY o.prob DESC, o.other DESC, o.record_id) = 1)
            SELECT best.entity_id, b.r AS record_id, b.o AS other_record, b.e AS other_entity,
                   e.customer_name AS other_name, b.p AS probability
            FROM best LEFT JOIN entities e ON e.entity_id = b.e""",
@@ -391,12 +393,18 @@ def explain_pairs(
     prior = math.log2(lam / (1 - lam))
     pair_cols = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
     rec_cols = [r[0] for r in con.execute("DESCRIBE records").fetchall()]
+    # only the columns the conditions compare (`name_core_l`, "city_r"): the records have
+    # ~60 columns, and reading them all for the page's pairs was most of the query
+    named = {m for c in comparisons for lv in c["comparison_levels"]
+             for pattern in (r"(\w+)_[lr]\b", r'"?([A-Za-z_]\w*)_l"?')
+             for m in re.findall(pattern, lv["sql_condition"])}
+    used = [c for c in rec_cols if c in named or c == "record_id"]
     side = ", ".join(
         f"l.{quote_ident(c)} AS {quote_ident(c + '_l')}, r.{quote_ident(c)} AS {quote_ident(c + '_r')}"
-        for c in rec_cols
+        for c in used
     )
     levels = _levels_sql(comparisons)
-    shown = [_compared_column(c, set(rec_cols)) for c in comparisons]
+    shown = [_compared_column(c, set(used)) for c in comparisons]
     value_sql = "".join(
         f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
         for c in shown
@@ -410,7 +418,10 @@ def explain_pairs(
                     SELECT p.i AS __i, {side}
                     FROM (SELECT unnest($ls) AS l, unnest($rs) AS r,
                                  unnest(range(len($ls))) AS i) p
-                    JOIN records l ON l.record_id = p.l JOIN records r ON r.record_id = p.r)""",
+                    JOIN (SELECT * FROM records WHERE record_id IN (SELECT unnest($ls))) l
+                      ON l.record_id = p.l
+                    JOIN (SELECT * FROM records WHERE record_id IN (SELECT unnest($rs))) r
+                      ON r.record_id = p.r)""",
             {"ls": [p["record_id_l"] for p in pairs], "rs": [p["record_id_r"] for p in pairs]},
         ).fetchall():
             found[row[0]] = list(row[1:])
