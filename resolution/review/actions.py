@@ -339,7 +339,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.action != "comment":
                 # every entity whose members or golden record changed: the version token
                 # stands for both (`entity_versions`)
-                for eid in sorted(set(touched) | golden):
+                for eid in sorted({str(e) for e in touched} | golden):
                     con.execute(
                         """INSERT INTO entity_versions VALUES (?, 1, ?)
                            ON CONFLICT (entity_id) DO UPDATE
