@@ -98,29 +98,31 @@ def entity_version(con: duckdb.DuckDBPyConnection, entity_id: str) -> str:
 
 def entity_versions(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, str]:
     """`entity_version` of many entities in one query (a queue page's rows): a hash of
-    their member records with confidences, golden record, decision count and records.
+    their member records with confidences, their decision counter and the store's jobs.
 
-    Built from the listed entities' rows only; a correlated subquery per entity made
-    DuckDB join every record of the store (about 1 s a queue page at 185k records)."""
+    Between two jobs only steward decisions change an entity, and each bumps the counter
+    of every entity whose members or golden record it changes (`_apply`); records, and
+    golden records otherwise, change only with a `jobs` row (a job's commit, an
+    incremental run, a rollback), in the same transaction. So the counter and the list of
+    jobs stand for the golden record and the member records, which the token hashed
+    before: reading those cost ~4 ms a record (57 columns fetched row by row), most of a
+    queue page at 185k records. The price: any job's commit makes every open page stale,
+    not only those of the entities it changed."""
     if not entity_ids:
         return {}
     return dict(con.execute(
         """WITH ids AS (SELECT DISTINCT unnest($ids) AS eid_),
-           cw AS (SELECT entity_id, record_id, membership_confidence FROM crosswalk
-                  WHERE entity_id IN (SELECT eid_ FROM ids)),
            m AS (SELECT entity_id, string_agg(record_id || '=' || round(membership_confidence, 9),
                                               ',' ORDER BY record_id) AS s
-                 FROM cw GROUP BY entity_id),
-           g AS (SELECT entity_id, CAST(e AS VARCHAR) AS s FROM entities e
-                 WHERE entity_id IN (SELECT eid_ FROM ids)),
+                 FROM crosswalk WHERE entity_id IN (SELECT eid_ FROM ids) GROUP BY entity_id),
            v AS (SELECT entity_id, CAST(version AS VARCHAR) AS s FROM entity_versions
                  WHERE entity_id IN (SELECT eid_ FROM ids)),
-           rs AS (SELECT c.entity_id, string_agg(CAST(r AS VARCHAR), ',' ORDER BY r.record_id) AS s
-                  FROM records r JOIN cw c USING (record_id) GROUP BY c.entity_id)
-           SELECT ids.eid_, substr(md5(coalesce(m.s, '-') || '|' || coalesce(g.s, '-') || '|'
-                                       || coalesce(v.s, '0') || '|' || coalesce(rs.s, '-')), 1, 16)
-           FROM ids LEFT JOIN m ON m.entity_id = ids.eid_ LEFT JOIN g ON g.entity_id = ids.eid_
-           LEFT JOIN v ON v.entity_id = ids.eid_ LEFT JOIN rs ON rs.entity_id = ids.eid_""",
+           j AS (SELECT coalesce(md5(string_agg(job_id, ',' ORDER BY job_id)), '-') AS s
+                 FROM jobs)
+           SELECT ids.eid_, substr(md5(coalesce(m.s, '-') || '|' || coalesce(v.s, '0') || '|'
+                                       || j.s), 1, 16)
+           FROM ids CROSS JOIN j LEFT JOIN m ON m.entity_id = ids.eid_
+           LEFT JOIN v ON v.entity_id = ids.eid_""",
         {"ids": list(entity_ids)},
     ).fetchall())
 
@@ -212,7 +214,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
         )
     records = sorted(ch.new_map)
     old_rows = con.execute(
-        "SELECT record_id, entity_id FROM crosswalk WHERE list_contains(?, record_id)", [records]
+        "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN (SELECT unnest(?))", [records]
     ).fetchall()
     old_map = dict(old_rows)
     old_entities = sorted(set(old_map.values()))
@@ -220,7 +222,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
     if old_entities:
         outside = scalar(
             con,
-            "SELECT count(*) FROM crosswalk WHERE list_contains(?, entity_id) "
+            "SELECT count(*) FROM crosswalk WHERE entity_id IN (SELECT unnest(?)) "
             "AND NOT list_contains(?, record_id)",
             [old_entities, records],
         )
@@ -233,7 +235,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
     queue_before = [
         dict(zip(queue_cols, row))
         for row in con.execute(
-            "SELECT * FROM review_queue WHERE list_contains(?, entity_id)", [touched]
+            "SELECT * FROM review_queue WHERE entity_id IN (SELECT unnest(?))", [touched]
         ).fetchall()
     ]
 
@@ -303,7 +305,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
                     "WHERE crosswalk.record_id = c.record_id"
                 )
                 _recompute_confidence(con, new_entities)
-            con.execute("DELETE FROM review_queue WHERE list_contains(?, entity_id)",
+            con.execute("DELETE FROM review_queue WHERE entity_id IN (SELECT unnest(?))",
                         [sorted(set(retired) | ch.reviewed)])
             if ch.action != "confirm":
                 _requeue_uncertain(con, cfg, sorted((ch.reviewed & set(new_entities))
@@ -336,7 +338,9 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
                 con.execute("UPDATE entity_events SET happened_at = now() WHERE job_id = ?",
                             [decision_id])
             if ch.action != "comment":
-                for eid in touched:
+                # every entity whose members or golden record changed: the version token
+                # stands for both (`entity_versions`)
+                for eid in sorted({str(e) for e in touched} | golden):
                     con.execute(
                         """INSERT INTO entity_versions VALUES (?, 1, ?)
                            ON CONFLICT (entity_id) DO UPDATE
@@ -385,7 +389,7 @@ def _requeue_uncertain(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: 
                       || '，低于复核阈值 (weakest link below review threshold)'
                   ELSE '存在可能重复的记录（匹配概率 ' || round(1 - min(membership_confidence), 3)
                       || '），未合并 (possible duplicate not merged)' END AS reason
-           FROM crosswalk WHERE list_contains(?, entity_id)
+           FROM crosswalk WHERE entity_id IN (SELECT unnest(?))
            GROUP BY entity_id HAVING min(membership_confidence) < ?""",
         [entity_ids, cfg.thresholds.review],
     )
@@ -432,12 +436,17 @@ def _recompute_confidence(con: duckdb.DuckDBPyConnection, entity_ids: list[str])
     """cluster.py's membership confidence for the members of `entity_ids`: the strongest
     link inside the entity (1.0 for a must-link), or for a record alone one minus its
     strongest link to any record — where a steward's cannot-link means no link."""
+    # the members' pairs through the pairs' indexes (one side, then the other: duplicates
+    # do not change a maximum); `l IN m OR r IN m` scanned every pair
+    recs = [r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))", [entity_ids]
+    ).fetchall()]
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _conf AS
         WITH m AS (
             SELECT record_id, entity_id, count(*) OVER (PARTITION BY entity_id) AS n
-            FROM crosswalk WHERE list_contains($ids, entity_id)
+            FROM crosswalk WHERE entity_id IN (SELECT unnest($ids))
         ),
         k AS (
             SELECT least(record_id_l, record_id_r) AS a, greatest(record_id_l, record_id_r) AS b, kind
@@ -445,7 +454,10 @@ def _recompute_confidence(con: duckdb.DuckDBPyConnection, entity_ids: list[str])
         ),
         e AS (
             SELECT record_id_l AS a, record_id_r AS b, match_probability AS p FROM pairs
-            WHERE record_id_l IN (SELECT record_id FROM m) OR record_id_r IN (SELECT record_id FROM m)
+            WHERE record_id_l IN (SELECT unnest($recs))
+            UNION ALL
+            SELECT record_id_l, record_id_r, match_probability FROM pairs
+            WHERE record_id_r IN (SELECT unnest($recs))
             UNION ALL
             SELECT a, b, 1.0 FROM k WHERE kind = 'must_link'
               AND (a IN (SELECT record_id FROM m) OR b IN (SELECT record_id FROM m))
@@ -462,7 +474,7 @@ def _recompute_confidence(con: duckdb.DuckDBPyConnection, entity_ids: list[str])
         FROM m LEFT JOIN x ON x.rid = m.record_id LEFT JOIN crosswalk o ON o.record_id = x.other
         GROUP BY m.record_id, m.entity_id, m.n
         """,
-        {"ids": entity_ids},
+        {"ids": entity_ids, "recs": recs},
     )
     con.execute(
         "UPDATE crosswalk SET membership_confidence = c.membership_confidence FROM _conf c "
@@ -476,7 +488,7 @@ def _survive(
 ) -> None:
     """Recompute the golden records of `entity_ids` with the job's survivorship rules and
     drop those of the `gone` entities."""
-    con.execute("DELETE FROM entities WHERE list_contains(?, entity_id)",
+    con.execute("DELETE FROM entities WHERE entity_id IN (SELECT unnest(?))",
                 [sorted(set(entity_ids) | set(gone))])
     if not entity_ids:
         return
@@ -494,17 +506,23 @@ def _golden_for(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[st
     rules and the steward pins placed on them, the membership being `members` (a relation
     of record_id, entity_id over all records: the crosswalk, or a merge's preview of it)."""
     ids = {"ids": entity_ids}
+    # the member records through the indexes: joining `records` (~60 columns) or the
+    # crosswalk with the members read every row of them, most of a decision's time
+    rids = {"rids": [r[0] for r in con.execute(
+        f"SELECT record_id FROM {members} WHERE entity_id IN (SELECT unnest($ids))", ids
+    ).fetchall()]}
     recs = con.sql(
-        f"SELECT r.* FROM records r JOIN {members} c USING (record_id) "
-        "WHERE list_contains($ids, c.entity_id)", params=ids,
+        "SELECT r.* FROM records r WHERE r.record_id IN (SELECT unnest($rids))", params=rids,
     ).to_arrow_table()
     clus = con.sql(
         f"SELECT m.record_id, m.entity_id, min(x.membership_confidence) OVER "
         f"(PARTITION BY m.entity_id) AS cluster_confidence FROM {members} m "
-        "JOIN crosswalk x USING (record_id) WHERE list_contains($ids, m.entity_id)", params=ids,
+        "JOIN (SELECT record_id, membership_confidence FROM crosswalk "
+        "      WHERE record_id IN (SELECT unnest($rids))) x USING (record_id) "
+        "WHERE m.record_id IN (SELECT unnest($rids))", params=rids,
     ).to_arrow_table()
     queue = con.sql(
-        "SELECT * FROM review_queue WHERE list_contains($ids, entity_id)", params=ids,
+        "SELECT * FROM review_queue WHERE entity_id IN (SELECT unnest($ids))", params=ids,
     ).to_arrow_table()
     # the pins in force on these entities, judged on the whole membership (a pin whose
     # records are mostly elsewhere belongs elsewhere)
@@ -533,7 +551,8 @@ ENTITY_META = ("entity_id", "record_count", "source_systems", "cluster_confidenc
 
 def _golden_values(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, dict]:
     """{entity: {field: value}} of the golden records, JSON-ready."""
-    found = con.execute("SELECT * FROM entities WHERE list_contains(?, entity_id)", [entity_ids])
+    found = con.execute("SELECT * FROM entities WHERE entity_id IN (SELECT unnest(?))",
+                        [entity_ids])
     cols = [d[0] for d in found.description]
     out = {}
     for row in found.fetchall():
@@ -589,15 +608,7 @@ def confirm(con, cfg: Config, who: str, entity_id: str, version: str,
     # with the entity the queue says it probably belongs with, at any probability: a
     # record alone queued for a possible duplicate scored below NEAR_MISS would
     # otherwise be confirmed without a single label
-    near = con.execute(
-        """SELECT p.record_id_l, p.record_id_r FROM pairs p
-           JOIN crosswalk a ON a.record_id = p.record_id_l
-           JOIN crosswalk b ON b.record_id = p.record_id_r
-           WHERE (a.entity_id = $e) <> (b.entity_id = $e)
-             AND (p.match_probability >= $p OR list_contains($o, a.entity_id)
-                  OR list_contains($o, b.entity_id))""",
-        {"e": entity_id, "p": NEAR_MISS, "o": queued_other(con, entity_id)},
-    ).fetchall()
+    near = _near_misses(con, recs, queued_other(con, entity_id))
     ch = _Change(
         "confirm", who, entity_id, record_ids=recs, comment=comment,
         new_map={r: entity_id for r in recs},
@@ -619,6 +630,36 @@ def queued_other(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
         "SELECT other_entity_id FROM review_queue WHERE entity_id = ? "
         "AND other_entity_id IS NOT NULL AND other_entity_id <> entity_id", [entity_id],
     ).fetchall()]
+
+
+def _near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
+                 other_entities: list[str] | None = None) -> list[tuple[str, str]]:
+    """The pairs (record_id_l, record_id_r) joining one of `recs` (an entity's members) to
+    a record of another entity, at or above NEAR_MISS, or at any probability when that
+    record is in one of `other_entities`. The pairs touching the members first (the
+    pairs' indexes, one side at a time), then the other ends' entities: joining every
+    pair with the whole crosswalk twice cost ~0.2 s a confirm at 185k records."""
+    other_ids = [r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest($e))",
+        {"e": other_entities},
+    ).fetchall()] if other_entities else []
+    found = con.execute(
+        """SELECT record_id_l, record_id_r, record_id_r FROM pairs
+           WHERE record_id_l IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_r)
+             AND (match_probability >= $p OR list_contains($o, record_id_r))
+           UNION ALL
+           SELECT record_id_l, record_id_r, record_id_l FROM pairs
+           WHERE record_id_r IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_l)
+             AND (match_probability >= $p OR list_contains($o, record_id_l))""",
+        {"m": recs, "p": NEAR_MISS, "o": other_ids},
+    ).fetchall()
+    if not found:
+        return []
+    stored = {r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE record_id IN (SELECT unnest($o))",
+        {"o": sorted({o for _, _, o in found})},
+    ).fetchall()}
+    return [(a, b) for a, b, o in found if o in stored]
 
 
 def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: list[str],
@@ -725,7 +766,7 @@ def guard_conflicts(con: duckdb.DuckDBPyConnection, cfg: Config, a: list[str],
     if cols:
         rows = con.execute(
             "SELECT record_id, " + ", ".join(quote_ident(c) for c in cols)
-            + " FROM records WHERE list_contains(?, record_id)", [sorted(set(a) | set(b))],
+            + " FROM records WHERE record_id IN (SELECT unnest(?))", [sorted(set(a) | set(b))],
         ).fetchall()
         side_a = set(a)
         for i, col in enumerate(cols, start=1):
@@ -812,7 +853,7 @@ def different(con, cfg: Config, who: str, entity_id: str, version: str, record_a
     nodes = {
         row[0]: dict(zip(cols, row[1:]))
         for row in con.execute(
-            f"SELECT record_id{col_sql} FROM records WHERE list_contains(?, record_id)", [recs]
+            f"SELECT record_id{col_sql} FROM records WHERE record_id IN (SELECT unnest(?))", [recs]
         ).fetchall()
     }
     edges = [
@@ -913,7 +954,7 @@ def undo(con, cfg: Config, who: str, entity_id: str, version: str, decision_id: 
         ).fetchall())
         extra = scalar(
             con,
-            "SELECT count(*) FROM crosswalk WHERE list_contains(?, entity_id) "
+            "SELECT count(*) FROM crosswalk WHERE entity_id IN (SELECT unnest(?)) "
             "AND NOT list_contains(?, record_id)",
             [sorted(set(after.values())), sorted(after)],
         )

@@ -190,9 +190,10 @@ def _order(view: QueueView) -> str:
     return f"{SORTS[view.sort]} {'DESC' if view.desc else 'ASC'} NULLS LAST, {DEFAULT_ORDER}"
 
 
+# (the other entity's name is read for the page's rows only: joining it here built a hash
+# table of every entity, ~0.1 s a queue page at 185k records)
 _QUEUE_FROM = """FROM review_queue q JOIN entities e USING (entity_id)
-                 LEFT JOIN claims c USING (entity_id)
-                 LEFT JOIN entities o ON o.entity_id = q.other_entity_id"""
+                 LEFT JOIN claims c USING (entity_id)"""
 
 
 def queue_order(con: duckdb.DuckDBPyConnection, view: QueueView, who: str | None) -> list[tuple]:
@@ -221,19 +222,23 @@ def queue(
     rows = _dicts(con.execute(
         f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
                    q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by,
-                   q.priority, q.kind, q.wrong_probability, q.other_entity_id,
-                   o.customer_name AS other_name
+                   q.priority, q.kind, q.wrong_probability, q.other_entity_id
             {_QUEUE_FROM} WHERE {cond}
             ORDER BY {_order(view)}
             LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",
         params,
     ))
     ids = [r["entity_id"] for r in rows]
+    others = sorted({r["other_entity_id"] for r in rows if r["other_entity_id"]})
+    other_names = dict(con.execute(
+        "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest(?))",
+        [others]).fetchall()) if others else {}
     dupes = likely_duplicates(con, [r["entity_id"] for r in rows
                                     if REASONS["near"][0] in (r["reason"] or "")])
     matched = _matched(con, ids, conds, params) if conds else {}
     versions_of = entity_versions(con, ids) if versions else {}
     for r in rows:
+        r["other_name"] = other_names.get(r["other_entity_id"])
         r["duplicate"] = dupes.get(r["entity_id"])
         m = matched.get(r["entity_id"])
         if m and masked:
@@ -241,11 +246,10 @@ def queue(
         r["matched"] = m
         if versions:
             r["version"] = versions_of[r["entity_id"]]
-    total = scalar(con, "SELECT count(*) FROM review_queue")
-    by_reason = {
-        key: scalar(con, f"SELECT count(*) FROM review_queue WHERE {_reason_sql(key)}")
-        for key in REASONS
-    }
+    counts = con.execute(
+        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {_reason_sql(key)})"
+                                    for key in REASONS) + " FROM review_queue").fetchall()[0]
+    total, by_reason = counts[0], dict(zip(REASONS, counts[1:]))
     by_source = dict(con.execute(
         """SELECT s, count(*) FROM review_queue q JOIN entities e USING (entity_id),
                   unnest(e.source_systems) AS u(s) GROUP BY s ORDER BY s"""
@@ -273,7 +277,7 @@ def _matched(con, ids: list[str], conds: list, params: dict) -> dict[str, dict]:
         f"""SELECT entity_id, arg_min(struct_pack(f := f, v := v, r := record_id), (f, record_id))
             FROM (SELECT x.entity_id, r.record_id, CASE {field} END AS f, CASE {value} END AS v
                   FROM crosswalk x JOIN records r USING (record_id)
-                  WHERE list_contains($ids, x.entity_id))
+                  WHERE x.entity_id IN (SELECT unnest($ids)))
             WHERE f IS NOT NULL GROUP BY entity_id""",
         {**params, "ids": ids},
     ).fetchall()
@@ -288,29 +292,38 @@ def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> 
     "probability"}."""
     if not entity_ids:
         return {}
+    # each step through the indexes (members, their pairs one side at a time, the other
+    # ends' entities and names); joins against whole tables cost ~0.15 s a queue page
+    recs = [r[0] for r in con.execute(
+        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))", [entity_ids]
+    ).fetchall()]
     found = _dicts(con.execute(
         """WITH m AS (SELECT record_id, entity_id FROM crosswalk
-                      WHERE list_contains($ids, entity_id)),
+                      WHERE record_id IN (SELECT unnest($recs))),
            out AS (
                SELECT m.entity_id, m.record_id, p.record_id_r AS other, p.match_probability AS prob
                FROM pairs p JOIN m ON m.record_id = p.record_id_l
+               WHERE p.record_id_l IN (SELECT unnest($recs))
                UNION ALL
                SELECT m.entity_id, m.record_id, p.record_id_l, p.match_probability
-               FROM pairs p JOIN m ON m.record_id = p.record_id_r),
+               FROM pairs p JOIN m ON m.record_id = p.record_id_r
+               WHERE p.record_id_r IN (SELECT unnest($recs))),
            best AS (
-               SELECT o.entity_id, arg_max(struct_pack(r := o.record_id, o := o.other,
-                                                       e := x.entity_id, p := o.prob),
-                                           (o.prob, o.other)) AS b
+               -- of members tied with the same other record, the first by ID (arg_max
+               -- picked any, so the page could change between two loads)
+               SELECT o.entity_id, struct_pack(r := o.record_id, o := o.other,
+                                               e := x.entity_id, p := o.prob) AS b
                FROM out o JOIN crosswalk x ON x.record_id = o.other
                WHERE x.entity_id <> o.entity_id AND NOT EXISTS (
                    SELECT 1 FROM constraints k WHERE k.active AND k.kind = 'cannot_link'
                    AND least(k.record_id_l, k.record_id_r) = least(o.record_id, o.other)
                    AND greatest(k.record_id_l, k.record_id_r) = greatest(o.record_id, o.other))
-               GROUP BY o.entity_id)
+               QUALIFY row_number() OVER (PARTITION BY o.entity_id
+                                          ORDER BY o.prob DESC, o.other DESC, o.record_id) = 1)
            SELECT best.entity_id, b.r AS record_id, b.o AS other_record, b.e AS other_entity,
                   e.customer_name AS other_name, b.p AS probability
            FROM best LEFT JOIN entities e ON e.entity_id = b.e""",
-        {"ids": entity_ids},
+        {"recs": recs},
     ))
     return {d.pop("entity_id"): d for d in found}
 
@@ -381,12 +394,18 @@ def explain_pairs(
     prior = math.log2(lam / (1 - lam))
     pair_cols = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
     rec_cols = [r[0] for r in con.execute("DESCRIBE records").fetchall()]
+    # only the columns the conditions compare (`name_core_l`, "city_r"): the records have
+    # ~60 columns, and reading them all for the page's pairs was most of the query
+    named = {m for c in comparisons for lv in c["comparison_levels"]
+             for pattern in (r"(\w+)_[lr]\b", r'"?([A-Za-z_]\w*)_l"?')
+             for m in re.findall(pattern, lv["sql_condition"])}
+    used = [c for c in rec_cols if c in named or c == "record_id"]
     side = ", ".join(
         f"l.{quote_ident(c)} AS {quote_ident(c + '_l')}, r.{quote_ident(c)} AS {quote_ident(c + '_r')}"
-        for c in rec_cols
+        for c in used
     )
     levels = _levels_sql(comparisons)
-    shown = [_compared_column(c, set(rec_cols)) for c in comparisons]
+    shown = [_compared_column(c, set(used)) for c in comparisons]
     value_sql = "".join(
         f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
         for c in shown
@@ -400,7 +419,10 @@ def explain_pairs(
                     SELECT p.i AS __i, {side}
                     FROM (SELECT unnest($ls) AS l, unnest($rs) AS r,
                                  unnest(range(len($ls))) AS i) p
-                    JOIN records l ON l.record_id = p.l JOIN records r ON r.record_id = p.r)""",
+                    JOIN (SELECT * FROM records WHERE record_id IN (SELECT unnest($ls))) l
+                      ON l.record_id = p.l
+                    JOIN (SELECT * FROM records WHERE record_id IN (SELECT unnest($rs))) r
+                      ON r.record_id = p.r)""",
             {"ls": [p["record_id_l"] for p in pairs], "rs": [p["record_id_r"] for p in pairs]},
         ).fetchall():
             found[row[0]] = list(row[1:])
@@ -464,12 +486,13 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         con, [r[0] for r in con.execute(
             "SELECT record_id FROM crosswalk WHERE entity_id = ?", [entity_id]).fetchall()],
         golden)
-    # Pairs touching the members first (a scan of two columns), then the entities of
-    # their other ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k.
+    # Pairs touching the members first (the pairs' indexes, one side at a time), then the
+    # entities of their other ends; joining all pairs with the whole crosswalk cost ~0.4 s
+    # at 185k.
     ids = [m["record_id"] for m in member_rows]
     inside = _dicts(con.execute(
         """SELECT p.* FROM pairs p
-           WHERE list_contains($ids, p.record_id_l) AND list_contains($ids, p.record_id_r)
+           WHERE p.record_id_l IN (SELECT unnest($ids)) AND list_contains($ids, p.record_id_r)
            ORDER BY p.match_probability, p.record_id_l, p.record_id_r LIMIT 6""",
         {"ids": ids},
     ))
@@ -477,13 +500,17 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
     # probability: a confirm says they are other customers too (actions.confirm)
     other = queued_other(con, entity_id)
     other_ids = [r[0] for r in con.execute(
-        "SELECT record_id FROM crosswalk WHERE list_contains(?, entity_id)", [other]
+        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))", [other]
     ).fetchall()] if other else []
     near = _dicts(con.execute(
-        """SELECT *, list_contains($ids, record_id_l) AS _own_l FROM pairs
-           WHERE list_contains($ids, record_id_l) <> list_contains($ids, record_id_r)
-             AND (match_probability >= $p OR list_contains($o, record_id_l)
-                  OR list_contains($o, record_id_r))
+        """SELECT * FROM (
+               SELECT *, true AS _own_l FROM pairs WHERE record_id_l IN (SELECT unnest($ids))
+                 AND NOT list_contains($ids, record_id_r)
+                 AND (match_probability >= $p OR list_contains($o, record_id_r))
+               UNION ALL
+               SELECT *, false AS _own_l FROM pairs WHERE record_id_r IN (SELECT unnest($ids))
+                 AND NOT list_contains($ids, record_id_l)
+                 AND (match_probability >= $p OR list_contains($o, record_id_l)))
            ORDER BY match_probability DESC, record_id_l, record_id_r LIMIT 5""",
         {"ids": ids, "p": NEAR_MISS, "o": other_ids},
     ))
@@ -492,19 +519,20 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         p["other_record"] = p["record_id_r"] if own_l else p["record_id_l"]
         p["own_record"] = p["record_id_l"] if own_l else p["record_id_r"]
     others = dict(con.execute(
-        "SELECT x.record_id, x.entity_id FROM crosswalk x WHERE list_contains($r, x.record_id)",
+        "SELECT x.record_id, x.entity_id FROM crosswalk x WHERE x.record_id IN (SELECT unnest($r))",
         {"r": [p["other_record"] for p in near]},
     ).fetchall()) if near else {}
     names = dict(con.execute(
-        "SELECT entity_id, customer_name FROM entities WHERE list_contains($e, entity_id)",
+        "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest($e))",
         {"e": sorted(set(others.values()))},
     ).fetchall()) if others else {}
     near = [p for p in near if p["other_record"] in others]
     for p in near:
         p["other_entity"] = others[p["other_record"]]
         p["other_name"] = names.get(p["other_entity"])
+    other_versions = entity_versions(con, sorted({p["other_entity"] for p in near}))
     for p in near:
-        p["other_version"] = entity_version(con, p["other_entity"])
+        p["other_version"] = other_versions[p["other_entity"]]
     settings = latest_settings(con)
     explain_pairs(con, settings, inside, masked)
     explain_pairs(con, settings, near, masked)
@@ -554,8 +582,9 @@ def side_by_side(con: duckdb.DuckDBPyConnection, record_ids: list[str], golden: 
         f"""SELECT r.record_id, r.source_system, c.membership_confidence,
                    {cols}{', r.quality_score' if 'quality_score' in have else ''}
             FROM crosswalk c JOIN records r USING (record_id)
-            WHERE list_contains(?, r.record_id) ORDER BY r.source_system, r.record_id""",
-        [record_ids],
+            WHERE r.record_id IN (SELECT unnest($r)) AND c.record_id IN (SELECT unnest($r))
+            ORDER BY r.source_system, r.record_id""",
+        {"r": record_ids},
     ))
     golden_cmp = {f: golden.get(f) for f, _, _ in shown}
     for m in member_rows:
@@ -602,7 +631,7 @@ def preview(con: duckdb.DuckDBPyConnection, cfg, kind: str, entity_id: str, targ
     ))
     explain_pairs(con, latest_settings(con), pairs)
     names = dict(con.execute(
-        "SELECT entity_id, customer_name FROM entities WHERE list_contains(?, entity_id)",
+        "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest(?))",
         [[entity_id, target]]).fetchall())
     return {
         **pv, "fields": fields, "golden": golden, "members": rows,

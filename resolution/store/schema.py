@@ -92,10 +92,15 @@ UNDO_TABLES = JOB_TABLES + ("entity_registry",)
 
 # Point lookups by ID (the review app's pages, `er check`'s candidates) use these ART
 # indexes instead of scanning the tables: at 185k records an entity page went from ~1.2 s
-# to well under 0.1 s of queries. A job that replaces a table creates them again.
+# to well under 0.1 s of queries. A job that replaces a table creates them again. The
+# pairs' are for the pairs of a few records (an entity page's evidence, a confirm's near
+# misses, the queue's likely duplicates), which otherwise scan every pair (twice: either
+# side); a lookup must be `col IN (SELECT unnest(?))` or `col = ?` to use an index
+# (`list_contains(?, col)` always scans).
 INDEXES = (
     ("records", "record_id"), ("crosswalk", "record_id"), ("crosswalk", "entity_id"),
-    ("entities", "entity_id"), ("review_queue", "entity_id"),
+    ("entities", "entity_id"), ("review_queue", "entity_id"), ("pairs", "record_id_l"),
+    ("pairs", "record_id_r"),
 )
 
 
