@@ -62,6 +62,12 @@ REASONS = {
 }
 
 
+def _reason(key: str) -> str:
+    """A split's reason in Chinese and English; a config's own conflict column (any column
+    of `records`, `clustering.conflict_columns`) by its name."""
+    return REASONS.get(key) or f"{key} 不同 (different {key})"
+
+
 @dataclass(frozen=True)
 class ClusterResult:
     entities: int
@@ -455,7 +461,7 @@ def _guard(con: duckdb.DuckDBPyConnection, options: ClusteringConfig, records: s
         for g, part in zip(grps, parts):
             reassign.extend((rid, g) for rid in part)
         component_id = _members_id(members.keys())
-        splits.append((component_id, grps, len(members), "；".join(REASONS[r] for r in reasons)))
+        splits.append((component_id, grps, len(members), "；".join(_reason(r) for r in reasons)))
     if reassign:
         con.execute("CREATE OR REPLACE TEMP TABLE _reassign (record_id VARCHAR, grp VARCHAR)")
         insert_rows(con, "_reassign", ["record_id", "grp"], reassign)

@@ -250,3 +250,31 @@ def test_every_declared_standardizer_adds_its_columns_in_and_out_of_process(monk
     other = dict(zip(want, results[0][1]))
     assert other["tel_key"] is None and other["mail_valid"] is False and other["dob_ts"] is None
     assert other["items_list"] is None  # no item: NULL
+
+
+def test_a_conflict_column_of_the_users_own_splits_and_names_itself(mlflow_store, tmp_path):
+    """`clustering.conflict_columns` on an input column of the user's own (member_no): two
+    people alike in every compared field but with different member numbers are kept
+    apart, and the split's reason names the column (it crashed with a KeyError before)."""
+    data = write_people(tmp_path / "people.csv")
+    with data.open("a", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        for pid, member in (("twin-a", "M-9001"), ("twin-b", "M-9002"), ("twin-c", "")):
+            w.writerow([pid, "Annegret", "Zimmermann", "1961", "Essen", member, ""])
+    config = write_config(tmp_path / "people.yaml", people_config(
+        **{"clustering.conflict_columns": ["member_no"]}))
+    trained = run_cli("train", "--config", config, "--input", data, "--name", "people_cc",
+                      "--no-charts")
+    model = next(line.split()[-1] for line in trained.output.splitlines()
+                 if line.startswith("model:"))
+    run_cli("dedup", "--config", config, "--model", model, "--input", data,
+            "--out", tmp_path / "out")
+    con = duckdb.connect(str(tmp_path / "out" / "job.duckdb"), read_only=True)
+    try:
+        entity = dict(con.execute("SELECT record_id, entity_id FROM crosswalk WHERE "
+                                  "record_id LIKE 'twin-%'").fetchall())
+        reasons = [r[0] for r in con.execute("SELECT reason FROM cluster_splits").fetchall()]
+    finally:
+        con.close()
+    assert entity["twin-a"] != entity["twin-b"]
+    assert any("member_no" in r for r in reasons), reasons
