@@ -208,11 +208,12 @@ def growth_check(
 
 
 def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> dict:
-    """Splink predict + connected components on the job's standardized `records`."""
+    """Splink predict + connected components on the job's standardized `records`, blocked
+    as the job blocks (the same rules and blocking caps)."""
     import duckdb
 
     from resolution.model.settings import blocking_rule_sql
-    from resolution.predict import make_linker
+    from resolution.predict import cap_blocking, make_linker
 
     con = duckdb.connect()
     r = config.resources
@@ -221,15 +222,17 @@ def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> d
     con.execute(f"ATTACH '{job_db}' AS job (READ_ONLY)")
     con.execute("CREATE TABLE records AS SELECT * FROM job.records")
     con.execute("DETACH job")
+    blocking = cap_blocking(con, "records", config.model.blocking_rules,
+                            config.model.block_size_caps())
     s = {
         **settings,
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": blocking_rule_sql(rule)} for rule in config.model.blocking_rules
+            {"blocking_rule": blocking_rule_sql(rule)} for rule in blocking.rules
         ],
     }
     sampler.set_stage("splink predict")
     t0 = time.perf_counter()
-    linker = make_linker(con, "records", s)
+    linker = make_linker(con, blocking.table, s)
     pred = linker.inference.predict(threshold_match_probability=config.thresholds.keep_pairs or None)
     t1 = time.perf_counter()
     sampler.set_stage("splink cluster")
