@@ -415,12 +415,9 @@ def recommend_threshold(sweep, target_precision: float | None = None) -> tuple[f
 def _scored_pairs(con, fitted: Fitted, config: Config, link: bool) -> str:
     """Score every candidate pair from the config's blocking rules (keep all scores)."""
     from resolution.model.settings import blocking_rule_sql
-    from resolution.predict import cap_blocking, count_candidate_pairs
+    from resolution.predict import count_candidate_pairs
 
-    # the job's candidate pairs: the same rules with the same blocking caps
-    blocking = cap_blocking(con, fitted.table, config.model.blocking_rules,
-                            config.model.block_size_caps())
-    total = sum(n for _, n in count_candidate_pairs(con, blocking.rules, blocking.table))
+    total = sum(n for _, n in count_candidate_pairs(con, config.model.blocking_rules))
     if total > config.model.max_comparisons:
         raise ResolutionError(
             f"blocking would score up to {total:,} pairs on the training data (limit "
@@ -429,12 +426,12 @@ def _scored_pairs(con, fitted: Fitted, config: Config, link: bool) -> str:
     settings = {
         **fitted.settings,
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": blocking_rule_sql(r)} for r in blocking.rules
+            {"blocking_rule": blocking_rule_sql(r)} for r in config.model.blocking_rules
         ],
     }
     from resolution.predict import make_linker
 
-    scorer = make_linker(con, blocking.table, settings)
+    scorer = make_linker(con, fitted.table, settings)
     df = scorer.inference.predict()
     con.execute(
         f"CREATE OR REPLACE TABLE _train_scored AS SELECT record_id_l, record_id_r, "
