@@ -144,7 +144,10 @@ def cap_blocking(
     the record's key group is small enough, NULL where it is not. Blocking never pairs on
     NULL, so the rule stays an ordinary equi-join, which every consumer of the rules
     handles alike: the pair count (`count_candidate_pairs`), Splink's rule-by-rule
-    exclusion of pairs an earlier rule found, and the Spark backend.
+    exclusion of pairs an earlier rule found, and the Spark backend. The oversized keys are
+    kept in a small temp table `_big_keys_<i>` the view joins, not counted by a window
+    function in the view: Splink reads its input several times, and a window over every
+    record each time cost more than the pairs it saved.
 
     `skipped` per capped rule: the rule, its cap, the key values over the cap, their
     records and the pairs they would have added."""
@@ -152,22 +155,29 @@ def cap_blocking(
                                                                  strict=True)) if cap is not None]
     if not capped:
         return CappedBlocking(table, [list(r) for r in blocking_rules], [])
-    skipped, flags = [], []
+    skipped, flags, joins = [], [], []
     rules = [list(r) for r in blocking_rules]
     for i, rule, cap in capped:
-        keys = ", ".join(rule)
+        keys = ", ".join(f"{k} AS _bk{j}" for j, k in enumerate(rule))
+        group = ", ".join(f"_bk{j}" for j in range(len(rule)))
         not_null = " AND ".join(f"({k}) IS NOT NULL" for k in rule)
+        big = f"_big_keys_{i}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {big} AS SELECT {group}, count(*)::HUGEINT AS _bn "
+            f"FROM (SELECT {keys} FROM {table} WHERE {not_null}) GROUP BY {group} "
+            "HAVING count(*) > ?", [cap])
         keys_over, records_over, pairs_over = con.execute(
-            f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(n * (n - 1) // 2), 0) FROM "
-            f"(SELECT count(*)::HUGEINT AS n FROM {table} WHERE {not_null} GROUP BY {keys}) "
-            "WHERE n > ?", [cap]).fetchall()[0]
+            f"SELECT count(*), coalesce(sum(_bn), 0), coalesce(sum(_bn * (_bn - 1) // 2), 0) "
+            f"FROM {big}").fetchall()[0]
         skipped.append({"rule": " & ".join(rule), "max_block_size": cap, "keys": int(keys_over),
                         "records": int(records_over), "pairs": int(pairs_over)})
-        flags.append(f"CASE WHEN count(*) OVER (PARTITION BY {keys}) <= {int(cap)} "
-                     f"THEN TRUE END AS _block_ok_{i}")
+        on = " AND ".join(f"({k}) = {big}._bk{j}" for j, k in enumerate(rule))
+        joins.append(f"LEFT JOIN {big} ON {on}")
+        flags.append(f"CASE WHEN {big}._bk0 IS NULL THEN TRUE END AS _block_ok_{i}")
         rules[i] = [*rule, f"_block_ok_{i}"]
     view = f"_{table}_capped"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, {', '.join(flags)} FROM {table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {table}.*, {', '.join(flags)} "
+                f"FROM {table} {' '.join(joins)}")
     return CappedBlocking(view, rules, skipped)
 
 
