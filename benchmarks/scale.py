@@ -9,6 +9,14 @@ workers), then the training time and the plain-Splink baseline with the ratio
 whole job / baseline, and the candidate pairs per record (blocking that scales keeps it
 flat from 100k to 10M). MLflow runs go to a tracking store inside the work folder.
 
+Blocking growth check: pairs per record, in all and of each blocking rule as the job blocks
+(without the key groups `model.blocking_caps` skips), are compared with an earlier run at
+another size (`--reference`, default the 100k run's scale_result.json); a figure that grew
+more than `--growth-limit` times (1.5) is flagged and the benchmark exits 1:
+
+    .venv/bin/python benchmarks/scale.py --records 100000
+    .venv/bin/python benchmarks/scale.py --records 1000000   # checked against the 100k run
+
 RSS sampling needs psutil (the `benchmarks` extra, see the README); without it the run
 goes on and reports getrusage's maxrss only.
 """
@@ -131,38 +139,81 @@ def _fmt_row(stage: str, secs: float, n: int, peak: float | None) -> str:
     return f"{stage:<22}{secs:>9.1f}{rps}{pk}"
 
 
-def pairs_per_rule(job_db: Path, rules: list[list[str]]) -> list[tuple[str, float, int]]:
+def pairs_per_rule(
+    job_db: Path, rules: list[list[str]], caps: list[int | None]
+) -> list[tuple[str, float, float, int]]:
     """Each blocking rule alone (before the rules' overlap is removed): candidate pairs per
-    record and its largest key group, from the job's standardized `records`. A rule whose
-    figure grows with the input is a key that grows with the data."""
+    record of its key groups, all of them and as the job blocks (without the groups over
+    the rule's `model.blocking_caps` size), and its largest key group, from the job's
+    standardized `records`. A rule whose figure grows with the input is a key that grows
+    with the data."""
     import duckdb
 
     con = duckdb.connect(str(job_db), read_only=True)
     try:
         n = con.execute("SELECT count(*) FROM records").fetchall()[0][0] or 1
         out = []
-        for rule in rules:
+        for rule, cap in zip(rules, caps, strict=True):
             keys = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(rule))
             present = " AND ".join(f"nullif(k{i}::VARCHAR, '') IS NOT NULL"
                                    for i in range(len(rule)))
             group = ", ".join(f"k{i}" for i in range(len(rule)))
-            pairs, largest = con.execute(
-                f"SELECT coalesce(sum(c * (c - 1) // 2), 0), coalesce(max(c), 0) FROM ("
+            pairs, blocked, largest = con.execute(
+                f"SELECT coalesce(sum(c * (c - 1) // 2), 0), "
+                f"coalesce(sum(c * (c - 1) // 2) FILTER (WHERE c <= ?), 0), "
+                f"coalesce(max(c), 0) FROM ("
                 f"SELECT count(*) AS c FROM (SELECT {keys} FROM records) WHERE {present} "
-                f"GROUP BY {group})"
+                f"GROUP BY {group})", [cap if cap is not None else 2**62]
             ).fetchall()[0]
-            out.append((" & ".join(rule), pairs / n, largest))
+            out.append((" & ".join(rule), pairs / n, blocked / n, largest))
         return out
     finally:
         con.close()
 
 
+def growth_check(
+    n: int, total: float, by_rule: list[tuple[str, float, float, int]], reference: Path,
+    limit: float,
+) -> list[str]:
+    """Blocking that scales: candidate pairs per record (in all, and of each rule as the job
+    blocks) against an earlier run of this benchmark at another size (its
+    scale_result.json, e.g. the 100k run). Returns the figures that grew more than `limit`
+    times, and prints the comparison."""
+    if not reference.exists():
+        print(f"blocking growth check: no reference run at {reference} (run scale.py at "
+              "100,000 records first, or pass --reference)")
+        return []
+    ref = json.loads(reference.read_text())
+    if ref.get("records") == n:
+        print(f"blocking growth check: the reference {reference} is this size; nothing to compare")
+        return []
+    # runs before blocking caps recorded only the uncapped figures, which were what they blocked
+    ref_rules = ref.get("pairs_per_record_by_rule_blocked") or ref["pairs_per_record_by_rule"]
+    print(f"blocking growth check, pairs per record at {ref['records']:,} -> {n:,} records "
+          f"(flagged: grew more than {limit:g}x):")
+    grown = []
+    rows = [("all rules (candidate pairs)", ref["candidate_pairs_per_record"], total)]
+    rows += [(rule, ref_rules.get(rule), blocked) for rule, _, blocked, _ in by_rule]
+    for rule, before, now in rows:
+        if before is None:
+            print(f"  {rule:<52}{'-':>8} -> {now:7.3f}  (not in the reference run)")
+            continue
+        ratio = now / before if before > 0 else (float("inf") if now > 0 else 1.0)
+        flag = ratio > limit
+        if flag:
+            grown.append(rule)
+        print(f"  {rule:<52}{before:>8.3f} -> {now:7.3f}  {ratio:5.2f}x"
+              + ("  GROWS" if flag else ""))
+    return grown
+
+
 def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> dict:
-    """Splink predict + connected components on the job's standardized `records`."""
+    """Splink predict + connected components on the job's standardized `records`, blocked
+    as the job blocks (the same rules and blocking caps)."""
     import duckdb
 
     from resolution.model.settings import blocking_rule_sql
-    from resolution.predict import make_linker
+    from resolution.predict import cap_blocking, make_linker
 
     con = duckdb.connect()
     r = config.resources
@@ -171,15 +222,17 @@ def plain_splink(job_db: Path, settings: dict, config, sampler: RssSampler) -> d
     con.execute(f"ATTACH '{job_db}' AS job (READ_ONLY)")
     con.execute("CREATE TABLE records AS SELECT * FROM job.records")
     con.execute("DETACH job")
+    blocking = cap_blocking(con, "records", config.model.blocking_rules,
+                            config.model.block_size_caps())
     s = {
         **settings,
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": blocking_rule_sql(rule)} for rule in config.model.blocking_rules
+            {"blocking_rule": blocking_rule_sql(rule)} for rule in blocking.rules
         ],
     }
     sampler.set_stage("splink predict")
     t0 = time.perf_counter()
-    linker = make_linker(con, "records", s)
+    linker = make_linker(con, blocking.table, s)
     pred = linker.inference.predict(threshold_match_probability=config.thresholds.keep_pairs or None)
     t1 = time.perf_counter()
     sampler.set_stage("splink cluster")
@@ -216,6 +269,12 @@ def main() -> None:
                     help="set resources.standardize_cache to WORK/std_cache.duckdb: training "
                     "fills it, the job then reads the values it standardized (warm cache); "
                     "the file is emptied first, so the training run is a cold one")
+    ap.add_argument("--reference", type=Path, default=Path("/tmp/er-scale-100000/scale_result.json"),
+                    help="scale_result.json of an earlier run (default: the 100k run's) to check "
+                    "that candidate pairs per record, in all and per blocking rule, stay flat")
+    ap.add_argument("--growth-limit", type=float, default=1.5,
+                    help="flag (and exit 1) when pairs per record grew more than this many times "
+                    "over the reference run")
     ap.add_argument("--memory-limit", default=None,
                     help="override resources.memory_limit (DuckDB spills beyond it), e.g. 12GB")
     args = ap.parse_args()
@@ -313,10 +372,19 @@ def main() -> None:
         # data make pairs grow faster than records
         pairs_per_record = summary.candidate_pairs / n
         print(f"candidate pairs per record: {pairs_per_record:.2f} "
-              f"({summary.candidate_pairs:,} / {n:,} records); each rule alone:", flush=True)
-        by_rule = pairs_per_rule(out / "job.duckdb", config.model.blocking_rules)
-        for rule, per_record, largest in by_rule:
-            print(f"  {rule:<52}{per_record:>7.3f} per record, largest key group {largest:,}")
+              f"({summary.candidate_pairs:,} / {n:,} records); each rule alone, pairs per "
+              "record of all its key groups / as blocked (capped: model.blocking_caps):",
+              flush=True)
+        caps = config.model.block_size_caps()
+        by_rule = pairs_per_rule(out / "job.duckdb", config.model.blocking_rules, caps)
+        for (rule, per_record, blocked, largest), cap in zip(by_rule, caps, strict=True):
+            print(f"  {rule:<52}{per_record:>7.3f} / {blocked:7.3f} per record, largest key "
+                  f"group {largest:,}" + (f", cap {cap:,}" if cap is not None else ""))
+        for sk in summary.blocking_skipped:
+            print(f"  skipped by the cap on {sk['rule']}: {sk['keys']:,} keys over "
+                  f"{sk['max_block_size']:,} records ({sk['records']:,} records, "
+                  f"{sk['pairs']:,} pairs)")
+        grown = growth_check(n, pairs_per_record, by_rule, args.reference, args.growth_limit)
         if summary.prior:
             print(f"prior λ: trained {summary.prior['lambda_trained']:.3g} on "
                   f"{summary.prior['trained_on_records'] or 0:,} records, used "
@@ -398,9 +466,16 @@ def main() -> None:
         "dedup_wall": wall, "dedup_seconds": summary.seconds, "dedup_peak_mb": job_peak,
         "baseline_seconds": base_total, "candidate_pairs": summary.candidate_pairs,
         "candidate_pairs_per_record": pairs_per_record,
-        "pairs_per_record_by_rule": {rule: per for rule, per, _ in by_rule},
+        "pairs_per_record_by_rule": {rule: per for rule, per, _, _ in by_rule},
+        "pairs_per_record_by_rule_blocked": {rule: b for rule, _, b, _ in by_rule},
+        "blocking_skipped": summary.blocking_skipped,
+        "blocking_grows": grown,
     }
     (work / "scale_result.json").write_text(json.dumps(result, indent=2))
+    if grown:
+        print(f"\nblocking does not scale: pairs per record grew more than {args.growth_limit:g}x "
+              f"for {', '.join(grown)}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

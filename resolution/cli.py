@@ -726,6 +726,9 @@ def print_summary(s, metrics=None) -> None:
     t.add_row("entities out", f"{s.entities:,}")
     t.add_row("candidate pairs", f"{s.candidate_pairs:,}")
     t.add_row("pairs scored (kept)", f"{s.pairs_scored:,}")
+    for sk in getattr(s, "blocking_skipped", None) or []:
+        t.add_row(f"blocking keys skipped ({sk['rule']} > {sk['max_block_size']:,})",
+                  f"{sk['keys']:,} keys, {sk['records']:,} records, {sk['pairs']:,} pairs")
     prior = getattr(s, "prior", None)
     if prior and prior.get("rescaled"):
         t.add_row("prior λ (rescaled)", f"{prior['lambda_used']:.3g} (trained {prior['lambda_trained']:.3g} "

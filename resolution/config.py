@@ -403,16 +403,50 @@ class PartiesConfig(_Strict):
     )
 
 
+class BlockingCap(_Strict):
+    """A blocking rule whose key values shared by more than `max_block_size` records are
+    skipped: such a value (a common name in a province) is a category, not a key. Its group
+    holds mostly strangers, grows with the data (its pairs with the square of it), and a true
+    duplicate inside it shares a second key (phone, e-mail, identifier, address) that
+    another rule blocks on."""
+
+    rule: list[str] = Field(min_length=1, description="one of model.blocking_rules, as written")
+    max_block_size: int = Field(
+        gt=1, description="key values shared by more records than this generate no pairs"
+    )
+
+
 class ModelConfig(_Strict):
     comparisons: list[ComparisonConfig] = Field(min_length=1)
     blocking_rules: list[list[str]] = Field(
         min_length=1, description="blocking rules that generate the pairs to score"
+    )
+    blocking_caps: list[BlockingCap] = Field(
+        default_factory=list,
+        description="blocking rules whose oversized key groups are skipped (keys that grow "
+        "with the data); each job reports the keys it skipped",
     )
     max_comparisons: float = Field(
         default=5e7, gt=0, description="refuse to predict when blocking yields more pairs"
     )
     training: TrainingConfig
     parties: PartiesConfig | None = None
+
+    @model_validator(mode="after")
+    def _caps_name_blocking_rules(self) -> ModelConfig:
+        seen: set[tuple[str, ...]] = set()
+        for cap in self.blocking_caps:
+            if cap.rule not in self.blocking_rules:
+                raise ValueError(f"blocking_caps: {cap.rule} is not one of model.blocking_rules")
+            if tuple(cap.rule) in seen:
+                raise ValueError(f"blocking_caps: {cap.rule} is capped twice")
+            seen.add(tuple(cap.rule))
+        return self
+
+    def block_size_caps(self) -> list[int | None]:
+        """Each blocking rule's `max_block_size` (None: not capped), in rule order."""
+        caps = {tuple(c.rule): c.max_block_size for c in self.blocking_caps}
+        return [caps.get(tuple(rule)) for rule in self.blocking_rules]
 
     @model_validator(mode="after")
     def _parties_name_comparisons(self) -> ModelConfig:

@@ -29,7 +29,7 @@ from resolution.errors import ConfigError, ModelError, ResolutionError, writable
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.ingest import IngestResult, check_config_columns, ingest
 from resolution.locks import job_locks
-from resolution.predict import predict_pairs, score_within_groups
+from resolution.predict import cap_blocking, predict_pairs, score_within_groups
 from resolution.quality import build_report, log_to_mlflow, score_records, write_report
 from resolution.store import assign_stable_ids, commit_job, load_constraints
 from resolution.survivorship import survive
@@ -80,6 +80,9 @@ class JobSummary:
     threshold_source: str | None = None
     # the model's prior λ and the one used for this input's size (model.settings.prior_for_input)
     prior: dict[str, Any] | None = None
+    # per capped blocking rule (model.blocking_caps): the key values over its max_block_size
+    # that generated no pairs, their records and the pairs they would have added
+    blocking_skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,11 +234,13 @@ def resolve_records(
     link_type = settings.get("link_type", "dedupe_only")
     table = training_table(con, "records", link_type)
     with _timed(seconds, "predict", say):
+        blocking = cap_blocking(con, table, config.model.blocking_rules,
+                                config.model.block_size_caps())
         common = dict(
-            blocking_rules=config.model.blocking_rules,
+            blocking_rules=blocking.rules,
             keep_threshold=config.thresholds.keep_pairs,
             max_comparisons=config.model.max_comparisons,
-            table=table,
+            table=blocking.table,
             across_sources_only=link_type == "link_only",
         )
         if backend is not None:
@@ -282,6 +287,7 @@ def resolve_records(
         "review_queue": n_review,
         "largest_entity": scalar(con, "SELECT coalesce(max(cluster_size), 0) FROM clusters"),
         "prior": prior,
+        "blocking_skipped": blocking.skipped,
         "threshold": match,
         "threshold_source": threshold_source,
     }

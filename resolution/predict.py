@@ -2,7 +2,9 @@
 
 Owns table `pairs` (record_id_l, record_id_r, match_weight, match_probability and one
 `gamma_<comparison>` level per comparison). Before scoring, the blocking rules' pair
-count is checked so a loose rule is refused with advice instead of exhausting memory.
+count is checked so a loose rule is refused with advice instead of exhausting memory, and
+the key values of capped rules (`model.blocking_caps`) shared by too many records are cut
+off (`cap_blocking`).
 
 Term frequencies: a model carries the term-frequency tables of its training records
 (`term_frequency_tables` computes them at training); `predict_pairs` scores with those,
@@ -117,6 +119,66 @@ def count_candidate_pairs(
             )
         per_rule.append((" & ".join(rule), int(scalar(con, sql))))
     return per_rule
+
+
+@dataclass(frozen=True)
+class CappedBlocking:
+    """Blocking rules with their oversized key groups cut off (`cap_blocking`): score
+    `table` with `rules`; `skipped` lists, per capped rule, the key values skipped."""
+
+    table: str
+    rules: list[list[str]]
+    skipped: list[dict[str, Any]]
+
+
+def cap_blocking(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    blocking_rules: list[list[str]],
+    max_block_sizes: list[int | None],
+) -> CappedBlocking:
+    """Skip the key values of a capped rule (`model.blocking_caps`) shared by more than its
+    `max_block_size` records.
+
+    Each capped rule gets one more key, `_block_ok_<i>` of a view over `table`: TRUE where
+    the record's key group is small enough, NULL where it is not. Blocking never pairs on
+    NULL, so the rule stays an ordinary equi-join, which every consumer of the rules
+    handles alike: the pair count (`count_candidate_pairs`), Splink's rule-by-rule
+    exclusion of pairs an earlier rule found, and the Spark backend. The oversized keys are
+    kept in a small temp table `_big_keys_<i>` the view joins, not counted by a window
+    function in the view: Splink reads its input several times, and a window over every
+    record each time cost more than the pairs it saved.
+
+    `skipped` per capped rule: the rule, its cap, the key values over the cap, their
+    records and the pairs they would have added."""
+    capped = [(i, rule, cap) for i, (rule, cap) in enumerate(zip(blocking_rules, max_block_sizes,
+                                                                 strict=True)) if cap is not None]
+    if not capped:
+        return CappedBlocking(table, [list(r) for r in blocking_rules], [])
+    skipped, flags, joins = [], [], []
+    rules = [list(r) for r in blocking_rules]
+    for i, rule, cap in capped:
+        keys = ", ".join(f"{k} AS _bk{j}" for j, k in enumerate(rule))
+        group = ", ".join(f"_bk{j}" for j in range(len(rule)))
+        not_null = " AND ".join(f"({k}) IS NOT NULL" for k in rule)
+        big = f"_big_keys_{i}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {big} AS SELECT {group}, count(*)::HUGEINT AS _bn "
+            f"FROM (SELECT {keys} FROM {table} WHERE {not_null}) GROUP BY {group} "
+            "HAVING count(*) > ?", [cap])
+        keys_over, records_over, pairs_over = con.execute(
+            f"SELECT count(*), coalesce(sum(_bn), 0), coalesce(sum(_bn * (_bn - 1) // 2), 0) "
+            f"FROM {big}").fetchall()[0]
+        skipped.append({"rule": " & ".join(rule), "max_block_size": cap, "keys": int(keys_over),
+                        "records": int(records_over), "pairs": int(pairs_over)})
+        on = " AND ".join(f"({k}) = {big}._bk{j}" for j, k in enumerate(rule))
+        joins.append(f"LEFT JOIN {big} ON {on}")
+        flags.append(f"CASE WHEN {big}._bk0 IS NULL THEN TRUE END AS _block_ok_{i}")
+        rules[i] = [*rule, f"_block_ok_{i}"]
+    view = f"_{table}_capped"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {table}.*, {', '.join(flags)} "
+                f"FROM {table} {' '.join(joins)}")
+    return CappedBlocking(view, rules, skipped)
 
 
 def check_blocking_size(
