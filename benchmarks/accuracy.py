@@ -369,6 +369,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data", choices=("demo", "second", "both"), default="both")
     ap.add_argument("--config", default=str(ROOT / "configs" / "customer_zh.yaml"))
+    ap.add_argument("--second-surname-titles", type=float, default=0.0, metavar="SHARE",
+                    help="second data set: this share of person records written by surname "
+                    "and title alone (王先生), household members included")
     ap.add_argument("--parameters", action="store_true",
                     help="also print each model's learned parameters and the training's adjustments")
     args = ap.parse_args()
@@ -377,7 +380,11 @@ def main() -> None:
     from training.demo_data import write_demo
 
     config = load_config(args.config)
-    writers = {"demo": ("demo data", write_demo), "second": ("second data set", write_second)}
+    import functools
+
+    writers = {"demo": ("demo data", write_demo),
+               "second": ("second data set", functools.partial(
+                   write_second, surname_titles=args.second_surname_titles))}
     names = ("demo", "second") if args.data == "both" else (args.data,)
     with tempfile.TemporaryDirectory() as tmp:
         for i, name in enumerate(names):

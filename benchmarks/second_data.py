@@ -245,10 +245,13 @@ def _py(text: str) -> list[str]:
 class Generator:
     """Draws entities and their records from one seeded `random.Random`."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, surname_titles: float = 0.0) -> None:
         import opencc
 
         self.r = random.Random(seed)
+        # share of person records written by surname and title alone (王先生), as shops and
+        # phone orders write them; 0 (the default) leaves the random stream as it was
+        self.surname_titles = surname_titles
         self.t2 = opencc.OpenCC("s2t")
         self.n_entities = 0
         self.used_mobiles: set[str] = set()
@@ -586,6 +589,8 @@ class Generator:
         return n
 
     def name_variant(self, name: str) -> str:
+        if self.surname_titles and len(name) >= 2 and self.chance(self.surname_titles):
+            return name[0] + self.pick(["先生", "女士"])
         if self.chance(0.04):
             return name[0] + " " + name[1:]
         if self.chance(0.03):
@@ -778,9 +783,10 @@ DRAWS = [("company", 40), ("person", 36), ("household", 5), ("namesake", 5),
          ("salesperson", 3), ("branch", 3), ("owner", 5)]
 
 
-def generate(n_records: int, seed: int) -> tuple[list[dict], list[dict]]:
+def generate(n_records: int, seed: int, surname_titles: float = 0.0
+             ) -> tuple[list[dict], list[dict]]:
     """`n_records` customer records and their truth rows (record_id, entity_id, group_id, cause)."""
-    g = Generator(seed)
+    g = Generator(seed, surname_titles)
     records: list[tuple[dict, Entity]] = []
     kinds, weights = [d[0] for d in DRAWS], [d[1] for d in DRAWS]
     while len(records) < n_records:
@@ -805,11 +811,12 @@ def generate(n_records: int, seed: int) -> tuple[list[dict], list[dict]]:
     return customers, truth
 
 
-def write_second(out_dir: str | Path, n_records: int = 10_000, seed: int = 7) -> tuple[Path, Path]:
+def write_second(out_dir: str | Path, n_records: int = 10_000, seed: int = 7,
+                 surname_titles: float = 0.0) -> tuple[Path, Path]:
     """Write `customers.csv` and `truth.csv` (record_id, entity_id, group_id, cause) to `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    customers, truth = generate(n_records, seed)
+    customers, truth = generate(n_records, seed, surname_titles)
     cpath, tpath = out / "customers.csv", out / "truth.csv"
     with cpath.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
