@@ -400,12 +400,23 @@ def explain_pairs(
              for pattern in (r"(\w+)_[lr]\b", r'"?([A-Za-z_]\w*)_l"?')
              for m in re.findall(pattern, lv["sql_condition"])}
     used = [c for c in rec_cols if c in named or c == "record_id"]
+    shown = [_compared_column(c, set(used)) for c in comparisons]
+    # a comparison's level comes from the pair's stored gamma_* when the job kept it (it
+    # always does now); its SQL, evaluated again here, was a third of an entity page's time
+    # at 185k records (the party conditions, character overlaps), so only a comparison
+    # without its gamma column is evaluated, and only the columns shown or evaluated read
+    stored = [f"gamma_{c['output_column_name']}" in pair_cols for c in comparisons]
+    evaluated = {m for c, have in zip(comparisons, stored) if not have
+                 for lv in c["comparison_levels"]
+                 for pattern in (r"(\w+)_[lr]\b", r'"?([A-Za-z_]\w*)_l"?')
+                 for m in re.findall(pattern, lv["sql_condition"])}
+    read = [c for c in used if c == "record_id" or c in evaluated or c in shown]
     side = ", ".join(
         f"l.{quote_ident(c)} AS {quote_ident(c + '_l')}, r.{quote_ident(c)} AS {quote_ident(c + '_r')}"
-        for c in used
+        for c in read
     )
-    levels = _levels_sql(comparisons)
-    shown = [_compared_column(c, set(used)) for c in comparisons]
+    levels = [case if not have else "NULL"
+              for case, have in zip(_levels_sql(comparisons), stored)]
     value_sql = "".join(
         f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
         for c in shown
