@@ -292,40 +292,58 @@ def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> 
     "probability"}."""
     if not entity_ids:
         return {}
-    # each step through the indexes (members, their pairs one side at a time, the other
-    # ends' entities and names); joins against whole tables cost ~0.15 s a queue page
-    recs = [r[0] for r in con.execute(
-        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))", [entity_ids]
-    ).fetchall()]
-    found = _dicts(con.execute(
-        """WITH m AS (SELECT record_id, entity_id FROM crosswalk
-                      WHERE record_id IN (SELECT unnest($recs))),
-           out AS (
-               SELECT m.entity_id, m.record_id, p.record_id_r AS other, p.match_probability AS prob
-               FROM pairs p JOIN m ON m.record_id = p.record_id_l
-               WHERE p.record_id_l IN (SELECT unnest($recs))
-               UNION ALL
-               SELECT m.entity_id, m.record_id, p.record_id_l, p.match_probability
-               FROM pairs p JOIN m ON m.record_id = p.record_id_r
-               WHERE p.record_id_r IN (SELECT unnest($recs))),
-           best AS (
-               -- of members tied with the same other record, the first by ID (arg_max
-               -- picked any, so the page could change between two loads)
-               SELECT o.entity_id, struct_pack(r := o.record_id, o := o.other,
-                                               e := x.entity_id, p := o.prob) AS b
-               FROM out o JOIN crosswalk x ON x.record_id = o.other
-               WHERE x.entity_id <> o.entity_id AND NOT EXISTS (
-                   SELECT 1 FROM constraints k WHERE k.active AND k.kind = 'cannot_link'
-                   AND least(k.record_id_l, k.record_id_r) = least(o.record_id, o.other)
-                   AND greatest(k.record_id_l, k.record_id_r) = greatest(o.record_id, o.other))
-               QUALIFY row_number() OVER (PARTITION BY o.entity_id
-                                          ORDER BY o.prob DESC, o.other DESC, o.record_id) = 1)
-           SELECT best.entity_id, b.r AS record_id, b.o AS other_record, b.e AS other_entity,
-                  e.customer_name AS other_name, b.p AS probability
-           FROM best LEFT JOIN entities e ON e.entity_id = b.e""",
+    # each step a lookup through the indexes (members, their pairs one side at a time,
+    # the other ends' entities, the steward's cannot-links, the names): joins against the
+    # whole crosswalk, constraints and entities tables cost ~0.15 s a queue page at 185k
+    member_of = dict(con.execute(
+        "SELECT record_id, entity_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))",
+        [entity_ids],
+    ).fetchall())
+    recs = list(member_of)
+    out = con.execute(
+        """SELECT record_id_l, record_id_r, match_probability FROM pairs
+           WHERE record_id_l IN (SELECT unnest($recs))
+           UNION ALL
+           SELECT record_id_r, record_id_l, match_probability FROM pairs
+           WHERE record_id_r IN (SELECT unnest($recs))""",
         {"recs": recs},
-    ))
-    return {d.pop("entity_id"): d for d in found}
+    ).fetchall()
+    others = sorted({o for _, o, _ in out})
+    entity_of = dict(con.execute(
+        "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN (SELECT unnest(?))",
+        [others],
+    ).fetchall()) if others else {}
+    different = {frozenset(k) for k in con.execute(
+        """SELECT record_id_l, record_id_r FROM constraints
+           WHERE active AND kind = 'cannot_link'
+             AND (record_id_l IN (SELECT unnest($r)) OR record_id_r IN (SELECT unnest($r)))""",
+        {"r": recs},
+    ).fetchall()} if recs else set()
+    best: dict[str, tuple] = {}
+    # of members tied with the same other record, the first by ID: the order below
+    # (probability, then the other record descending, then the member ascending)
+    for member, other, prob in sorted(out, key=lambda t: (-t[2], _desc(t[1]), t[0])):
+        eid = member_of[member]
+        if eid in best or entity_of.get(other) in (None, eid):
+            continue
+        if frozenset((member, other)) in different:
+            continue
+        best[eid] = (member, other, entity_of[other], prob)
+    names = dict(con.execute(
+        "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest(?))",
+        [sorted({b[2] for b in best.values()})],
+    ).fetchall()) if best else {}
+    return {eid: {"record_id": m, "other_record": o, "other_entity": e,
+                  "other_name": names.get(e), "probability": p}
+            for eid, (m, o, e, p) in best.items()}
+
+
+class _desc(str):
+    """A string that sorts in descending order (ties after probability: the other record
+    by ID descending, as the queue has always shown them)."""
+
+    def __lt__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__gt__(self, other)
 
 
 def decisions_during_last_job(con: duckdb.DuckDBPyConnection) -> dict | None:
@@ -405,8 +423,8 @@ def explain_pairs(
     # always does now); its SQL, evaluated again here, was a third of an entity page's time
     # at 185k records (the party conditions, character overlaps), so only a comparison
     # without its gamma column is evaluated, and only the columns shown or evaluated read
-    stored = [f"gamma_{c['output_column_name']}" in pair_cols for c in comparisons]
-    evaluated = {m for c, have in zip(comparisons, stored) if not have
+    kept = [f"gamma_{c['output_column_name']}" in pair_cols for c in comparisons]
+    evaluated = {m for c, have in zip(comparisons, kept) if not have
                  for lv in c["comparison_levels"]
                  for pattern in (r"(\w+)_[lr]\b", r'"?([A-Za-z_]\w*)_l"?')
                  for m in re.findall(pattern, lv["sql_condition"])}
@@ -416,7 +434,7 @@ def explain_pairs(
         for c in read
     )
     levels = [case if not have else "NULL"
-              for case, have in zip(_levels_sql(comparisons), stored)]
+              for case, have in zip(_levels_sql(comparisons), kept)]
     value_sql = "".join(
         f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
         for c in shown
