@@ -58,6 +58,7 @@ class Adjustment:
     comparison: str
     levels: tuple[str, ...]
     reason: str  # "pooled" | "filled u capped" | "disagreement floor" | "untrained"
+    #              | "unranked capped"
     weights_before: tuple[float, ...]
     weight_after: float
 
@@ -70,6 +71,10 @@ class Adjustment:
             return (f"{self.comparison}: level {self.levels[0]} was never trained (no m); it "
                     f"weighs as the next less similar trained level, {self.weight_after:+.1f} "
                     f"bits, not as Splink's default m")
+        if self.reason == "unranked capped":
+            return (f"{self.comparison}: level {before} bits weighed more than the "
+                    f"comparison's most alike level; capped at it ({self.weight_after:+.1f} "
+                    f"bits)")
         if self.reason == "filled u capped":
             return (f"{self.comparison}: level {before} bits had its u filled in (no sampled "
                     f"pair fell in it); weight capped at the level before it, "
@@ -160,9 +165,8 @@ def constrain(settings: dict[str, Any], filled_u: set[str] | None = None
                     if w > cap:
                         lv["m_probability"] = lv["u_probability"] * 2 ** cap
                         adjustments.append(Adjustment(
-                            name, (lv.get("label_for_charts", "?"), top.get("label_for_charts",
-                                                                              "?")),
-                            "pooled", (w, cap), cap))
+                            name, (lv.get("label_for_charts", "?"),), "unranked capped",
+                            (w,), cap))
         # 4. a level EM never trained (no m) weighs as the nearest trained level after it
         for i, lv in enumerate(levels):
             if (lv.get("is_null_level") or lv.get("fix_m_probability")
