@@ -9,8 +9,8 @@ the whole batch (`er match`).
 3. Re-cluster only the neighbourhood: the new records plus every member of a stored
    entity that a new record links to, with the stored pairs among those members and the
    new pairs — the same guarded clustering (chained components of 3+ re-scored pair by
-   pair), steward constraints and stable-ID rules as the batch, so the result agrees with a batch run on the union (measured in
-   benchmarks/incremental.py).
+   pair), steward constraints and stable-ID rules as the batch, so the result agrees with
+   a batch run on the union (measured in benchmarks/incremental.py).
 4. Update the store in one transaction: records, pairs, crosswalk, golden records,
    review queue and entity events of the neighbourhood.
 """
@@ -32,7 +32,7 @@ from resolution.errors import ResolutionError
 from resolution.faults import fault_point  # crash-safety tests only (ER_FAULT_AT)
 from resolution.locks import job_locks
 from resolution.pipeline import Say, _check_model_columns, _timed, prepare_records
-from resolution.predict import score_within_groups, term_frequency_tables
+from resolution.predict import score_within_groups, term_frequency_tables, use_tf_tables
 from resolution.store import (
     assign_stable_ids,
     attach_store,
@@ -65,8 +65,10 @@ class MatchSummary:
         return asdict(self)
 
 
-def _score_new(con: duckdb.DuckDBPyConnection, config: Config, settings: dict) -> int:
-    """Create `_new_pairs`: new-vs-stored and new-vs-new pairs above keep_pairs."""
+def _score_new(con: duckdb.DuckDBPyConnection, config: Config, settings: dict,
+               tf_tables: dict) -> int:
+    """Create `_new_pairs`: new-vs-stored and new-vs-new pairs above keep_pairs, with the
+    term frequencies `tf_tables` (of the stored and new records together)."""
     from splink import DuckDBAPI, Linker
 
     from resolution.model.settings import blocking_rule_sql
@@ -80,16 +82,7 @@ def _score_new(con: duckdb.DuckDBPyConnection, config: Config, settings: dict) -
     }
     db_api = DuckDBAPI(connection=con)
     linker = Linker(db_api.register("_all_records"), settings, log_level=None)
-    tf_cols = sorted(
-        {
-            lvl["tf_adjustment_column"]
-            for comp in settings["comparisons"]
-            for lvl in comp["comparison_levels"]
-            if lvl.get("tf_adjustment_column")
-        }
-    )
-    for col in tf_cols:
-        linker.table_management.compute_tf_table(col)
+    use_tf_tables(con, linker, settings, tf_tables)
     new = db_api.register("new_records")
     old = db_api.register("_old_records")
     keep = config.thresholds.keep_pairs or None
@@ -190,7 +183,10 @@ def _match_locked(
                 "UNION ALL BY NAME SELECT * FROM new_records"
             )
         with _timed(seconds, "predict", say):
-            n_pairs = _score_new(con, config, settings)
+            # counted once over the stored and new records: the new pairs and the
+            # re-scoring of chained components weigh values alike
+            tf_tables = term_frequency_tables(con, "_all_records", settings)
+            n_pairs = _score_new(con, config, settings, tf_tables)
             if calibrator is not None:
                 from resolution.model.calibration import Calibrator, apply_sql
 
@@ -199,7 +195,7 @@ def _match_locked(
                 apply_sql(con, calibrator, table="_new_pairs")
             fault_point("predict")
         with _timed(seconds, "cluster", say):
-            counts = _recluster_neighbourhood(con, config, store, job_id, settings)
+            counts = _recluster_neighbourhood(con, config, store, job_id, settings, tf_tables)
         with _timed(seconds, "survive", say):
             survive(con, config.survivorship)
         with _timed(seconds, "write", say):
@@ -224,7 +220,8 @@ def _check_model_columns_on(con: duckdb.DuckDBPyConnection, settings: dict) -> N
 
 
 def _recluster_neighbourhood(
-    con: duckdb.DuckDBPyConnection, config: Config, store: Path, job_id: str, settings: dict
+    con: duckdb.DuckDBPyConnection, config: Config, store: Path, job_id: str, settings: dict,
+    tf_tables: dict,
 ) -> dict[str, int]:
     match_t = config.thresholds.match
     con.execute(
@@ -258,16 +255,9 @@ def _recluster_neighbourhood(
     )
     load_constraints(con, store)
     # the batch's guard, with the same within-component check: the members of a chained
-    # component compared directly, term frequencies over the stored and new records as
-    # for the new pairs (computed only when a component of 3+ needs it)
-    tf: list[dict] = []
-
-    def score_within(c: duckdb.DuckDBPyConnection, groups: str) -> None:
-        if not tf:
-            tf.append(term_frequency_tables(c, "_all_records", settings))
-        score_within_groups(c, settings, groups, "records", tf_tables=tf[0])
-
-    cluster_records(con, match_t, config.clustering, score_within=score_within)
+    # component compared directly, with the new pairs' term frequencies
+    cluster_records(con, match_t, config.clustering, score_within=lambda c, groups:
+                    score_within_groups(c, settings, groups, "records", tf_tables=tf_tables))
     assign_stable_ids(con, store, job_id, scope="_local_ids")
     build_review_queue(con, config.thresholds.review, config.clustering.max_cluster_size,
                        config.review.budget)

@@ -70,7 +70,7 @@ def term_frequency_tables(
     return out
 
 
-def _register_tf_tables(con: duckdb.DuckDBPyConnection, linker, settings: dict[str, Any],
+def use_tf_tables(con: duckdb.DuckDBPyConnection, linker, settings: dict[str, Any],
                         tf_tables: dict[str, Any] | None) -> None:
     """Make Splink score with the model's term-frequency tables instead of counting
     them in this input (a column the model has no table for is still counted here)."""
@@ -240,7 +240,7 @@ def predict_pairs(
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
     })
-    _register_tf_tables(con, linker, settings, tf_tables)
+    use_tf_tables(con, linker, settings, tf_tables)
     # Splink's chunked prediction: the left-hand records in `chunks` hash partitions, each
     # blocked and scored on its own, so the blocked pairs of only one are held at a time
     chunks = max(1, math.ceil(total / chunk_pairs)) if chunk_pairs else 1
