@@ -608,7 +608,8 @@ def confirm(con, cfg: Config, who: str, entity_id: str, version: str,
     # with the entity the queue says it probably belongs with, at any probability: a
     # record alone queued for a possible duplicate scored below NEAR_MISS would
     # otherwise be confirmed without a single label
-    near = _near_misses(con, recs, queued_other(con, entity_id))
+    near = [(p["record_id_l"], p["record_id_r"])
+            for p in near_misses(con, recs, queued_other(con, entity_id))]
     ch = _Change(
         "confirm", who, entity_id, record_ids=recs, comment=comment,
         new_map={r: entity_id for r in recs},
@@ -632,34 +633,45 @@ def queued_other(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
     ).fetchall()]
 
 
-def _near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
-                 other_entities: list[str] | None = None) -> list[tuple[str, str]]:
-    """The pairs (record_id_l, record_id_r) joining one of `recs` (an entity's members) to
-    a record of another entity, at or above NEAR_MISS, or at any probability when that
-    record is in one of `other_entities`. The pairs touching the members first (the
-    pairs' indexes, one side at a time), then the other ends' entities: joining every
-    pair with the whole crosswalk twice cost ~0.2 s a confirm at 185k records."""
+def near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
+                other_entities: list[str] | None = None,
+                limit: int | None = None) -> list[dict]:
+    """The stored pairs joining one of `recs` (an entity's members) to a record of another
+    entity, at or above NEAR_MISS, or at any probability when that record is in one of
+    `other_entities`; strongest first, at most `limit`. Each is the pair's row with
+    `own_record`, `other_record` and `other_entity`. What the entity page lists as
+    possible duplicates and what a confirm cannot-links.
+
+    The pairs touching the members first (the pairs' indexes, one side at a time), then the
+    other ends' entities: joining every pair with the whole crosswalk twice cost ~0.2 s a
+    confirm at 185k records."""
     other_ids = [r[0] for r in con.execute(
         "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest($e))",
         {"e": other_entities},
     ).fetchall()] if other_entities else []
-    found = con.execute(
-        """SELECT record_id_l, record_id_r, record_id_r FROM pairs
-           WHERE record_id_l IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_r)
-             AND (match_probability >= $p OR list_contains($o, record_id_r))
-           UNION ALL
-           SELECT record_id_l, record_id_r, record_id_l FROM pairs
-           WHERE record_id_r IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_l)
-             AND (match_probability >= $p OR list_contains($o, record_id_l))""",
+    cur = con.execute(
+        """SELECT * FROM (
+               SELECT *, record_id_l AS own_record, record_id_r AS other_record FROM pairs
+               WHERE record_id_l IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_r)
+                 AND (match_probability >= $p OR list_contains($o, record_id_r))
+               UNION ALL
+               SELECT *, record_id_r, record_id_l FROM pairs
+               WHERE record_id_r IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_l)
+                 AND (match_probability >= $p OR list_contains($o, record_id_l)))
+           ORDER BY match_probability DESC, record_id_l, record_id_r""",
         {"m": recs, "p": NEAR_MISS, "o": other_ids},
-    ).fetchall()
+    )
+    cols = [d[0] for d in cur.description]
+    found = [dict(zip(cols, row)) for row in cur.fetchall()]
     if not found:
         return []
-    stored = {r[0] for r in con.execute(
-        "SELECT record_id FROM crosswalk WHERE record_id IN (SELECT unnest($o))",
-        {"o": sorted({o for _, _, o in found})},
-    ).fetchall()}
-    return [(a, b) for a, b, o in found if o in stored]
+    entity_of = dict(con.execute(
+        "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN (SELECT unnest($o))",
+        {"o": sorted({p["other_record"] for p in found})},
+    ).fetchall())
+    out = [{**p, "other_entity": entity_of[p["other_record"]]}
+           for p in found if p["other_record"] in entity_of]
+    return out[:limit] if limit is not None else out
 
 
 def split(con, cfg: Config, who: str, entity_id: str, version: str, record_ids: list[str],

@@ -32,10 +32,10 @@ import duckdb
 from resolution.db import quote_ident, scalar
 from resolution.review.actions import (
     CLAIM_ACTIONS,
-    NEAR_MISS,
     entity_version,
     entity_versions,
     last_undoable,
+    near_misses,
     pins_on,
     queued_other,
 )
@@ -525,39 +525,14 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
            ORDER BY p.match_probability, p.record_id_l, p.record_id_r LIMIT 6""",
         {"ids": ids},
     ))
-    # and the pairs to the entity the queue says this one probably belongs with, at any
-    # probability: a confirm says they are other customers too (actions.confirm)
-    other = queued_other(con, entity_id)
-    other_ids = [r[0] for r in con.execute(
-        "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))", [other]
-    ).fetchall()] if other else []
-    near = _dicts(con.execute(
-        """SELECT * FROM (
-               SELECT *, true AS _own_l FROM pairs WHERE record_id_l IN (SELECT unnest($ids))
-                 AND NOT list_contains($ids, record_id_r)
-                 AND (match_probability >= $p OR list_contains($o, record_id_r))
-               UNION ALL
-               SELECT *, false AS _own_l FROM pairs WHERE record_id_r IN (SELECT unnest($ids))
-                 AND NOT list_contains($ids, record_id_l)
-                 AND (match_probability >= $p OR list_contains($o, record_id_l)))
-           ORDER BY match_probability DESC, record_id_l, record_id_r LIMIT 5""",
-        {"ids": ids, "p": NEAR_MISS, "o": other_ids},
-    ))
-    for p in near:
-        own_l = p.pop("_own_l")
-        p["other_record"] = p["record_id_r"] if own_l else p["record_id_l"]
-        p["own_record"] = p["record_id_l"] if own_l else p["record_id_r"]
-    others = dict(con.execute(
-        "SELECT x.record_id, x.entity_id FROM crosswalk x WHERE x.record_id IN (SELECT unnest($r))",
-        {"r": [p["other_record"] for p in near]},
-    ).fetchall()) if near else {}
+    # the possible duplicates a confirm cannot-links (with the pairs to the entity the
+    # queue says this one probably belongs with, at any probability), the strongest five
+    near = near_misses(con, ids, queued_other(con, entity_id), limit=5)
     names = dict(con.execute(
         "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest($e))",
-        {"e": sorted(set(others.values()))},
-    ).fetchall()) if others else {}
-    near = [p for p in near if p["other_record"] in others]
+        {"e": sorted({p["other_entity"] for p in near})},
+    ).fetchall()) if near else {}
     for p in near:
-        p["other_entity"] = others[p["other_record"]]
         p["other_name"] = names.get(p["other_entity"])
     other_versions = entity_versions(con, sorted({p["other_entity"] for p in near}))
     for p in near:
