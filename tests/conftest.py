@@ -28,6 +28,20 @@ def run_cli(*args: str, expect: int | None = 0):
     return result
 
 
+def trained_model_uri(result) -> str:
+    """The registered model an `er train` run printed (`model: models:/NAME/VERSION`)."""
+    return next(line for line in result.output.splitlines()
+                if line.startswith("model:")).split()[-1]
+
+
+def error_line(result) -> str:
+    """A refused command's output, which must be one line starting `error:` (no
+    traceback, nothing else); returned for the test to check what it says."""
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
 @pytest.fixture(scope="session")
 def mlflow_store(tmp_path_factory) -> str:
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
@@ -50,6 +64,5 @@ def demo_files(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def trained_model(mlflow_store, demo_files) -> str:
     customers, _ = demo_files
-    result = run_cli("train", "--config", CONFIG, "--input", customers, "--name", "test_model")
-    line = next(line for line in result.output.splitlines() if line.startswith("model:"))
-    return line.split()[-1]
+    return trained_model_uri(
+        run_cli("train", "--config", CONFIG, "--input", customers, "--name", "test_model"))

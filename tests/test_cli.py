@@ -7,7 +7,7 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-from conftest import CONFIG, run_cli
+from conftest import CONFIG, run_cli, trained_model_uri
 
 
 def _tables(job_dir):
@@ -243,7 +243,7 @@ def test_calibrated_model_calibrates_job_pairs(tmp_path, demo_files, mlflow_stor
     pd.read_csv(customers, dtype=str).head(700).to_csv(small, index=False)
     res = run_cli("train", "--config", CONFIG, "--input", small, "--truth", truth,
                   "--name", "calibrated", "--no-charts")
-    model = next(l for l in res.output.splitlines() if l.startswith("model:")).split()[-1]
+    model = trained_model_uri(res)
     out = tmp_path / "out"
     run_cli("dedup", "--config", CONFIG, "--model", model, "--input", small, "--out", out)
     con = _tables(out)
@@ -265,7 +265,7 @@ def test_link_only_scores_only_pairs_across_sources(tmp_path, demo_files, mlflow
     df[~df.source_system.isin(["CRM", "SHOP"])].assign(source_system="B").to_csv(b, index=False)
     res = run_cli("train", "--config", CONFIG, "--input", a, "--input", b, "--link-type",
                   "link_only", "--name", "linker", "--no-charts")
-    model = next(l for l in res.output.splitlines() if l.startswith("model:")).split()[-1]
+    model = trained_model_uri(res)
     out = tmp_path / "out"
     run_cli("dedup", "--config", CONFIG, "--model", model, "--input", a, "--input", b, "--out", out)
     con = _tables(out)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import error_line, run_cli, trained_model_uri
 from tests.test_open_schema import FIRST, LAST, people_config, write_config
 
 TAGS = [f"t{i:02d}" for i in range(40)]
@@ -103,8 +103,7 @@ def test_each_comparison_form_trains_and_dedups_to_the_levels_it_should(mlflow_s
     config = write_config(tmp_path / "forms.yaml", config_dict())
     trained = run_cli("train", "--config", config, "--input", data, "--name", "forms",
                       "--no-charts")
-    model = next(line.split()[-1] for line in trained.output.splitlines()
-                 if line.startswith("model:"))
+    model = trained_model_uri(trained)
     run_cli("dedup", "--config", config, "--model", model, "--input", data,
             "--out", tmp_path / "out")
 
@@ -201,7 +200,5 @@ def test_each_comparison_mistake_is_one_error_line_naming_the_key(
     config = write_config(tmp_path / "bad.yaml", config_dict(**changes))
     result = run_cli("train", "--config", config, "--input", data, "--name", "never",
                      "--no-charts", expect=2)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("error:"), result.output
-    assert str(config) in lines[0] and key in lines[0] and says in lines[0], lines[0]
+    line = error_line(result)
+    assert str(config) in line and key in line and says in line, line

@@ -13,7 +13,7 @@ import math
 import stat
 
 import pytest
-from conftest import run_cli
+from conftest import error_line, run_cli
 from test_review import q, review_store_template, store  # noqa: F401
 
 # pairs further than this from the match threshold (in log2 odds) are never asked
@@ -119,9 +119,8 @@ def test_a_bad_labels_file_is_refused_in_one_line_and_nothing_is_recorded(
     _write(bad, header or ["record_id_l", "record_id_r", "is_match"], rows)
     before = _counts(store)
     r = run_cli("label", "add", bad, "--store", store, expect=2)
-    lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.output
-    assert where in lines[0] and names in lines[0], lines[0]
+    line = error_line(r)
+    assert where in line and names in line, line
     assert "Traceback" not in r.output
     assert _counts(store) == before  # the good rows before it were not recorded either
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import error_line, run_cli, trained_model_uri
 
 FIRST = ["anna", "ben", "carl", "dora", "emil", "fritz", "greta", "hans", "ida", "jan",
          "karl", "lena", "max", "nora", "otto", "paul", "rita", "sven", "tina", "uwe"]
@@ -87,8 +87,7 @@ def test_own_columns_train_and_dedup_and_every_input_column_reaches_records(
     config = write_config(tmp_path / "people.yaml", people_config())
     trained = run_cli("train", "--config", config, "--input", data, "--name", "people_os",
                       "--no-charts")
-    model = next(line.split()[-1] for line in trained.output.splitlines()
-                 if line.startswith("model:"))
+    model = trained_model_uri(trained)
     run_cli("dedup", "--config", config, "--model", model, "--input", data,
             "--out", tmp_path / "out")
 
@@ -167,10 +166,8 @@ def test_each_config_error_is_one_line_naming_the_file_and_key(
     config = write_config(tmp_path / "bad.yaml", people_config(**changes))
     result = run_cli("train", "--config", config, "--input", data, "--name", "never",
                      "--no-charts", expect=2)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("error:"), result.output
-    assert str(config) in lines[0] and key in lines[0] and names in lines[0], lines[0]
+    line = error_line(result)
+    assert str(config) in line and key in line and names in line, line
 
 
 def test_dedup_refuses_a_config_column_the_input_lacks_before_scoring(tmp_path):
@@ -183,9 +180,8 @@ def test_dedup_refuses_a_config_column_the_input_lacks_before_scoring(tmp_path):
     settings.write_text('{"link_type": "dedupe_only", "comparisons": []}', "utf-8")
     result = run_cli("dedup", "--config", config, "--model", settings, "--input", data,
                      "--out", tmp_path / "out", expect=2)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    assert "clustering.conflict_columns.0" in lines[0] and str(config) in lines[0]
+    line = error_line(result)
+    assert "clustering.conflict_columns.0" in line and str(config) in line
     assert not (tmp_path / "out" / "job.duckdb").exists()
 
 
@@ -265,8 +261,7 @@ def test_a_conflict_column_of_the_users_own_splits_and_names_itself(mlflow_store
         **{"clustering.conflict_columns": ["member_no"]}))
     trained = run_cli("train", "--config", config, "--input", data, "--name", "people_cc",
                       "--no-charts")
-    model = next(line.split()[-1] for line in trained.output.splitlines()
-                 if line.startswith("model:"))
+    model = trained_model_uri(trained)
     run_cli("dedup", "--config", config, "--model", model, "--input", data,
             "--out", tmp_path / "out")
     con = duckdb.connect(str(tmp_path / "out" / "job.duckdb"), read_only=True)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from resolution.config import config_from_dict
 from resolution.standardize import person_name, person_name_latin, standardize_table
-from tests.conftest import run_cli
+from tests.conftest import error_line, run_cli, trained_model_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "english_persons.yaml"
@@ -170,8 +170,7 @@ def test_a_bad_surname_column_is_one_error_line(tmp_path, change, message):
     config = _write_config(tmp_path / "c.yaml", **change)
     result = run_cli("train", "--config", config, "--input", data, "--name", "never",
                      "--no-charts", expect=2)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+    assert message in error_line(result)
 
 
 def test_english_persons_deduplicate_through_the_cli(mlflow_store, tmp_path):
@@ -183,8 +182,7 @@ def test_english_persons_deduplicate_through_the_cli(mlflow_store, tmp_path):
     persons, truth = tmp_path / "persons.csv", tmp_path / "truth.csv"
     trained = run_cli("train", "--config", CONFIG, "--input", persons, "--name",
                       "english_test", "--no-charts")
-    model = next(line.split()[-1] for line in trained.output.splitlines()
-                 if line.startswith("model:"))
+    model = trained_model_uri(trained)
     run_cli("dedup", "--config", CONFIG, "--model", model, "--input", persons,
             "--out", tmp_path / "job")
     result = run_cli("evaluate", "--out", tmp_path / "job", "--truth", truth, "--json",

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.conftest import CONFIG, ROOT, run_cli
+from tests.conftest import CONFIG, ROOT, run_cli, trained_model_uri
 
 MODEL = "pp_model"
 
@@ -30,7 +30,7 @@ def model(mlflow_store, demo_files):
     customers, truth = demo_files
     result = run_cli("train", "--config", CONFIG, "--input", customers, "--truth", truth,
                      "--name", MODEL, "--no-charts")
-    uri = next(line for line in result.output.splitlines() if line.startswith("model:")).split()[-1]
+    uri = trained_model_uri(result)
     import mlflow
 
     mlflow.set_tracking_uri(mlflow_store)
