@@ -232,6 +232,11 @@ def test_person_details():
         ("张伟", "个人", "person"),
         ("张伟", None, "person"),
         ("张伟", "企业", "company"),
+        # a full name with how a rep addresses the customer is still a person
+        ("郑欣涵女士", None, "person"),
+        ("欧阳娜娜 先生", None, "person"),
+        ("王女士服装店", None, "company"),
+        ("上海浦东新区张江高科女士", None, "company"),
         ("华联超市", None, "company"),
         ("Zhang Wei", None, "person"),
         ("Hualian Supermarket", None, "company"),

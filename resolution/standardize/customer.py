@@ -30,6 +30,7 @@ _RX_NOT_CJK_DOT = re.compile(r"[^\u3400-\u9fff·]")
 _RX_LATIN_LEGAL_WORD = re.compile(r"\b(co|ltd|limited|inc|corp|corporation|llc|plc|gmbh)\b")
 _RX_LATIN_WORD = re.compile(r"[a-z]+")
 _RX_DIGIT = re.compile(r"[0-9]")
+_RX_HONORIFIC = re.compile(r"(?:先生|女士|小姐|太太|夫人)$")
 
 
 class CustomerName(NamedTuple):
@@ -94,8 +95,13 @@ def name_kind(customer_type: object, name_text: str | None = None) -> str | None
         if kind:
             return kind
         c = _RX_NOT_CJK_DOT.sub("", t)
-        if _COMPANY_HINT.search(c) or len(c.replace("·", "")) > 4:
+        if _COMPANY_HINT.search(c):
             return "company" if "·" not in c else "person"
+        # how a rep addresses a private customer (郑欣涵女士, 欧阳娜娜先生) is not part of
+        # the name's length: no company is called 某某女士
+        name = _RX_HONORIFIC.sub("", c)
+        if len(name.replace("·", "")) > 4:
+            return "company" if "·" not in name else "person"
         if len(c) >= 2 and (c[:2] in _COMPOUND_SURNAMES or c[0] in _common_surnames()):
             return "person"
         return "company"
