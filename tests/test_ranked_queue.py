@@ -62,9 +62,17 @@ def test_dedup_ranks_the_queue_by_the_chance_an_entity_is_wrong(review_store_tem
             # 1 - the weakest membership confidence, for the weakest member
             assert n > 1 and other is None
             assert p == pytest.approx(1 - conf) and priority == pytest.approx(p)
-    # the review threshold still decides who is queued: a multi-record entity with a
-    # likely duplicate in another entity is queued as a possible missed merge
+    # a multi-record entity with a likely duplicate in another entity is queued as a
+    # possible missed merge
     assert any(kind == "possible_missed_merge" and n > 1 for _, n, _, _, kind, _, _ in rows)
+    # parts the guard split on the model's own word (two members compared directly look
+    # different) are one customer as often as their pairs say: one names the other
+    model_split = {(a, b) for a, b in q(s, """
+        SELECT a.e, b.e FROM cluster_splits, unnest(entity_ids) AS a(e), unnest(entity_ids) AS b(e)
+        WHERE a.e <> b.e AND reason NOT LIKE '%；%'
+              AND reason LIKE '%(two of its records, compared directly, look like different customers)'""")}
+    assert model_split and any((eid, other) in model_split
+                               for eid, _, _, _, kind, _, other in rows)
     run_cli("store", "verify", "--store", s)
 
 
