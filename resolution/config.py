@@ -468,7 +468,8 @@ class Thresholds(_Strict):
         default=0.95, gt=0, le=1, description="entities below this confidence go to review"
     )
     keep_pairs: float = Field(
-        default=0.05, ge=0, lt=1, description="pairs below this probability are not stored"
+        default=0.05, ge=0, lt=1, description="pairs below this probability are not stored; "
+        "entities whose chance of being wrong reaches it go to the review queue"
     )
 
     @model_validator(mode="after")

@@ -260,7 +260,7 @@ def _recluster_neighbourhood(
                     score_within_groups(c, settings, groups, "records", tf_tables=tf_tables))
     assign_stable_ids(con, store, job_id, scope="_local_ids")
     build_review_queue(con, config.thresholds.review, config.clustering.max_cluster_size,
-                       config.review.budget)
+                       config.review.budget, config.thresholds.keep_pairs)
     con.execute(
         """CREATE TABLE crosswalk AS
            SELECT r.record_id, r.source_system, c.entity_id, c.membership_confidence

@@ -267,7 +267,7 @@ def resolve_records(
             assign_stable_ids(con, store_path, job_id)
         n_review = build_review_queue(
             con, config.thresholds.review, config.clustering.max_cluster_size,
-            config.review.budget,
+            config.review.budget, config.thresholds.keep_pairs,
         )
         con.execute(
             """

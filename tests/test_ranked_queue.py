@@ -6,9 +6,11 @@ highest-priority entries; the web queue shows them in that order.
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 
+import duckdb
 import pytest
 import yaml
 from conftest import CONFIG, run_cli
@@ -23,9 +25,13 @@ def test_dedup_ranks_the_queue_by_the_chance_an_entity_is_wrong(review_store_tem
                           wrong_probability, other_entity_id FROM review_queue""")
     assert rows and {r[4] for r in rows} == {"possible_false_merge", "possible_missed_merge"}
     size = dict(q(s, "SELECT entity_id, record_count FROM entities"))
+    # parts the guard split apart on a conflict: a reason that is not the model's own word
+    # (a weak bridge, a direct comparison)
     siblings = {(a, b) for a, b in q(s, """
         SELECT a.e, b.e FROM cluster_splits, unnest(entity_ids) AS a(e), unnest(entity_ids) AS b(e)
-        WHERE a.e <> b.e""")}
+        WHERE a.e <> b.e AND len(list_filter(string_split(reason, '；'), lambda r:
+              r NOT LIKE '%(two groups joined by a single weak link)'
+              AND r NOT LIKE '%(two of its records, compared directly, look like different customers)')) > 0""")}
     for eid, n, conf, priority, kind, p, other in rows:
         assert 0 <= p <= 1
         if kind == "possible_missed_merge" and other is None:
@@ -34,7 +40,7 @@ def test_dedup_ranks_the_queue_by_the_chance_an_entity_is_wrong(review_store_tem
                 s, "SELECT reason FROM review_queue WHERE entity_id = ?", [eid])[0][0]
         elif kind == "possible_missed_merge":
             # average linkage: each of its records' best pair into the other entity,
-            # averaged over its records; never an entity the guard split it from
+            # averaged over its records; never an entity the guard split it from on a conflict
             assert other in size and other != eid and (eid, other) not in siblings
             best = q(s, """
                 WITH x AS (
@@ -56,9 +62,17 @@ def test_dedup_ranks_the_queue_by_the_chance_an_entity_is_wrong(review_store_tem
             # 1 - the weakest membership confidence, for the weakest member
             assert n > 1 and other is None
             assert p == pytest.approx(1 - conf) and priority == pytest.approx(p)
-    # the review threshold still decides who is queued: a multi-record entity with a
-    # likely duplicate in another entity is queued as a possible missed merge
+    # a multi-record entity with a likely duplicate in another entity is queued as a
+    # possible missed merge
     assert any(kind == "possible_missed_merge" and n > 1 for _, n, _, _, kind, _, _ in rows)
+    # parts the guard split on the model's own word (two members compared directly look
+    # different) are one customer as often as their pairs say: one names the other
+    model_split = {(a, b) for a, b in q(s, """
+        SELECT a.e, b.e FROM cluster_splits, unnest(entity_ids) AS a(e), unnest(entity_ids) AS b(e)
+        WHERE a.e <> b.e AND reason NOT LIKE '%；%'
+              AND reason LIKE '%(two of its records, compared directly, look like different customers)'""")}
+    assert model_split and any((eid, other) in model_split
+                               for eid, _, _, _, kind, _, other in rows)
     run_cli("store", "verify", "--store", s)
 
 
@@ -137,3 +151,70 @@ def test_a_store_written_before_the_ranking_gets_its_columns_and_still_verifies(
     cols = {c for (c,) in q(store, "SELECT column_name FROM (DESCRIBE review_queue)")}
     assert {"priority", "kind", "wrong_probability", "other_entity_id"} <= cols
     run_cli("store", "verify", "--store", store)
+
+
+def _id_card(body17: str) -> str:
+    """A valid 18-digit resident ID card number: the 17 digits and their check digit."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights)) % 11]
+
+
+def test_a_split_part_with_a_weak_link_is_queued_naming_the_other_entity(
+    tmp_path, trained_model
+):
+    """A customer whose two records the model scored far below the review threshold (moved
+    from Shanghai to Beijing: new mobile, e-mail and address, and one ID card mistyped) is
+    two entities. Each is wrong with about the chance that pair says, so each is queued as
+    a possible missed merge naming the other, with that chance: not left out because the
+    chance is below 1 − thresholds.review."""
+    cols = ["record_id", "source_system", "customer_name", "customer_type", "uscc",
+            "contact_name", "mobile", "phone", "email", "province", "city", "district",
+            "address", "id_card", "updated_at"]
+    person = {"customer_name": "杨帆", "customer_type": "个人", "contact_name": "杨帆"}
+    rows = [
+        {"record_id": "CRM-1", "source_system": "CRM", **person, "mobile": "13812345675",
+         "email": "x5@qq.com", "province": "上海市", "city": "上海市", "district": "浦东新区",
+         "address": "上海市浦东新区世纪大道105号", "id_card": _id_card("31011519800101523")},
+        {"record_id": "SHOP-1", "source_system": "SHOP", **person, "mobile": "13987654325",
+         "email": "y5@163.com", "province": "北京市", "city": "北京市", "district": "朝阳区",
+         "address": "北京市朝阳区建国路55号", "id_card": _id_card("11010519850202856")},
+    ]
+    # other customers, alike in nothing
+    for i, (name, city, district) in enumerate([
+        ("杭州恒达机械有限公司", "杭州市", "西湖区"), ("王芳", "广州市", "天河区"),
+        ("成都锦程商贸有限公司", "成都市", "武侯区"), ("李娜", "南京市", "鼓楼区"),
+        ("武汉长江电器有限公司", "武汉市", "江汉区"), ("赵敏", "西安市", "雁塔区"),
+        ("苏州工业园区新远科技有限公司", "苏州市", "吴中区"), ("陈静", "重庆市", "渝中区"),
+        ("厦门海鸥贸易有限公司", "厦门市", "思明区"), ("周杰", "天津市", "和平区"),
+    ]):
+        rows.append({"record_id": f"ERP-{i}", "source_system": "ERP", "customer_name": name,
+                     "mobile": f"1370000{i:04d}", "city": city, "district": district,
+                     "address": f"{city}{district}人民路{i + 1}号"})
+    src = tmp_path / "customers.csv"
+    with src.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows({c: r.get(c, "") for c in cols} for r in rows)
+    out = tmp_path / "job"
+    run_cli("dedup", "--config", CONFIG, "--model", trained_model, "--input", src, "--out", out)
+    con = duckdb.connect(str(out / "job.duckdb"), read_only=True)
+    try:
+        entity = dict(con.execute("SELECT record_id, entity_id FROM crosswalk").fetchall())
+        (p,) = con.execute("SELECT match_probability FROM pairs WHERE record_id_l = 'CRM-1' "
+                           "AND record_id_r = 'SHOP-1'").fetchone()
+        queued = {r[0]: r[1:] for r in con.execute(
+            "SELECT entity_id, kind, other_entity_id, wrong_probability, priority, reason "
+            "FROM review_queue").fetchall()}
+    finally:
+        con.close()
+    cfg = yaml.safe_load(CONFIG.read_text("utf-8"))["thresholds"]
+    assert cfg["keep_pairs"] <= p < 1 - cfg["review"]  # a weak link, far below review
+    assert entity["CRM-1"] != entity["SHOP-1"]
+    for mine, theirs in (("CRM-1", "SHOP-1"), ("SHOP-1", "CRM-1")):
+        assert entity[mine] in queued, f"{mine}'s entity is not in the review queue"
+        kind, other, chance, priority, reason = queued[entity[mine]]
+        assert (kind, other) == ("possible_missed_merge", entity[theirs])
+        assert chance == pytest.approx(p) and priority == pytest.approx(p)
+        assert "possible duplicate not merged" in reason
+    # the other customers have no link to anyone: not queued
+    assert not {entity[f"ERP-{i}"] for i in range(10)} & set(queued)

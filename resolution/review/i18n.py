@@ -220,7 +220,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 # Categories of `review_queue.reason` (cluster.build_review_queue writes the text).
 REASONS: dict[str, tuple[str, str, str]] = {
-    "weak": ("最弱关联置信度", "最弱关联低于复核阈值", "weakest link below the review threshold"),
+    "weak": ("最弱关联置信度", "最弱关联可能有误", "weakest link may be wrong"),
     "doubtful": ("成员间存在低匹配概率", "成员间匹配概率低", "members scored as probably different"),
     "near": ("存在可能重复的记录", "可能有未合并的重复", "possible duplicate not merged"),
     "split": ("系统已拆分", "系统已拆分", "split by the guard"),
