@@ -559,9 +559,10 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
     ).fetchall()) if near else {}
     for p in near:
         p["other_name"] = names.get(p["other_entity"])
-    other_versions = entity_versions(con, sorted({p["other_entity"] for p in near}))
+    # the entity's own version and those of the near misses' entities in one query
+    versions = entity_versions(con, [entity_id, *sorted({p["other_entity"] for p in near})])
     for p in near:
-        p["other_version"] = other_versions[p["other_entity"]]
+        p["other_version"] = versions[p["other_entity"]]
     # the model and what explaining with it takes change only with a job
     settings, plan = memo(("explain",), lambda: _settings_and_plan(con))
     explain_pairs(con, settings, inside, masked, plan)
@@ -588,7 +589,7 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
         "near": near,
         "queue": queue_row[0] if queue_row else None,
         "history": events,
-        "version": entity_version(con, entity_id),
+        "version": versions[entity_id],
         "undoable": last_undoable(con, entity_id),
         "pins": [{**pin, "reason": mask_text(pin["reason"]) if masked else pin["reason"]}
                  for pin in pins_on(con, entity_id)],
