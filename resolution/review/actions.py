@@ -1193,6 +1193,15 @@ def pin_entity(con: duckdb.DuckDBPyConnection, pin_id: str, active_only: bool = 
 
 def pins_on(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[dict]:
     """The pins in force on an entity's golden record, latest first."""
+    # a pin is placed on the entity holding most of its records, so only a pin with a
+    # record in this entity can be; when none has, the placement of every pin against the
+    # whole crosswalk (~3-10 ms an entity page at 185k records) is not needed
+    if not scalar(
+        con,
+        "SELECT count(*) FROM golden_pins WHERE active AND len(list_intersect(record_ids, "
+        "(SELECT list(record_id) FROM crosswalk WHERE entity_id = ?))) > 0", [entity_id],
+    ):
+        return []
     found = con.execute(
         f"""SELECT p.pin_id, p.field, p.value, p.pinned_by, p.pinned_at, p.reason
             FROM ({pin_targets_sql("crosswalk", "golden_pins")}) t
