@@ -86,6 +86,15 @@ class StoreBusy(ResolutionError):
     """A batch job holds the store for longer than the app waits."""
 
 
+class _Pending:
+    """A value `StoreAccess.memo` is computing; others asking for it wait for `done`."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value = None
+
+
 class StoreAccess:
     """One store shared by the app's requests: cursors on one connection, parallel reads,
     one write at a time (see the module docstring)."""
@@ -112,6 +121,7 @@ class StoreAccess:
         self._writers = 0  # writes waiting for or holding `_write`
         self._generation = 0  # see the module docstring (`memo`); guarded by `_state`
         self._memo: dict = {}  # key -> (generation, value)
+        self._computing: dict = {}  # (key, generation) -> _Pending, while one computes it
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -255,21 +265,39 @@ class StoreAccess:
         """`compute()`'s value as of the store's current generation, computed once per
         generation for all requests (see the module docstring): call it inside `read`,
         with `compute` reading only through that read's cursor. Outside a read, or in a
-        read nested in a write, it just computes. The value is shared: never change it."""
+        read nested in a write, it just computes. The value is shared: never change it.
+
+        Requests that ask for the same value of the same generation while it is being
+        computed wait for it (at most `wait` seconds) instead of computing it again: after
+        a decision every steward's next queue page is the same, and computing it side by
+        side only shared out the CPU."""
         generation = getattr(self._mine, "generation", None)
         if generation is None:
             return compute()
         with self._state:
             kept = self._memo.get(key)
-        if kept is not None and kept[0] == generation:
-            return kept[1]
-        value = compute()
-        with self._state:
-            if generation == self._generation:  # not already out of date
-                if len(self._memo) >= self.MEMO_SIZE:
-                    self._memo.clear()
-                self._memo[key] = (generation, value)
-        return value
+            if kept is not None and kept[0] == generation:
+                return kept[1]
+            pending = self._computing.get((key, generation))
+            mine = pending is None
+            if mine:
+                pending = self._computing[(key, generation)] = _Pending()
+        if not mine:
+            if pending.done.wait(self.wait) and pending.ok:
+                return pending.value  # computed from a snapshot of the same generation
+            return compute()
+        try:
+            pending.value = compute()
+            pending.ok = True
+        finally:
+            with self._state:
+                del self._computing[(key, generation)]
+                if pending.ok and generation == self._generation:  # not already out of date
+                    if len(self._memo) >= self.MEMO_SIZE:
+                        self._memo.clear()
+                    self._memo[key] = (generation, pending.value)
+            pending.done.set()
+        return pending.value
 
     def _changed(self) -> None:
         """The store may have changed (with `_state` held): what `memo` kept is out of date."""
