@@ -118,7 +118,8 @@ class StoreAccess:
         self._users = 0  # cursors handed out and not yet closed
         self._last = 0.0
         self._broken = False  # a cursor failed in DuckDB: reopen once the others are done
-        self._writers = 0  # writes waiting for or holding `_write`
+        self._writes_asked = 0  # writes ever asked for (`connect`) …
+        self._writes_done = 0  # … and finished (`_let_writes_first`)
         self._generation = 0  # see the module docstring (`memo`); guarded by `_state`
         self._memo: dict = {}  # key -> (generation, value)
         self._computing: dict = {}  # (key, generation) -> _Pending, while one computes it
@@ -308,23 +309,27 @@ class StoreAccess:
     def connect(self):
         """A cursor for work that may write, one at a time in this app (reads go on)."""
         with self._state:
-            self._writers += 1
+            self._writes_asked += 1
         try:
             with self._write, self._cursor() as cur:
                 yield cur
         finally:
             with self._state:
-                self._writers -= 1
+                self._writes_done += 1
                 # after the commit (or rollback), before the request is answered
                 self._changed()
                 self._state.notify_all()
 
     def _let_writes_first(self) -> None:
-        """Wait (at most WRITE_FIRST seconds) while decisions wait or run: the CPU is
-        shared, and a decision, which holds up the next decision, gets it first."""
+        """Wait (at most WRITE_FIRST seconds) while the decisions that were waiting or
+        running when the read came run: the CPU is shared, and a decision, which holds up
+        the next decision, gets it first. Decisions asked for after the read came do not
+        hold it up further: while stewards kept deciding, waiting for no decision to be
+        left made every page wait the whole WRITE_FIRST."""
         deadline = time.monotonic() + self.WRITE_FIRST
         with self._state:
-            while self._writers and time.monotonic() < deadline:
+            ahead = self._writes_asked  # the read waits until as many writes are done
+            while self._writes_done < ahead and time.monotonic() < deadline:
                 self._state.wait(max(deadline - time.monotonic(), 0.001))
 
 
