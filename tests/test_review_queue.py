@@ -8,10 +8,13 @@ the app through its pages and forms, and leaves a store that passes `er store ve
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
+import sys
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from test_review import (  # noqa: F401
     client_for,
     form_tokens,
@@ -20,6 +23,8 @@ from test_review import (  # noqa: F401
     review_store_template,
     store,
 )
+
+from resolution.review.app import create_app
 
 
 @pytest.fixture(autouse=True)
@@ -276,3 +281,60 @@ def test_a_possible_duplicate_entry_names_and_links_the_likely_duplicate(store):
     dupe = re.search(r'class="dupe">(.*?)</div>', row, re.S).group(1)
     assert f'href="/entity/{other}"' in dupe and other_rec in dupe
     assert f"{prob * 100:.1f}%" in dupe
+
+
+# --- the queue page kept between requests (StoreAccess.memo) ----------------------------
+
+
+def _held_client(store):  # noqa: F811
+    """A steward's client of an app that keeps the store open between requests (as
+    `er review serve --hold-store` does), so the queue page is kept between them."""
+    from fastapi.testclient import TestClient
+    from test_review import CONFIG, login
+
+    c = TestClient(create_app(store, CONFIG, hold=30))
+    assert login(c, "wang").status_code == 303
+    return c
+
+
+def test_a_decision_shows_at_once_on_the_kept_queue_page(store):  # noqa: F811
+    c = _held_client(store)
+    try:
+        page = c.get("/queue").text
+        first, shown = _rows(page)[0], _shown(page)
+        csrf, version = form_tokens(c.get(f"/entity/{first}").text)
+        r = c.post(f"/entity/{first}/confirm", data={"csrf": csrf, "version": version},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        after = c.get("/queue").text
+        assert first not in _rows(after) and _shown(after) == shown - 1
+    finally:
+        c.app.state.store.close()
+
+
+def test_a_job_committed_while_the_app_runs_shows_on_the_kept_queue_page(
+        store, tmp_path, demo_files, trained_model):  # noqa: F811
+    c = _held_client(store)
+    try:
+        shown = _shown(c.get("/queue").text)
+        # a job in another process that queues more entities (a higher review threshold):
+        # it waits for the app to let go of the store, commits, and the app opens it again
+        from test_review import CONFIG
+
+        config = tmp_path / "config.yaml"
+        text = CONFIG.read_text("utf-8")
+        assert "  review: 0.95 " in text
+        config.write_text(text.replace("  review: 0.95 ", "  review: 0.99 "), "utf-8")
+        customers, _ = demo_files
+        job = subprocess.run(
+            [sys.executable, "-m", "resolution.cli", "dedup", "--config", str(config),
+             "--model", trained_model, "--input", str(customers), "--out",
+             str(tmp_path / "rerun"), "--store", str(store)],
+            cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=300,
+            check=False)
+        assert job.returncode == 0, job.stdout[-1000:] + job.stderr[-2000:]
+        queued = q(store, "SELECT count(*) FROM review_queue")[0][0]
+        assert queued != shown
+        assert _shown(c.get("/queue").text) == queued
+    finally:
+        c.app.state.store.close()

@@ -28,6 +28,7 @@ the same records again after an undo brings back the same ID.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -325,7 +326,14 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.undoes is not None:
                 golden |= set(_restore_queue(con, ch.undoes))
             if golden or retired:
-                _survive(con, cfg, sorted(golden), retired)
+                # a decision that moves no record and changes no pin (a confirm) leaves
+                # every golden value as it was (they follow from the members' records, the
+                # pins on them and the job's rules): only the confidence and whether the
+                # entity is queued change, and survivorship need not run again (it was
+                # most of a confirm's time, ~70 ms, while the next decision waits)
+                same = (old_map == ch.new_map and ch.pin is None and not ch.pins_active
+                        and not ch.golden and ch.undoes is None and not retired)
+                _survive(con, cfg, sorted(golden), retired, values_kept=same)
             _registry(con, decision_id, ch.new_ids, retired)
             if events:
                 insert_rows(
@@ -484,10 +492,21 @@ def _recompute_confidence(con: duckdb.DuckDBPyConnection, entity_ids: list[str])
 
 
 def _survive(
-    con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[str], gone: list[str]
+    con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[str], gone: list[str],
+    values_kept: bool = False,
 ) -> None:
     """Recompute the golden records of `entity_ids` with the job's survivorship rules and
-    drop those of the `gone` entities."""
+    drop those of the `gone` entities; with `values_kept` (their members and pins are as
+    they were) only what survivorship takes from the crosswalk and the queue: the
+    cluster confidence (the members' lowest) and `needs_review`."""
+    if values_kept:
+        con.execute(
+            """UPDATE entities SET cluster_confidence = c.confidence,
+                      needs_review = entities.entity_id IN (SELECT entity_id FROM review_queue)
+               FROM (SELECT entity_id, min(membership_confidence) AS confidence FROM crosswalk
+                     WHERE entity_id IN (SELECT unnest($ids)) GROUP BY entity_id) c
+               WHERE entities.entity_id = c.entity_id""", {"ids": entity_ids})
+        return
     con.execute("DELETE FROM entities WHERE entity_id IN (SELECT unnest(?))",
                 [sorted(set(entity_ids) | set(gone))])
     if not entity_ids:
@@ -531,17 +550,64 @@ def _golden_for(con: duckdb.DuckDBPyConnection, cfg: Config, entity_ids: list[st
             FROM golden_pins p JOIN ({pin_targets_sql(members, "golden_pins")}) t USING (pin_id)
             WHERE list_contains($ids, t.entity_id)""", params=ids,
     ).to_arrow_table()
-    mem = crypto.connect()  # golden records of real people: spills encrypted
+    with _SCRATCH.lock:
+        mem = _scratch()
+        failed = True
+        try:
+            for name, table in (("records", recs), ("clusters", clus),
+                                ("review_queue", queue), ("golden_pins", pins)):
+                mem.register(f"_{name}", table)
+                mem.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
+                mem.unregister(f"_{name}")
+            survive(mem, cfg.survivorship)
+            golden = mem.sql("SELECT * FROM entities").to_arrow_table()
+            failed = False
+            return golden
+        finally:
+            _scratch_done(mem, failed)
+
+
+class _Scratch:
+    """The in-memory database golden records are recomputed in, kept between decisions:
+    opening one (`crypto.connect`) cost ~7 ms a decision (~20 ms on a busy machine), more
+    than recomputing a small entity's golden record, and a decision holds up the next.
+    One decision at a time uses it (`lock`); it is emptied after each, and opened afresh
+    after a failure or when the encryption key changed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.key: str | None = None
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """The scratch database (with `_SCRATCH.lock` held): empty, and ready for personal
+    data (what it spills is encrypted, `crypto.connect`)."""
+    if _SCRATCH.con is not None and _SCRATCH.key != crypto.key():
+        _SCRATCH.con.close()
+        _SCRATCH.con = None
+    if _SCRATCH.con is None:
+        _SCRATCH.con, _SCRATCH.key = crypto.connect(), crypto.key()
+    return _SCRATCH.con
+
+
+def _scratch_done(mem: duckdb.DuckDBPyConnection, failed: bool) -> None:
+    """Empty the scratch database for the next decision (close it after a failure)."""
     try:
-        for name, table in (("records", recs), ("clusters", clus), ("review_queue", queue),
-                            ("golden_pins", pins)):
-            mem.register(f"_{name}", table)
-            mem.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
-            mem.unregister(f"_{name}")
-        survive(mem, cfg.survivorship)
-        return mem.sql("SELECT * FROM entities").to_arrow_table()
-    finally:
-        mem.close()
+        if not failed:
+            for db, schema, name in mem.execute(
+                    "SELECT database_name, schema_name, table_name FROM duckdb_tables() "
+                    "WHERE NOT internal").fetchall():
+                mem.execute(f"DROP TABLE {quote_ident(db)}.{quote_ident(schema)}."
+                            f"{quote_ident(name)}")
+            return
+    except duckdb.Error:
+        pass
+    mem.close()
+    _SCRATCH.con = None
 
 
 # Entity columns that are not golden-record fields.
@@ -633,6 +699,25 @@ def queued_other(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
     ).fetchall()]
 
 
+def pairs_touching(con: duckdb.DuckDBPyConnection, recs: list[str],
+                   left_only: bool = False) -> list[dict]:
+    """The stored pairs with one of `recs` on either side (a pair with both there once per
+    side), or with `left_only` on the left side, as dicts of the pair's columns.
+
+    Only the records are asked of DuckDB, through the pairs' indexes (one side at a time);
+    what else the caller wants of a pair is decided here, in Python: any further condition
+    in the query (`NOT list_contains(...)`, a probability) made DuckDB scan all the pairs
+    instead, ~10 ms an entity page at 185k records."""
+    if not recs:
+        return []
+    sql = "SELECT * FROM pairs WHERE record_id_l IN (SELECT unnest($m))"
+    if not left_only:
+        sql += " UNION ALL SELECT * FROM pairs WHERE record_id_r IN (SELECT unnest($m))"
+    cur = con.execute(sql, {"m": list(recs)})
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
 def near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
                 other_entities: list[str] | None = None,
                 limit: int | None = None) -> list[dict]:
@@ -642,27 +727,24 @@ def near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
     `own_record`, `other_record` and `other_entity`. What the entity page lists as
     possible duplicates and what a confirm cannot-links.
 
-    The pairs touching the members first (the pairs' indexes, one side at a time), then the
-    other ends' entities: joining every pair with the whole crosswalk twice cost ~0.2 s a
-    confirm at 185k records."""
-    other_ids = [r[0] for r in con.execute(
+    The pairs touching the members first (`pairs_touching`), then the other ends'
+    entities: joining every pair with the whole crosswalk twice cost ~0.2 s a confirm at
+    185k records."""
+    other_ids = {r[0] for r in con.execute(
         "SELECT record_id FROM crosswalk WHERE entity_id IN (SELECT unnest($e))",
         {"e": other_entities},
-    ).fetchall()] if other_entities else []
-    cur = con.execute(
-        """SELECT * FROM (
-               SELECT *, record_id_l AS own_record, record_id_r AS other_record FROM pairs
-               WHERE record_id_l IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_r)
-                 AND (match_probability >= $p OR list_contains($o, record_id_r))
-               UNION ALL
-               SELECT *, record_id_r, record_id_l FROM pairs
-               WHERE record_id_r IN (SELECT unnest($m)) AND NOT list_contains($m, record_id_l)
-                 AND (match_probability >= $p OR list_contains($o, record_id_l)))
-           ORDER BY match_probability DESC, record_id_l, record_id_r""",
-        {"m": recs, "p": NEAR_MISS, "o": other_ids},
-    )
-    cols = [d[0] for d in cur.description]
-    found = [dict(zip(cols, row)) for row in cur.fetchall()]
+    ).fetchall()} if other_entities else set()
+    mine = set(recs)
+    found = []
+    for p in pairs_touching(con, recs):
+        for own, other in (("record_id_l", "record_id_r"), ("record_id_r", "record_id_l")):
+            if p[own] in mine and p[other] not in mine and (
+                    (p["match_probability"] is not None and p["match_probability"] >= NEAR_MISS)
+                    or p[other] in other_ids):
+                found.append({**p, "own_record": p[own], "other_record": p[other]})
+    # strongest first (NULLs last, as DuckDB orders them), then by the pair's records
+    found.sort(key=lambda p: (p["match_probability"] is None, -(p["match_probability"] or 0),
+                              p["record_id_l"], p["record_id_r"]))
     if not found:
         return []
     entity_of = dict(con.execute(
@@ -1111,6 +1193,15 @@ def pin_entity(con: duckdb.DuckDBPyConnection, pin_id: str, active_only: bool = 
 
 def pins_on(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[dict]:
     """The pins in force on an entity's golden record, latest first."""
+    # a pin is placed on the entity holding most of its records, so only a pin with a
+    # record in this entity can be; when none has, the placement of every pin against the
+    # whole crosswalk (~3-10 ms an entity page at 185k records) is not needed
+    if not scalar(
+        con,
+        "SELECT count(*) FROM golden_pins WHERE active AND len(list_intersect(record_ids, "
+        "(SELECT list(record_id) FROM crosswalk WHERE entity_id = ?))) > 0", [entity_id],
+    ):
+        return []
     found = con.execute(
         f"""SELECT p.pin_id, p.field, p.value, p.pinned_by, p.pinned_at, p.reason
             FROM ({pin_targets_sql("crosswalk", "golden_pins")}) t

@@ -33,6 +33,16 @@ either). So:
 
 Other programs that open the file directly (a DuckDB shell) see it busy while requests
 keep coming.
+
+What a page reads that is the same for everyone until the store changes (the queue page,
+the job's model settings) is kept between requests (`memo`) under the store's
+*generation*: a counter that goes up after every write of this app (`connect`, once it
+has committed or rolled back) and every time the store is opened (another process, a
+job or a CLI command, can only have written it while the app had it closed). A value
+is kept under the generation read before its read transaction began, so it never
+stands for a state older than that generation: a request that starts after a decision
+was answered, or after the app reopened the store behind a job, computes afresh.
+Reads nested in a write see its uncommitted work and are never kept.
 """
 
 from __future__ import annotations
@@ -76,6 +86,15 @@ class StoreBusy(ResolutionError):
     """A batch job holds the store for longer than the app waits."""
 
 
+class _Pending:
+    """A value `StoreAccess.memo` is computing; others asking for it wait for `done`."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value = None
+
+
 class StoreAccess:
     """One store shared by the app's requests: cursors on one connection, parallel reads,
     one write at a time (see the module docstring)."""
@@ -84,6 +103,8 @@ class StoreAccess:
     YIELD_SECONDS = 1.0
     # How long a page read lets writes (decisions) in this app go first.
     WRITE_FIRST = 1.0
+    # The most values `memo` keeps (queue views, users); all are dropped when it is full.
+    MEMO_SIZE = 256
 
     def __init__(self, path: str | Path, wait: float = 10.0, hold: float = 0.0):
         self.path = Path(path)
@@ -97,7 +118,11 @@ class StoreAccess:
         self._users = 0  # cursors handed out and not yet closed
         self._last = 0.0
         self._broken = False  # a cursor failed in DuckDB: reopen once the others are done
-        self._writers = 0  # writes waiting for or holding `_write`
+        self._writes_asked = 0  # writes ever asked for (`connect`) …
+        self._writes_done = 0  # … and finished (`_let_writes_first`)
+        self._generation = 0  # see the module docstring (`memo`); guarded by `_state`
+        self._memo: dict = {}  # key -> (generation, value)
+        self._computing: dict = {}  # (key, generation) -> _Pending, while one computes it
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -125,6 +150,11 @@ class StoreAccess:
                 ) from exc
             raise
         try:
+            # one DuckDB thread: requests already keep both cores busy side by side, and
+            # splitting each of their small queries across threads only added scheduling
+            # (~20-30% more CPU an entity or queue page at 185k records); the entry check
+            # server does the same (resolution.check)
+            con.execute("SET threads = 1")
             con.execute(REVIEW_SCHEMA)
             self._db = con.execute("SELECT current_database()").fetchall()[0][0]
         except BaseException:
@@ -157,6 +187,7 @@ class StoreAccess:
                 self._release()
             if self._con is None:
                 self._con = self._open()
+                self._changed()  # another process may have written while it was closed
             cur = self._con.cursor()
             self._users += 1
         self._mine.n = getattr(self._mine, "n", 0) + 1
@@ -214,33 +245,91 @@ class StoreAccess:
     def read(self):
         """A cursor for a page read: one read-only transaction, in parallel with every
         other request (it sees the store as committed when it started; a write in it fails)."""
-        if not getattr(self._mine, "n", 0):
+        outer = not getattr(self._mine, "n", 0)
+        if outer:
             self._let_writes_first()
         with self._cursor() as cur:
-            cur.execute("BEGIN TRANSACTION READ ONLY")
-            fault_point("review_read")
-            yield cur
-            cur.execute("ROLLBACK")  # nothing to keep; closing would end it as well
+            # the generation this read's values may be kept under (`memo`): read before
+            # the transaction begins, so the transaction sees at least that state
+            with self._state:
+                self._mine.generation = self._generation if outer else None
+            try:
+                cur.execute("BEGIN TRANSACTION READ ONLY")
+                fault_point("review_read")
+                yield cur
+                cur.execute("ROLLBACK")  # nothing to keep; closing would end it as well
+            finally:
+                if outer:
+                    self._mine.generation = None
+
+    def memo(self, key, compute):
+        """`compute()`'s value as of the store's current generation, computed once per
+        generation for all requests (see the module docstring): call it inside `read`,
+        with `compute` reading only through that read's cursor. Outside a read, or in a
+        read nested in a write, it just computes. The value is shared: never change it.
+
+        Requests that ask for the same value of the same generation while it is being
+        computed wait for it (at most `wait` seconds) instead of computing it again: after
+        a decision every steward's next queue page is the same, and computing it side by
+        side only shared out the CPU."""
+        generation = getattr(self._mine, "generation", None)
+        if generation is None:
+            return compute()
+        with self._state:
+            kept = self._memo.get(key)
+            if kept is not None and kept[0] == generation:
+                return kept[1]
+            pending = self._computing.get((key, generation))
+            mine = pending is None
+            if mine:
+                pending = self._computing[(key, generation)] = _Pending()
+        if not mine:
+            if pending.done.wait(self.wait) and pending.ok:
+                return pending.value  # computed from a snapshot of the same generation
+            return compute()
+        try:
+            pending.value = compute()
+            pending.ok = True
+        finally:
+            with self._state:
+                del self._computing[(key, generation)]
+                if pending.ok and generation == self._generation:  # not already out of date
+                    if len(self._memo) >= self.MEMO_SIZE:
+                        self._memo.clear()
+                    self._memo[key] = (generation, pending.value)
+            pending.done.set()
+        return pending.value
+
+    def _changed(self) -> None:
+        """The store may have changed (with `_state` held): what `memo` kept is out of date."""
+        self._generation += 1
+        self._memo.clear()
 
     @contextmanager
     def connect(self):
         """A cursor for work that may write, one at a time in this app (reads go on)."""
         with self._state:
-            self._writers += 1
+            self._writes_asked += 1
         try:
             with self._write, self._cursor() as cur:
                 yield cur
         finally:
             with self._state:
-                self._writers -= 1
+                self._writes_done += 1
+                # after the commit (or rollback), before the request is answered
+                self._changed()
                 self._state.notify_all()
 
     def _let_writes_first(self) -> None:
-        """Wait (at most WRITE_FIRST seconds) while decisions wait or run: the CPU is
-        shared, and a decision, which holds up the next decision, gets it first."""
+        """Wait (at most WRITE_FIRST seconds) while the decisions that were waiting or
+        running when the read came run: the CPU is shared, and a decision, which holds up
+        the next decision, gets it first. Decisions asked for after the read came do not
+        hold it up further: while stewards kept deciding, waiting for no decision to be
+        left made every page wait the whole WRITE_FIRST."""
         deadline = time.monotonic() + self.WRITE_FIRST
         with self._state:
-            while self._writers and time.monotonic() < deadline:
+            ahead = self._writes_asked  # the read waits until as many writes are done
+            while self._writes_done < ahead and time.monotonic() < deadline:
                 self._state.wait(max(deadline - time.monotonic(), 0.001))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from resolution.review.actions import (
     entity_versions,
     last_undoable,
     near_misses,
+    pairs_touching,
     pins_on,
     queued_other,
 )
@@ -399,14 +401,9 @@ def _compared_column(comp: dict, have: set[str]) -> str | None:
     return None
 
 
-def explain_pairs(
-    con: duckdb.DuckDBPyConnection, settings: dict | None, pairs: list[dict],
-    masked: bool = False,
-) -> list[dict]:
-    """Add `steps` (the waterfall) to each pair dict (record_id_l, record_id_r,
-    match_weight, match_probability)."""
-    if not settings or not pairs:
-        return pairs
+def explain_plan(con: duckdb.DuckDBPyConnection, settings: dict) -> dict:
+    """What `explain_pairs` needs that depends only on the model and the store's columns
+    (the same for every page until a job: kept with `StoreAccess.memo`)."""
     comparisons = settings.get("comparisons", [])
     lam = settings.get("probability_two_random_records_match") or 1e-4
     prior = math.log2(lam / (1 - lam))
@@ -439,9 +436,40 @@ def explain_pairs(
         f", {quote_ident(c + '_l')}, {quote_ident(c + '_r')}" if c else ", NULL, NULL"
         for c in shown
     )
+    return {"comparisons": comparisons, "prior": prior, "pair_cols": pair_cols,
+            "shown": shown, "side": side, "levels": levels, "value_sql": value_sql}
+
+
+def explain_pairs(
+    con: duckdb.DuckDBPyConnection, settings: dict | None, pairs: list[dict],
+    masked: bool = False, plan: dict | None = None,
+) -> list[dict]:
+    """Add `steps` (the waterfall) to each pair dict (record_id_l, record_id_r,
+    match_weight, match_probability); `plan` is `explain_plan(con, settings)` when the
+    caller kept it."""
+    if not settings or not pairs:
+        return pairs
+    plan = plan or explain_plan(con, settings)
+    comparisons, prior, pair_cols = plan["comparisons"], plan["prior"], plan["pair_cols"]
+    shown, side, levels, value_sql = plan["shown"], plan["side"], plan["levels"], plan["value_sql"]
     n = len(comparisons)
-    # one query for all the page's pairs (a query per pair scanned `records` each time)
     found: dict[int, list] = {}
+    if all(level == "NULL" for level in levels):
+        # every level is stored (gamma_*): only the values shown are read, the records of
+        # all the page's pairs at once through the records' index (joining the records to
+        # the pairs, as below, cost ~10-20 ms a page at 185k records)
+        columns = sorted({c for c in shown if c})
+        ids = sorted({p["record_id_l"] for p in pairs} | {p["record_id_r"] for p in pairs})
+        values_of = {row[0]: dict(zip(columns, row[1:])) for row in con.execute(
+            f"SELECT record_id{''.join(', ' + quote_ident(c) for c in columns)} FROM records "
+            "WHERE record_id IN (SELECT unnest($ids))", {"ids": ids}).fetchall()}
+        for i, p in enumerate(pairs):
+            left, right = values_of.get(p["record_id_l"]), values_of.get(p["record_id_r"])
+            if left is not None and right is not None:
+                found[i] = [None] * n + [v for c in shown
+                                         for v in ((left[c], right[c]) if c else (None, None))]
+        return _steps(pairs, found, comparisons, shown, pair_cols, prior, masked)
+    # one query for all the page's pairs (a query per pair scanned `records` each time)
     try:
         for row in con.execute(
             f"""SELECT __i, {', '.join(levels)}{value_sql} FROM (
@@ -457,6 +485,14 @@ def explain_pairs(
             found[row[0]] = list(row[1:])
     except duckdb.Error:
         found = {}
+    return _steps(pairs, found, comparisons, shown, pair_cols, prior, masked)
+
+
+def _steps(pairs: list[dict], found: dict[int, list], comparisons: list[dict],
+           shown: list, pair_cols: set, prior: float, masked: bool) -> list[dict]:
+    """The waterfall of each pair from its levels and values as read (`found`: per pair,
+    the level index of each comparison, then the left and right value shown of each)."""
+    n = len(comparisons)
     for k_pair, p in enumerate(pairs):
         row = found.get(k_pair) or [None] * (3 * n)
         idx, vals = row[:n], row[n:]
@@ -499,7 +535,20 @@ def _gamma_to_index(comp: dict, gamma: int) -> int | None:
     return non_null[pos] if 0 <= pos < len(non_null) else None
 
 
-def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict | None:
+def _settings_and_plan(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, dict | None]:
+    settings = latest_settings(con)
+    return settings, explain_plan(con, settings) if settings else None
+
+
+def _compute(key, compute):
+    """`memo` for a caller that keeps nothing: compute each time."""
+    return compute()
+
+
+def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
+           memo: Callable = _compute) -> dict | None:
+    """One entity's page; `memo(key, compute)` keeps what is the same for every entity
+    (`StoreAccess.memo`)."""
     found = _dicts(con.execute("SELECT * FROM entities WHERE entity_id = ?", [entity_id]))
     if not found:
         return None
@@ -515,16 +564,15 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         con, [r[0] for r in con.execute(
             "SELECT record_id FROM crosswalk WHERE entity_id = ?", [entity_id]).fetchall()],
         golden)
-    # Pairs touching the members first (the pairs' indexes, one side at a time), then the
-    # entities of their other ends; joining all pairs with the whole crosswalk cost ~0.4 s
-    # at 185k.
+    # Pairs touching the members first (their indexes), then the entities of their other
+    # ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k.
     ids = [m["record_id"] for m in member_rows]
-    inside = _dicts(con.execute(
-        """SELECT p.* FROM pairs p
-           WHERE p.record_id_l IN (SELECT unnest($ids)) AND list_contains($ids, p.record_id_r)
-           ORDER BY p.match_probability, p.record_id_l, p.record_id_r LIMIT 6""",
-        {"ids": ids},
-    ))
+    # the weakest six inside the entity (`pairs_touching` says why filtered here)
+    mine = set(ids)
+    inside = sorted(
+        (p for p in pairs_touching(con, ids, left_only=True) if p["record_id_r"] in mine),
+        key=lambda p: (p["match_probability"] is None, p["match_probability"] or 0,
+                       p["record_id_l"], p["record_id_r"]))[:6]
     # the possible duplicates a confirm cannot-links (with the pairs to the entity the
     # queue says this one probably belongs with, at any probability), the strongest five
     near = near_misses(con, ids, queued_other(con, entity_id), limit=5)
@@ -534,12 +582,14 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
     ).fetchall()) if near else {}
     for p in near:
         p["other_name"] = names.get(p["other_entity"])
-    other_versions = entity_versions(con, sorted({p["other_entity"] for p in near}))
+    # the entity's own version and those of the near misses' entities in one query
+    versions = entity_versions(con, [entity_id, *sorted({p["other_entity"] for p in near})])
     for p in near:
-        p["other_version"] = other_versions[p["other_entity"]]
-    settings = latest_settings(con)
-    explain_pairs(con, settings, inside, masked)
-    explain_pairs(con, settings, near, masked)
+        p["other_version"] = versions[p["other_entity"]]
+    # the model and what explaining with it takes change only with a job
+    settings, plan = memo(("explain",), lambda: _settings_and_plan(con))
+    explain_pairs(con, settings, inside, masked, plan)
+    explain_pairs(con, settings, near, masked, plan)
     if masked:
         golden_fields = []
         for f in fields:
@@ -562,7 +612,7 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool) -> dict
         "near": near,
         "queue": queue_row[0] if queue_row else None,
         "history": events,
-        "version": entity_version(con, entity_id),
+        "version": versions[entity_id],
         "undoable": last_undoable(con, entity_id),
         "pins": [{**pin, "reason": mask_text(pin["reason"]) if masked else pin["reason"]}
                  for pin in pins_on(con, entity_id)],
@@ -647,12 +697,18 @@ def preview(con: duckdb.DuckDBPyConnection, cfg, kind: str, entity_id: str, targ
 
 def history(con: duckdb.DuckDBPyConnection, entity_id: str, record_ids: list[str]) -> list[dict]:
     """Entity events and steward decisions about this entity or its records, newest first."""
+    # the entity's own events, then those naming it as related, in the table's order: the
+    # two conditions joined with OR kept DuckDB from skipping the row groups whose
+    # entity IDs cannot match (~5 ms an entity page at 185k records, most of its history)
     events = _dicts(con.execute(
         """SELECT happened_at AS at_time, 'event' AS kind, event AS what, job_id AS ref,
                   NULL AS who, related_entity_ids AS related, record_ids, NULL AS comment,
                   NULL AS undone_by
-           FROM entity_events
-           WHERE entity_id = $e OR list_contains(related_entity_ids, $e)""",
+           FROM (SELECT rowid AS _row, * FROM entity_events WHERE entity_id = $e
+                 UNION ALL
+                 SELECT rowid AS _row, * FROM entity_events
+                 WHERE list_contains(related_entity_ids, $e) AND entity_id IS DISTINCT FROM $e)
+           ORDER BY _row""",
         {"e": entity_id},
     ))
     decisions = _dicts(con.execute(

@@ -43,7 +43,7 @@ router = APIRouter()
 def entity_page(request: Request, entity_id: str, viewer: Viewer, q: str = "") -> Response:
     masked = not auth.allows(viewer.role, "steward")
     with store(request).read() as con:
-        e = views.entity(con, entity_id, masked)
+        e = views.entity(con, entity_id, masked, store(request).memo)
         found = views.search_entities(con, q, entity_id) if e and q else []
         if e is None:
             moved = con.execute(

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 import duckdb
@@ -58,9 +59,14 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
                      "claim": claim, "sort": sort, "dir": dir})
     request.session["queue_view"] = params
     steward = auth.allows(viewer.role, "steward")
+    view, number = _view(params), _page(page)
     with store(request).read() as con:
-        result = views.queue(con, _view(params), _page(page), viewer.name,
-                             masked=not steward, versions=steward)
+        # the same page for everyone who asks for it until the store changes (a decision,
+        # a job): kept (`StoreAccess.memo`); today's date is part of it (decisions today)
+        result = store(request).memo(
+            ("queue", view, number, viewer.name, steward, dt.date.today()),
+            lambda: views.queue(con, view, number, viewer.name, masked=not steward,
+                                versions=steward))
         holders = _stewards(con) if viewer.role == "admin" else []
     query = urlencode(params)
     return render(request, "queue.html", {
