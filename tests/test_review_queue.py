@@ -317,14 +317,15 @@ def test_a_job_committed_while_the_app_runs_shows_on_the_kept_queue_page(
     c = _held_client(store)
     try:
         shown = _shown(c.get("/queue").text)
-        # a job in another process that queues more entities (a higher review threshold):
-        # it waits for the app to let go of the store, commits, and the app opens it again
+        # a job in another process that queues fewer entities (a budget of half the
+        # queue): it waits for the app to let go of the store, commits, and the app opens
+        # it again
         from test_review import CONFIG
 
         config = tmp_path / "config.yaml"
         text = CONFIG.read_text("utf-8")
-        assert "  review: 0.95 " in text
-        config.write_text(text.replace("  review: 0.95 ", "  review: 0.99 "), "utf-8")
+        assert "  budget: null" in text
+        config.write_text(text.replace("  budget: null", f"  budget: {shown // 2}"), "utf-8")
         customers, _ = demo_files
         job = subprocess.run(
             [sys.executable, "-m", "resolution.cli", "dedup", "--config", str(config),
