@@ -546,16 +546,6 @@ def standardize_table(
             created.append(f"{tmp}_{key}_k")
             sizes[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_k").fetchall()[0][0]
         stats = {"values": sum(sizes.values()), "cached": 0}
-        in_sql = {}
-        for key, (_names, udf, _where) in lookups.items():
-            if udf in _SQL_TWINS:  # the values SQL standardizes set-wise, out of the UDF's way
-                created.append(f"{tmp}_{key}_sql")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_sql AS "
-                            f"{_SQL_TWINS[udf](f'{tmp}_{key}_k')}")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS SELECT * FROM "
-                            f"{tmp}_{key}_k k ANTI JOIN {tmp}_{key}_sql q ON k.k0 = q.k0")
-                in_sql[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_sql").fetchall()[0][0]
-                sizes[key] -= in_sql[key]
         if cache is not None:
             store = _Cache(con, os.fspath(cache))
             if store.ok:
@@ -564,6 +554,18 @@ def standardize_table(
                     hits = store.split(tmp, key)
                     sizes[key] -= hits
                     stats["cached"] += hits
+        in_sql = {}
+        for key, (_names, udf, _where) in lookups.items():
+            # the values SQL standardizes set-wise (of those the cache lacks), out of the
+            # UDF's way; their results join the cache like the UDF's
+            if udf in _SQL_TWINS:
+                created.append(f"{tmp}_{key}_sql")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_sql AS "
+                            f"{_SQL_TWINS[udf](f'{tmp}_{key}_k')}")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS SELECT * FROM "
+                            f"{tmp}_{key}_k k ANTI JOIN {tmp}_{key}_sql q ON k.k0 = q.k0")
+                in_sql[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_sql").fetchall()[0][0]
+                sizes[key] -= in_sql[key]
         n_workers = _worker_count(workers)
         created.extend(f"{tmp}_{key}" for key in lookups)
         _log.info("standardize: distinct values %s, besides %s in SQL (%.1fs)", sizes, in_sql,
@@ -585,12 +587,12 @@ def standardize_table(
                 )
         for key in lookups:  # free the key lists before the big join
             con.execute(f"DROP TABLE IF EXISTS {tmp}_{key}_k")
+        for key in in_sql:
+            con.execute(f"INSERT INTO {tmp}_{key} BY NAME SELECT * FROM {tmp}_{key}_sql")
         if store is not None and store.ok:
             for key in lookups:
                 store.merge(tmp, key)
             store.close()
-        for key in in_sql:  # not cached: SQL recomputes them faster than the cache joins them
-            con.execute(f"INSERT INTO {tmp}_{key} BY NAME SELECT * FROM {tmp}_{key}_sql")
         _log.info("standardize: standardized them (%.1fs)", time.perf_counter() - t0)
 
         def on(alias: str, names: list[str | None]) -> str:
