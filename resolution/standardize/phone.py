@@ -112,9 +112,9 @@ def phone_sql(keys: str) -> str:
 
     def by_length(i: int) -> str:
         whens = " ".join(
-            f"WHEN {n} THEN regexp_full_match(nsn, {quote_literal(pats[i].pattern)})"
+            f"WHEN {n} THEN regexp_full_match(nsn, {quote_literal(rx.pattern)})"
             for n in range(7, 13)
-            if (pats := _cn_type_patterns(n))[i] is not None
+            if (rx := _cn_type_patterns(n)[i]) is not None
         )
         return f"CASE length(nsn) {whens} ELSE false END"
 
