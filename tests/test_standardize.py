@@ -866,6 +866,37 @@ def test_standardize_table_in_worker_processes(monkeypatch):
     _check_table(con, rows)
 
 
+# every plain form SQL standardizes (valid mobiles and landlines, dashed and spaced) and
+# their neighbours left to parse_phone: invalid or unknown numbers in those forms, a trunk 0
+# before a mobile, country prefixes, extensions, full-width digits, other spacing, NULL
+_PLAIN_PHONES = [
+    "13800138000", "138-0013-8000", "138 0013 8000", "19912345678", "16612345678",
+    "02112345678", "021-12345678", "010-12345678", "0755-87654321", "0571-1234567",
+    "075587654321", "0991-1234567", "0898-12345678", "4001234567", "95588",
+    "14012345678", "15415339074", "10012345678", "03682909500", "01234567890", "021-1234567",
+    "013800138000", "0086-13800138000", "8613800138000", "+86 138 0013 8000",
+    "138-0013-8000-12", "021-12345678-801", "021-12345678转801", "138  0013  8000",
+    "１３８００１３８０００", " 13800138000", "138-00138000", "00000000000", "0", None,
+]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_standardize_table_plain_phones_in_sql_agree_with_parse_phone(monkeypatch, workers):
+    monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", 0)
+    con = duckdb.connect()
+    rows = [[f"r{i}", None, None, None, None, None, v, _PLAIN_PHONES[-1 - i]]
+            + [None] * (len(SOURCE_COLS) - 8) for i, v in enumerate(_PLAIN_PHONES)]
+    _table(con, rows)
+    standardize_table(con, "src", "out", workers=workers)
+    got = con.execute("SELECT mobile, mobile_e164, mobile_type, mobile_valid, phone, phone_e164, "
+                      "phone_ext, phone_type, phone_valid FROM out").fetchall()
+    for m, me, mt, mv, p, pe, px, pt, pv in got:
+        assert S.Phone(me, None, mt, mv) == parse_phone(m)._replace(ext=None), m
+        assert S.Phone(pe, px, pt, pv) == parse_phone(p), p
+    assert ("13800138000", "+8613800138000", "mobile", True) == got[0][:4]
+    assert ("0755-87654321", "+8675587654321", "fixed", True) == got[8][:4]
+
+
 def test_standardize_table_falls_back_without_worker_processes(monkeypatch):
     def no_fork(*_args):
         raise OSError("no fork here")

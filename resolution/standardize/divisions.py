@@ -207,20 +207,21 @@ def _scan_admin(text: str, state: tuple, mode: str) -> tuple[tuple, int]:
     district short names and towns only inside a known city); 'name': a company name prefix.
     """
     dv = _divisions()
+    trie = dv.trie
     pos, n = 0, len(text)
     end = 0
     while True:
         while pos < n and text[pos] in _SEP:
             pos += 1
-        if pos >= n:
+        if pos >= n or text[pos] not in trie:  # most scans end at a character no name starts with
             break
         matched = False
         for length in dv.name_lengths(text, pos):
             sub = text[pos : pos + length]
             new = _full_step(state, sub, mode) if sub in dv.full else None
             if new is None and sub in dv.short:
-                rest = text[pos + length :]
-                roadish = mode == "address" and bool(rest) and _ROADISH.match(rest) is not None
+                after = pos + length
+                roadish = mode == "address" and after < n and _ROADISH.match(text, after) is not None
                 new = _short_step(state, sub, mode, roadish)
             if new is not None:
                 if mode == "name" and len(text[pos + length :].strip(_SEP)) < 2:

@@ -38,7 +38,7 @@ from resolution.standardize.email import parse_email
 from resolution.standardize.identifiers import parse_id_card, parse_uscc
 from resolution.standardize.person import person_name
 from resolution.standardize.person_latin import person_name_latin
-from resolution.standardize.phone import parse_phone
+from resolution.standardize.phone import parse_phone, phone_sql
 from resolution.standardize.text import text_basic
 
 _log = logging.getLogger(__name__)
@@ -141,6 +141,11 @@ _UDFS: dict[str, tuple] = {
 }
 
 
+# UDF -> its SQL twin for a class of values: a query over a lookup's key table (k0..) giving
+# the keys it handles with their result r, the same as the UDF's; the other keys go to the UDF
+_SQL_TWINS = {"std_phone": phone_sql}
+
+
 def _run(fn, nargs: int, fields, cols: list[list], cache: dict) -> pa.Array:
     """Apply a standardizer to columns of Python values; the Arrow result a UDF returns."""
     if len(cache) > 200_000:  # bounded: a per-call cache, not a second copy of the data
@@ -158,7 +163,8 @@ def _run(fn, nargs: int, fields, cols: list[list], cache: dict) -> pa.Array:
         return pa.array(out, pa.string())
     if fields == "TIMESTAMP":
         return pa.array(out, pa.timestamp("us"))
-    arrays_out = [pa.array([r[i] for r in out], f[2]) for i, f in enumerate(fields)]
+    columns = list(zip(*out)) if out else [()] * len(fields)  # one pass, not one per field
+    arrays_out = [pa.array(c, f[2]) for c, f in zip(columns, fields)]
     return pa.StructArray.from_arrays(arrays_out, names=[f[0] for f in fields])
 
 
@@ -548,9 +554,22 @@ def standardize_table(
                     hits = store.split(tmp, key)
                     sizes[key] -= hits
                     stats["cached"] += hits
+        in_sql = {}
+        for key, (_names, udf, _where) in lookups.items():
+            # the values SQL standardizes set-wise (of those the cache lacks), out of the
+            # UDF's way; their results join the cache like the UDF's
+            if udf in _SQL_TWINS:
+                created.append(f"{tmp}_{key}_sql")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_sql AS "
+                            f"{_SQL_TWINS[udf](f'{tmp}_{key}_k')}")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp}_{key}_k AS SELECT * FROM "
+                            f"{tmp}_{key}_k k ANTI JOIN {tmp}_{key}_sql q ON k.k0 = q.k0")
+                in_sql[key] = con.execute(f"SELECT count(*) FROM {tmp}_{key}_sql").fetchall()[0][0]
+                sizes[key] -= in_sql[key]
         n_workers = _worker_count(workers)
         created.extend(f"{tmp}_{key}" for key in lookups)
-        _log.info("standardize: distinct values %s (%.1fs)", sizes, time.perf_counter() - t0)
+        _log.info("standardize: distinct values %s, besides %s in SQL (%.1fs)", sizes, in_sql,
+                  time.perf_counter() - t0)
         parallel = n_workers > 1 and sum(sizes.values()) >= PARALLEL_MIN_VALUES
         if parallel:
             try:
@@ -568,6 +587,8 @@ def standardize_table(
                 )
         for key in lookups:  # free the key lists before the big join
             con.execute(f"DROP TABLE IF EXISTS {tmp}_{key}_k")
+        for key in in_sql:
+            con.execute(f"INSERT INTO {tmp}_{key} BY NAME SELECT * FROM {tmp}_{key}_sql")
         if store is not None and store.ok:
             for key in lookups:
                 store.merge(tmp, key)

@@ -26,10 +26,22 @@ class Uscc(NamedTuple):
     valid: bool | None
 
 
-def _uscc_valid(c: str) -> bool:
-    from stdnum.cn import uscc
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {ch: i for i, ch in enumerate(_USCC_ALPHABET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-    return uscc.is_valid(c)
+
+def _uscc_valid(c: str) -> bool:
+    """``stdnum.cn.uscc.is_valid`` for the upper-case ASCII letters and digits parse_uscc
+    passes: the same length, format and check-character test, without stdnum's cleaning of
+    its input, character by character, which was three quarters of parse_uscc's time."""
+    if len(c) != 18 or not c[:8].isdigit():  # ASCII: isdigit is [0-9]
+        return False
+    value = _USCC_VALUE
+    if any(ch not in value for ch in c[8:]):
+        return False
+    total = sum(value[ch] * w for ch, w in zip(c, _USCC_WEIGHTS))
+    return c[17] == _USCC_ALPHABET[(31 - total) % 31]
 
 
 @_cached(65536)

@@ -92,6 +92,48 @@ def _cn_type(nsn: str) -> str | None:
     return None
 
 
+# The forms that need no cleaning, splitting or cutting off: a mobile 13800138000 /
+# 138-0013-8000 / 138 0013 8000, a landline 02112345678 / 021-12345678 / 0571-1234567.
+# parse_phone reads their digits as one national number (0 a trunk prefix), nothing else.
+_SQL_FORMS = (
+    r"1[3-9]\d{9}|1[3-9]\d-\d{4}-\d{4}|1[3-9]\d \d{4} \d{4}"
+    r"|0[1-9]\d{8,10}|0[1-9]\d{1,2}-\d{7,8}"
+)
+
+
+def phone_sql(keys: str) -> str:
+    """SQL: the key column k0 of table `keys` and its ``parse_phone`` result ``r`` as a
+    STRUCT, for the valid numbers in the plain forms (``_SQL_FORMS``), the bulk of a
+    master's phones: the same type test as ``_cn_type`` (phonenumbers' CN patterns, which
+    RE2 reads as Python does), run by DuckDB over all of them at once. Every other value
+    (other forms, invalid numbers, whose result depends on more rules) is not in the result
+    and goes through parse_phone."""
+    from resolution.db import quote_literal
+
+    def by_length(i: int) -> str:
+        whens = " ".join(
+            f"WHEN {n} THEN regexp_full_match(nsn, {quote_literal(rx.pattern)})"
+            for n in range(7, 13)
+            if (rx := _cn_type_patterns(n)[i]) is not None
+        )
+        return f"CASE length(nsn) {whens} ELSE false END"
+
+    general, fixed, mobile = by_length(0), by_length(1), by_length(2)
+    return f"""
+        SELECT k0, struct_pack(e164 := '+86' || nsn, ext := CAST(NULL AS VARCHAR),
+                               type := CASE WHEN is_fixed THEN 'fixed' ELSE 'mobile' END,
+                               valid := true) AS r
+        FROM (
+            SELECT k0, nsn, {fixed} AS is_fixed, {mobile} AS is_mobile, {general} AS is_valid
+            FROM (
+                SELECT k0, CASE WHEN d[1] = '0' THEN d[2:] ELSE d END AS nsn
+                FROM (SELECT k0, replace(replace(k0, '-', ''), ' ', '') AS d
+                      FROM {keys} WHERE regexp_full_match(k0, {quote_literal(_SQL_FORMS)}))
+            )
+        )
+        WHERE is_valid AND (is_fixed OR is_mobile)"""
+
+
 @lru_cache(maxsize=65536)
 def _check_number(candidate: str) -> tuple[str, str | None, bool] | None:
     """(e164, type, valid) for a national digit string, or '+…'/'00…' international ones."""
