@@ -16,7 +16,8 @@ have passed (each bound is per server and client count; `--clients 5,20` runs 5,
 the load, a request without one must be refused (401) and the token's candidates must
 carry masked mobiles. In the review app a share D of the steps are
 steward decisions (a confirm on a queue entity, sent with the version its page showed
-and a unique comment); two clients confirming one entity at once is a refusal (409),
+and a unique comment; a decision step loads the entity page, confirms, and loads the page
+that shows the decision's ID, and the confirm alone is reported beside it); two clients confirming one entity at once is a refusal (409),
 not an error. After the run every decision the app acknowledged must be in the store
 exactly once, none the app refused may be, and `er store verify` must pass. Prints per
 endpoint and client count: requests, errors, throughput, latency p50 / p95 / p99 / max
@@ -136,9 +137,11 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
                 if next(counter, None) is None:
                     return
             t0 = time.perf_counter()
-            label = None
+            label, parts = None, {}
             try:
                 label = one()
+                if isinstance(label, tuple):  # (label, {part: seconds}) of a multi-step one
+                    label, parts = label
                 ok = True
             except Exception as exc:
                 ok, err = False, f"{type(exc).__name__}: {exc}"[:200]
@@ -147,6 +150,8 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
                 lat.append(dt) if ok else errors.append(err)
                 if ok and label:
                     labelled.setdefault(label, []).append(dt)
+                for part, seconds_taken in parts.items():
+                    labelled.setdefault(part, []).append(seconds_taken)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -313,6 +318,7 @@ def main() -> None:
                     token = f"load-{next(seq)}"
                 form = urllib.parse.urlencode({"csrf": tok, "version": version,
                                                "comment": token}).encode()
+                t_post = time.perf_counter()
                 try:
                     post.open(f"{base}/entity/{eid}/confirm", form, timeout=30).read()
                     raise RuntimeError(f"confirm {eid}: no redirect")
@@ -323,13 +329,16 @@ def main() -> None:
                         return "decision (refused: stale)"
                     if exc.code != 303:
                         raise
+                posted = time.perf_counter() - t_post
                 flash = get(f"/entity/{eid}")
                 found = re.search(r"\((D\d{14}-[0-9a-f]{8})\)", flash)
                 if not found:
                     raise RuntimeError(f"confirm {eid}: no decision ID in the page")
                 with tally:
                     acknowledged[token] = found.group(1)
-                return "decision (accepted)"
+                # the whole step is three requests (the page, the confirm, the page with
+                # the decision's ID); the confirm alone is reported beside it
+                return "decision (accepted)", {"decision: the POST confirm alone": posted}
 
             def one():
                 x = rnd.random()
