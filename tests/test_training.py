@@ -263,6 +263,25 @@ def test_a_shared_landline_is_counted_by_the_phone_comparison_only():
     assert _level_of("mobile", a, dict(a)) == "same number"
 
 
+def test_an_address_in_another_city_is_a_different_address():
+    # 万寿路 is in 广州 and in 长沙, and a chain names its store on it 万寿店 in both: road,
+    # number and most characters agree, yet two known, different cities are two places
+    here = {"address_std": "万寿西路448号", "district_std": "从化区", "addr_road": "万寿西路",
+            "addr_number": "448", "city_std": "广州市"}
+    there = {**here, "district_std": "望城区", "city_std": "长沙市"}
+    assert _level_of("address", here, {**here, "address_std": "万寿西路448号1楼"}) == (
+        "same road and number")
+    assert _level_of("address", here, there) == "different"
+    assert _level_of("address", here, {**there, "address_std": "万寿西路448号1楼"}) == "different"
+    assert _level_of("address", here, {**there, "addr_number": "186"}) == "different"
+    assert _level_of("address", here, {**here, "address_std": "万寿西路186号", "addr_number": "186"}
+                     ) == "same road"
+    # a record with no city is not in another one
+    assert _level_of("address", here, {**here, "city_std": None}) == "same address"
+    assert _level_of("address", here, {**there, "city_std": None, "district_std": None}) == (
+        "same address")
+
+
 def test_a_branch_against_its_head_office_is_its_own_level_with_a_fixed_m():
     from resolution.model.settings import HEAD_OFFICE_M
 

@@ -246,15 +246,24 @@ def _address_levels(cc: ComparisonConfig) -> list[dict]:
     extra = cc.extra_columns
     district, road, number, city = (extra + [None, None, None, None])[:4]
     null = _either_null(c) if city is None else f"({_either_null(c)}) AND ({_either_null(city)})"
+    # An address is a place in a city: road names repeat across China's cities (中山路,
+    # 人民路, 解放路 are in hundreds of them), district names too (鼓楼区 in 南京, 福州,
+    # 徐州), and chains name a store after its road (万寿店 on 万寿路 in 广州 and in 长沙).
+    # Two records whose cities are both known and differ are not at one address however
+    # alike the rest reads; they fall through to "different". At 10M demo records, 184k of
+    # the 348k false links inside final entities were such pairs (same road, most
+    # characters or same road and number, in two cities) against 3.5k true pairs.
+    here = "" if city is None else f" AND NOT coalesce({_l(city)} <> {_r(city)}, FALSE)"
     levels = [_level(null, "missing", null=True)]
-    levels.append(_level(_eq(c), "same address", tf=c if cc.term_frequency else None))
+    levels.append(_level(f"{_eq(c)}{here}", "same address",
+                         tf=c if cc.term_frequency else None))
     if road and number:
-        levels.append(_level(f"{_eq(road)} AND {_eq(number)}", "same road and number"))
-    levels.append(_level(char_overlap_sql(c, 0.8), "most characters shared"))
+        levels.append(_level(f"{_eq(road)} AND {_eq(number)}{here}", "same road and number"))
+    levels.append(_level(f"{char_overlap_sql(c, 0.8)}{here}", "most characters shared"))
     if road:
-        levels.append(_level(_eq(road), "same road"))
+        levels.append(_level(f"{_eq(road)}{here}", "same road"))
     if district:
-        levels.append(_level(_eq(district), "same district"))
+        levels.append(_level(f"{_eq(district)}{here}", "same district"))
     if city:
         levels.append(_level(_eq(city), "same city", tf=city))
     levels.append(_level("ELSE", "different"))
