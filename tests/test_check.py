@@ -134,6 +134,30 @@ def test_new_customer_gets_no_high_scoring_candidate(check_env):
     assert flagged / len(new) <= 0.15
 
 
+def test_checks_answered_together_match_checks_answered_alone(check_env):
+    """`Checker.check_many` (what the server runs for requests that arrive together)
+    answers each record as `check` does; a bad record fails only its own request."""
+    from resolution.check import CheckRequest
+    from resolution.errors import InputError
+
+    checker = check_env["checker"]
+    forms = [_form(r) for r, _e in check_env["cases"][:40]]
+    requests = [CheckRequest(f, top_k=5, min_probability=0.0) for f in forms]
+    requests.insert(7, CheckRequest({"customer_type": "person"}))  # nothing to match on
+    answers = checker.check_many(requests)
+    assert isinstance(answers[7], InputError)
+    del answers[7]
+    for form, together in zip(forms, answers):
+        assert not isinstance(together, Exception)
+        alone = checker.check(form, top_k=5, min_probability=0.0)
+        assert [(c.entity_id, c.record_id, c.match_weight, c.match_probability)
+                for c in together.candidates] == \
+            [(c.entity_id, c.record_id, c.match_weight, c.match_probability)
+             for c in alone.candidates]
+        assert together.candidates_scored == alone.candidates_scored
+    assert sum(bool(a.candidates) for a in answers if not isinstance(a, Exception)) >= 20
+
+
 def test_scores_agree_with_the_batch_pairs(check_env):
     """Every pair the batch job kept, scored by the check: the probe's own blocking finds
     the stored partner, and weight and probability are the batch job's."""

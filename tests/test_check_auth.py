@@ -203,6 +203,34 @@ def test_candidates_are_masked_unless_the_role_may_see_them(world):
     assert re.sub(r"\D", "", row["mobile"])[-8:] not in json.dumps(masked["candidates"])
 
 
+def test_concurrent_checks_each_get_their_own_answer(world):
+    """Requests arriving together are scored together (one query for all of them): each
+    still gets the answer it gets alone, masked as its own token says."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    srv, tokens = world["server"], world["tokens"]
+    rows = [r for r in world["rows"][:300] if r["customer_name"]][:48]
+    jobs = [({k: r[k] for k in ("customer_name", "mobile", "address") if r[k]},
+             tokens["check_full" if i % 3 == 0 else "check"]) for i, r in enumerate(rows)]
+
+    def ask(job):
+        form, token = job
+        return srv.call("POST", "/check?min_probability=0", form, token)
+
+    alone = [ask(j) for j in jobs]
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(ask, jobs))
+    assert all(status == 200 for status, _b, _h in alone + together)
+    for (_s, a, _h), (_s2, t, _h2) in zip(alone, together):
+        assert [c["entity_id"] for c in t["candidates"]] == \
+            [c["entity_id"] for c in a["candidates"]]
+        assert [c["match_probability"] for c in t["candidates"]] == \
+            [c["match_probability"] for c in a["candidates"]]
+        assert [c["entity"] for c in t["candidates"]] == [c["entity"] for c in a["candidates"]]
+        assert t["standardized"] == a["standardized"]
+    assert any(a["candidates"] for _s, a, _h in alone)
+
+
 def test_roles_scope_what_a_token_may_do(world):
     srv, tokens = world["server"], world["tokens"]
     for role in ("check", "check_full"):
