@@ -606,7 +606,7 @@ class Checker:
         (~3 ms for one probe's few candidates at 185k records, measured), so a server
         that scores the requests waiting together answers more of them per second."""
         t0 = time.perf_counter()
-        answers: list[CheckResult | Exception] = []
+        answers: dict[int, CheckResult | Exception] = {}
         ready: list[tuple[int, CheckRequest, CheckRecord, dict[str, Any]]] = []
         for i, req in enumerate(requests):
             try:
@@ -615,9 +615,8 @@ class Checker:
                 record = req.record if isinstance(req.record, CheckRecord) else parse_record(
                     req.record)
                 ready.append((i, req, record, standardize_record(record.model_dump())))
-                answers.append(ValueError("not checked"))
             except (InputError, ValueError) as exc:
-                answers.append(exc)
+                answers[i] = exc
         with self._lock:
             snap = self._snap
             scored = self._score(snap, [(std, rec.record_id, None) for _i, _q, rec, std in ready])
@@ -635,7 +634,7 @@ class Checker:
                 snapshot=info,
                 elapsed_ms=round((time.perf_counter() - t0) * 1000, 2),
             )
-        return answers
+        return [answers[i] for i in range(len(requests))]
 
     def score_records(
         self, record: CheckRecord | dict[str, Any], record_ids: list[str] | None = None

@@ -251,8 +251,9 @@ def _address_levels(cc: ComparisonConfig) -> list[dict]:
     # 徐州), and chains name a store after its road (万寿店 on 万寿路 in 广州 and in 长沙).
     # Two records whose cities are both known and differ are not at one address however
     # alike the rest reads; they fall through to "different". At 10M demo records, 184k of
-    # the 348k false links inside final entities were such pairs (same road, most
-    # characters or same road and number, in two cities) against 3.5k true pairs.
+    # the 348k false links inside final entities agreed on an address level finer than
+    # the city (same district, road, most characters, road and number, or address) in two
+    # cities; among all links >= 0.9 at those levels in two cities, 3.5k were true pairs.
     here = "" if city is None else f" AND NOT coalesce({_l(city)} <> {_r(city)}, FALSE)"
     levels = [_level(null, "missing", null=True)]
     levels.append(_level(f"{_eq(c)}{here}", "same address",
