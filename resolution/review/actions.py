@@ -720,12 +720,13 @@ def pairs_touching(con: duckdb.DuckDBPyConnection, recs: list[str],
 
 def near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
                 other_entities: list[str] | None = None,
-                limit: int | None = None) -> list[dict]:
+                limit: int | None = None, touching: list[dict] | None = None) -> list[dict]:
     """The stored pairs joining one of `recs` (an entity's members) to a record of another
     entity, at or above NEAR_MISS, or at any probability when that record is in one of
     `other_entities`; strongest first, at most `limit`. Each is the pair's row with
     `own_record`, `other_record` and `other_entity`. What the entity page lists as
-    possible duplicates and what a confirm cannot-links.
+    possible duplicates and what a confirm cannot-links. `touching` is
+    `pairs_touching(con, recs)` when the caller read it already.
 
     The pairs touching the members first (`pairs_touching`), then the other ends'
     entities: joining every pair with the whole crosswalk twice cost ~0.2 s a confirm at
@@ -736,7 +737,7 @@ def near_misses(con: duckdb.DuckDBPyConnection, recs: list[str],
     ).fetchall()} if other_entities else set()
     mine = set(recs)
     found = []
-    for p in pairs_touching(con, recs):
+    for p in pairs_touching(con, recs) if touching is None else touching:
         for own, other in (("record_id_l", "record_id_r"), ("record_id_r", "record_id_l")):
             if p[own] in mine and p[other] not in mine and (
                     (p["match_probability"] is not None and p["match_probability"] >= NEAR_MISS)
@@ -1191,15 +1192,20 @@ def pin_entity(con: duckdb.DuckDBPyConnection, pin_id: str, active_only: bool = 
     )
 
 
-def pins_on(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[dict]:
-    """The pins in force on an entity's golden record, latest first."""
+def pins_on(con: duckdb.DuckDBPyConnection, entity_id: str,
+            members: list[str] | None = None) -> list[dict]:
+    """The pins in force on an entity's golden record, latest first (`members`: its
+    records, when the caller has them)."""
     # a pin is placed on the entity holding most of its records, so only a pin with a
     # record in this entity can be; when none has, the placement of every pin against the
     # whole crosswalk (~3-10 ms an entity page at 185k records) is not needed
+    if members is None:
+        members = [r[0] for r in con.execute(
+            "SELECT record_id FROM crosswalk WHERE entity_id = ?", [entity_id]).fetchall()]
     if not scalar(
         con,
-        "SELECT count(*) FROM golden_pins WHERE active AND len(list_intersect(record_ids, "
-        "(SELECT list(record_id) FROM crosswalk WHERE entity_id = ?))) > 0", [entity_id],
+        "SELECT count(*) FROM golden_pins WHERE active AND len(list_intersect(record_ids, ?)) > 0",
+        [members],
     ):
         return []
     found = con.execute(

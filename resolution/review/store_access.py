@@ -43,6 +43,11 @@ is kept under the generation read before its read transaction began, so it never
 stands for a state older than that generation: a request that starts after a decision
 was answered, or after the app reopened the store behind a job, computes afresh.
 Reads nested in a write see its uncommitted work and are never kept.
+
+Some values change only with a job: the model the job scored with, the tables' columns,
+the scored pairs (no decision writes `pairs`, `records` or `jobs`' settings). Those are
+kept with `memo(..., lasts="job")` under the store's *epoch*, which goes up only when the
+store is opened: a steward's decision leaves them in place.
 """
 
 from __future__ import annotations
@@ -121,8 +126,9 @@ class StoreAccess:
         self._writes_asked = 0  # writes ever asked for (`connect`) …
         self._writes_done = 0  # … and finished (`_let_writes_first`)
         self._generation = 0  # see the module docstring (`memo`); guarded by `_state`
-        self._memo: dict = {}  # key -> (generation, value)
-        self._computing: dict = {}  # (key, generation) -> _Pending, while one computes it
+        self._epoch = 0  # … and the part of it that changes only when the store is opened
+        self._memo: dict = {}  # (lasts, key) -> (generation or epoch, value)
+        self._computing: dict = {}  # (lasts, key, stamp) -> _Pending, while one computes it
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -155,6 +161,12 @@ class StoreAccess:
             # (~20-30% more CPU an entity or queue page at 185k records); the entry check
             # server does the same (resolution.check)
             con.execute("SET threads = 1")
+            # a join whose other side has at most this many keys (a page's entities, their
+            # records, the pairs of those) reads the big table through its index instead of
+            # scanning it: DuckDB's default, 50, scanned the pairs or the crosswalk for a
+            # queue page's ~100 records, 8-9 ms each at 185k records against 3.6-3.8 ms
+            # through the index; the index costs ~0.03-0.07 ms a key, a scan grows with the store
+            con.execute("SET GLOBAL dynamic_or_filter_threshold = 256")
             con.execute(REVIEW_SCHEMA)
             self._db = con.execute("SELECT current_database()").fetchall()[0][0]
         except BaseException:
@@ -187,7 +199,7 @@ class StoreAccess:
                 self._release()
             if self._con is None:
                 self._con = self._open()
-                self._changed()  # another process may have written while it was closed
+                self._changed(opened=True)  # another process may have written while it was closed
             cur = self._con.cursor()
             self._users += 1
         self._mine.n = getattr(self._mine, "n", 0) + 1
@@ -252,7 +264,8 @@ class StoreAccess:
             # the generation this read's values may be kept under (`memo`): read before
             # the transaction begins, so the transaction sees at least that state
             with self._state:
-                self._mine.generation = self._generation if outer else None
+                self._mine.stamps = ({"write": self._generation, "job": self._epoch}
+                                     if outer else None)
             try:
                 cur.execute("BEGIN TRANSACTION READ ONLY")
                 fault_point("review_read")
@@ -260,21 +273,24 @@ class StoreAccess:
                 cur.execute("ROLLBACK")  # nothing to keep; closing would end it as well
             finally:
                 if outer:
-                    self._mine.generation = None
+                    self._mine.stamps = None
 
-    def memo(self, key, compute):
+    def memo(self, key, compute, lasts: str = "write"):
         """`compute()`'s value as of the store's current generation, computed once per
         generation for all requests (see the module docstring): call it inside `read`,
         with `compute` reading only through that read's cursor. Outside a read, or in a
         read nested in a write, it just computes. The value is shared: never change it.
+        With `lasts="job"` the value is kept until the store is opened again (the epoch):
+        only for what no decision changes.
 
         Requests that ask for the same value of the same generation while it is being
         computed wait for it (at most `wait` seconds) instead of computing it again: after
         a decision every steward's next queue page is the same, and computing it side by
         side only shared out the CPU."""
-        generation = getattr(self._mine, "generation", None)
-        if generation is None:
+        stamps = getattr(self._mine, "stamps", None)
+        if stamps is None:
             return compute()
+        generation, key = stamps[lasts], (lasts, key)
         with self._state:
             kept = self._memo.get(key)
             if kept is not None and kept[0] == generation:
@@ -293,17 +309,23 @@ class StoreAccess:
         finally:
             with self._state:
                 del self._computing[(key, generation)]
-                if pending.ok and generation == self._generation:  # not already out of date
+                now = self._generation if lasts == "write" else self._epoch
+                if pending.ok and generation == now:  # not already out of date
                     if len(self._memo) >= self.MEMO_SIZE:
                         self._memo.clear()
                     self._memo[key] = (generation, pending.value)
             pending.done.set()
         return pending.value
 
-    def _changed(self) -> None:
-        """The store may have changed (with `_state` held): what `memo` kept is out of date."""
+    def _changed(self, opened: bool = False) -> None:
+        """The store may have changed (with `_state` held): what `memo` kept is out of date,
+        and when it was `opened` (a job may have run) what it kept until a job too."""
         self._generation += 1
-        self._memo.clear()
+        if opened:
+            self._epoch += 1
+            self._memo.clear()
+        else:
+            self._memo = {k: v for k, v in self._memo.items() if k[0] == "job"}
 
     @contextmanager
     def connect(self):

@@ -39,7 +39,6 @@ from resolution.review.actions import (
     near_misses,
     pairs_touching,
     pins_on,
-    queued_other,
 )
 from resolution.review.actions import preview as actions_preview
 from resolution.review.i18n import REASONS
@@ -67,6 +66,18 @@ PAGE_SIZE = 50
 def _dicts(cur) -> list[dict[str, Any]]:
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def _compute(key, compute, lasts: str = "write"):
+    """`memo` for a caller that keeps nothing: compute each time."""
+    return compute()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, memo: Callable = _compute) -> set[str]:
+    """A job table's columns (they change only with a job: kept until then by `memo`)."""
+    return memo(("columns", table),
+                lambda: {r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()},
+                lasts="job")
 
 
 def _reason_sql(key: str) -> str:
@@ -213,30 +224,41 @@ def queue(
     who: str | None = None,
     masked: bool = True,
     versions: bool = False,
+    memo: Callable = _compute,
 ) -> dict[str, Any]:
     """One page of the queue as `view` asks for it, for user `who` (the claim filter
-    "mine"); `versions` adds each row's entity version (for the bulk confirm form)."""
+    "mine"); `versions` adds each row's entity version (for the bulk confirm form);
+    `memo` keeps what only a job changes (`StoreAccess.memo`)."""
     view = view or QueueView()
     cond, params, conds = _queue_where(con, view, who)
-    shown = con.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {cond}", params).fetchall()[0][0]
+    counts = con.execute(
+        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {_reason_sql(key)})"
+                                    for key in REASONS) + " FROM review_queue").fetchall()[0]
+    total, by_reason = counts[0], dict(zip(REASONS, counts[1:]))
+    shown = total if cond == "true" else con.execute(
+        f"SELECT count(*) {_QUEUE_FROM} WHERE {cond}", params).fetchall()[0][0]
     pages = max(1, math.ceil(shown / PAGE_SIZE))
     page = min(max(1, page), pages)  # a page number out of range shows the nearest page
-    rows = _dicts(con.execute(
-        f"""SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
-                   q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by,
-                   q.priority, q.kind, q.wrong_probability, q.other_entity_id
-            {_QUEUE_FROM} WHERE {cond}
-            ORDER BY {_order(view)}
-            LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",
-        params,
-    ))
-    ids = [r["entity_id"] for r in rows]
+    # the page's entities first, then their columns: reading the names and sources of
+    # every queued entity to order them took half the query (~10 ms at 185k records)
+    ids = [r[0] for r in con.execute(
+        f"""SELECT q.entity_id {_QUEUE_FROM} WHERE {cond} ORDER BY {_order(view)}
+            LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""", params).fetchall()]
+    # (the page's IDs drive the joins, so each table is read through its index)
+    found = {r["entity_id"]: r for r in _dicts(con.execute(
+        """SELECT q.entity_id, e.customer_name, q.record_count, e.source_systems,
+                  q.cluster_confidence, q.reason, c.who AS holder, c.claimed_by,
+                  q.priority, q.kind, q.wrong_probability, q.other_entity_id
+           FROM (SELECT unnest($ids) AS entity_id) i JOIN review_queue q USING (entity_id)
+           JOIN entities e USING (entity_id) LEFT JOIN claims c USING (entity_id)""",
+        {"ids": ids}))}
+    rows = [found[i] for i in ids]
     others = sorted({r["other_entity_id"] for r in rows if r["other_entity_id"]})
     other_names = dict(con.execute(
         "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest(?))",
         [others]).fetchall()) if others else {}
     dupes = likely_duplicates(con, [r["entity_id"] for r in rows
-                                    if REASONS["near"][0] in (r["reason"] or "")])
+                                    if REASONS["near"][0] in (r["reason"] or "")], memo)
     matched = _matched(con, ids, conds, params) if conds else {}
     versions_of = entity_versions(con, ids) if versions else {}
     for r in rows:
@@ -248,10 +270,6 @@ def queue(
         r["matched"] = m
         if versions:
             r["version"] = versions_of[r["entity_id"]]
-    counts = con.execute(
-        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE {_reason_sql(key)})"
-                                    for key in REASONS) + " FROM review_queue").fetchall()[0]
-    total, by_reason = counts[0], dict(zip(REASONS, counts[1:]))
     by_source = dict(con.execute(
         """SELECT s, count(*) FROM review_queue q JOIN entities e USING (entity_id),
                   unnest(e.source_systems) AS u(s) GROUP BY s ORDER BY s"""
@@ -287,50 +305,86 @@ def _matched(con, ids: list[str], conds: list, params: dict) -> dict[str, dict]:
             for eid, m in found}
 
 
-def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, dict]:
+# How many records' pairs `pairs_of` keeps (~0.2 KB each) before it starts again.
+PAIRS_KEPT = 200_000
+
+
+def pairs_of(con: duckdb.DuckDBPyConnection, recs: list[str], memo: Callable = _compute
+             ) -> list[tuple[str, str, float | None]]:
+    """The scored pairs of `recs` as (one of recs, the other record, probability), a pair
+    with both in `recs` once per side. The pairs change only with a job, so `memo` keeps
+    each record's (until the next job, `PAIRS_KEPT` records at most) and only the records
+    a page has not asked for before are read: after a decision the queue page differs by
+    an entity or two, and reading the pairs of all its ~130 records again cost 15-25 ms
+    at 185k records."""
+    kept: dict = memo(("pairs of records",), dict, lasts="job")  # shared: filled, not changed
+    have = {r: kept.get(r) for r in dict.fromkeys(recs)}
+    missing = [r for r, v in have.items() if v is None]
+    if missing:
+        found: dict[str, list] = {r: [] for r in missing}
+        for own, other, prob in con.execute(
+            """SELECT record_id_l, record_id_r, match_probability FROM pairs
+               WHERE record_id_l IN (SELECT unnest($recs))
+               UNION ALL
+               SELECT record_id_r, record_id_l, match_probability FROM pairs
+               WHERE record_id_r IN (SELECT unnest($recs))""",
+            {"recs": missing},
+        ).fetchall():
+            found[own].append((other, prob))
+        if len(kept) + len(found) > PAIRS_KEPT:
+            kept.clear()
+        kept.update(found)
+        have.update(found)
+    return [(r, other, prob) for r, pairs in have.items() for other, prob in pairs]
+
+
+def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str],
+                      memo: Callable = _compute) -> dict[str, dict]:
     """For entities queued as a possible unmerged duplicate: the pair leaving the entity
     that the model scored highest (not one a steward marked different), with the other
     record's entity: {"record_id", "other_record", "other_entity", "other_name",
     "probability"}."""
     if not entity_ids:
         return {}
-    # each step a lookup through the indexes (members, their pairs one side at a time,
-    # the other ends' entities, the steward's cannot-links, the names): joins against the
-    # whole crosswalk, constraints and entities tables cost ~0.15 s a queue page at 185k
+    # each step a lookup through the indexes (members, their pairs, the other ends'
+    # entities, the steward's cannot-links, the names): joins against the whole
+    # crosswalk, constraints and entities tables cost ~0.15 s a queue page at 185k
     member_of = dict(con.execute(
         "SELECT record_id, entity_id FROM crosswalk WHERE entity_id IN (SELECT unnest(?))",
         [entity_ids],
     ).fetchall())
     recs = list(member_of)
-    out = con.execute(
-        """SELECT record_id_l, record_id_r, match_probability FROM pairs
-           WHERE record_id_l IN (SELECT unnest($recs))
-           UNION ALL
-           SELECT record_id_r, record_id_l, match_probability FROM pairs
-           WHERE record_id_r IN (SELECT unnest($recs))""",
-        {"recs": recs},
-    ).fetchall()
-    others = sorted({o for _, o, _ in out})
-    entity_of = dict(con.execute(
-        "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN (SELECT unnest(?))",
-        [others],
-    ).fetchall()) if others else {}
     different = {frozenset(k) for k in con.execute(
         """SELECT record_id_l, record_id_r FROM constraints
            WHERE active AND kind = 'cannot_link'
              AND (record_id_l IN (SELECT unnest($r)) OR record_id_r IN (SELECT unnest($r)))""",
         {"r": recs},
     ).fetchall()} if recs else set()
-    best: dict[str, tuple] = {}
     # of members tied with the same other record, the first by ID: the order below
     # (probability, then the other record descending, then the member ascending)
-    for member, other, prob in sorted(out, key=lambda t: (-t[2], _desc(t[1]), t[0])):
-        eid = member_of[member]
-        if eid in best or entity_of.get(other) in (None, eid):
-            continue
-        if frozenset((member, other)) in different:
-            continue
-        best[eid] = (member, other, entity_of[other], prob)
+    ordered = sorted(pairs_of(con, recs, memo), key=lambda t: (-t[2], _desc(t[1]), t[0]))
+    # The other end's entity is read only for each entity's strongest candidate (the
+    # members' entities are known), then for the next one where that record has none:
+    # reading the entities of all ~400 other ends of a page cost ~10 ms at 185k records.
+    entity_of: dict[str, str | None] = dict(member_of)
+    best: dict[str, tuple] = {}
+    while True:
+        waiting: dict[str, str] = {}  # entity -> the other record whose entity is asked for
+        for member, other, prob in ordered:
+            eid = member_of[member]
+            if eid in best or eid in waiting or frozenset((member, other)) in different:
+                continue
+            if other not in entity_of:
+                waiting[eid] = other
+            elif entity_of[other] not in (None, eid):
+                best[eid] = (member, other, entity_of[other], prob)
+        if not waiting:
+            break
+        asked = sorted(set(waiting.values()))
+        found = dict(con.execute(
+            "SELECT record_id, entity_id FROM crosswalk WHERE record_id IN (SELECT unnest(?))",
+            [asked]).fetchall())
+        entity_of.update({o: found.get(o) for o in asked})
     names = dict(con.execute(
         "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest(?))",
         [sorted({b[2] for b in best.values()})],
@@ -540,11 +594,6 @@ def _settings_and_plan(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, dic
     return settings, explain_plan(con, settings) if settings else None
 
 
-def _compute(key, compute):
-    """`memo` for a caller that keeps nothing: compute each time."""
-    return compute()
-
-
 def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
            memo: Callable = _compute) -> dict | None:
     """One entity's page; `memo(key, compute)` keeps what is the same for every entity
@@ -563,19 +612,27 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
     member_fields, member_rows, varying = side_by_side(
         con, [r[0] for r in con.execute(
             "SELECT record_id FROM crosswalk WHERE entity_id = ?", [entity_id]).fetchall()],
-        golden)
+        golden, _columns(con, "records", memo))
+    queue_row = _dicts(con.execute("SELECT * FROM review_queue WHERE entity_id = ?", [entity_id]))
     # Pairs touching the members first (their indexes), then the entities of their other
-    # ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k.
+    # ends; joining all pairs with the whole crosswalk cost ~0.4 s at 185k. One read of
+    # the pairs serves both lists below.
     ids = [m["record_id"] for m in member_rows]
-    # the weakest six inside the entity (`pairs_touching` says why filtered here)
     mine = set(ids)
+    touching = pairs_touching(con, ids)
+    # the weakest six inside the entity (`pairs_touching` says why filtered here; such a
+    # pair comes once per side)
     inside = sorted(
-        (p for p in pairs_touching(con, ids, left_only=True) if p["record_id_r"] in mine),
+        {(p["record_id_l"], p["record_id_r"]): p for p in touching
+         if p["record_id_l"] in mine and p["record_id_r"] in mine}.values(),
         key=lambda p: (p["match_probability"] is None, p["match_probability"] or 0,
                        p["record_id_l"], p["record_id_r"]))[:6]
     # the possible duplicates a confirm cannot-links (with the pairs to the entity the
-    # queue says this one probably belongs with, at any probability), the strongest five
-    near = near_misses(con, ids, queued_other(con, entity_id), limit=5)
+    # queue says this one probably belongs with, at any probability: `queued_other`, read
+    # from the entity's queue row), the strongest five
+    other = (queue_row[0].get("other_entity_id") if queue_row else None)
+    near = near_misses(con, ids, [other] if other and other != entity_id else [], limit=5,
+                       touching=touching)
     names = dict(con.execute(
         "SELECT entity_id, customer_name FROM entities WHERE entity_id IN (SELECT unnest($e))",
         {"e": sorted({p["other_entity"] for p in near})},
@@ -587,9 +644,8 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
     for p in near:
         p["other_version"] = versions[p["other_entity"]]
     # the model and what explaining with it takes change only with a job
-    settings, plan = memo(("explain",), lambda: _settings_and_plan(con))
-    explain_pairs(con, settings, inside, masked, plan)
-    explain_pairs(con, settings, near, masked, plan)
+    settings, plan = memo(("explain",), lambda: _settings_and_plan(con), lasts="job")
+    explain_pairs(con, settings, inside + near, masked, plan)  # the records of both in one read
     if masked:
         golden_fields = []
         for f in fields:
@@ -600,7 +656,6 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
     if masked:  # a steward's comment may quote a customer's mobile or ID card
         for h in events:
             h["comment"] = mask_text(h["comment"])
-    queue_row = _dicts(con.execute("SELECT * FROM review_queue WHERE entity_id = ?", [entity_id]))
     return {
         **meta,
         "golden": {f["field"]: f["value"] for f in fields},
@@ -615,17 +670,17 @@ def entity(con: duckdb.DuckDBPyConnection, entity_id: str, masked: bool,
         "version": versions[entity_id],
         "undoable": last_undoable(con, entity_id),
         "pins": [{**pin, "reason": mask_text(pin["reason"]) if masked else pin["reason"]}
-                 for pin in pins_on(con, entity_id)],
+                 for pin in pins_on(con, entity_id, ids)],
         "pinnable": [f["field"] for f in fields if not isinstance(f["value"], list)],
     }
 
 
-def side_by_side(con: duckdb.DuckDBPyConnection, record_ids: list[str], golden: dict
-                 ) -> tuple[list[str], list[dict], set[str]]:
+def side_by_side(con: duckdb.DuckDBPyConnection, record_ids: list[str], golden: dict,
+                 have: set[str] | None = None) -> tuple[list[str], list[dict], set[str]]:
     """The member-record columns shown, the records (values that differ from `golden`
     marked in `_diff`, values the standardizer derived in `_derived`) and the fields
-    whose values vary among them."""
-    have = {r[0] for r in con.execute("DESCRIBE records").fetchall()}
+    whose values vary among them; `have` is the records' columns when the caller kept them."""
+    have = have or _columns(con, "records")
     shown = [(f, raw, cmp) for f, raw, cmp in MEMBER_FIELDS if raw in have]
     cols = ", ".join(
         f"r.{quote_ident(raw)} AS {quote_ident(f)}, "

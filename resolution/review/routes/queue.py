@@ -66,7 +66,7 @@ def queue_page(request: Request, viewer: Viewer, reason: str = "", source: str =
         result = store(request).memo(
             ("queue", view, number, viewer.name, steward, dt.date.today()),
             lambda: views.queue(con, view, number, viewer.name, masked=not steward,
-                                versions=steward))
+                                versions=steward, memo=store(request).memo))
         holders = _stewards(con) if viewer.role == "admin" else []
     query = urlencode(params)
     return render(request, "queue.html", {
