@@ -283,6 +283,46 @@ def test_a_possible_duplicate_entry_names_and_links_the_likely_duplicate(store):
     assert f"{prob * 100:.1f}%" in dupe
 
 
+def test_a_likely_duplicate_marked_different_gives_way_to_the_next_on_the_kept_page(
+        store):  # noqa: F811
+    """The app keeps the scored pairs between decisions (only a job changes them); what a
+    decision changes (here a cannot-link) still shows on the next queue page."""
+    # a record alone, queued as a possible duplicate, with two pairs leaving it
+    rec, eid, best, best_entity, second, second_entity = q(store, """
+        WITH s AS (SELECT x.record_id, x.entity_id FROM review_queue q
+                   JOIN crosswalk x USING (entity_id)
+                   WHERE q.reason LIKE '%存在可能重复%' AND q.record_count = 1),
+        p AS (SELECT s.record_id, s.entity_id,
+                     CASE WHEN p.record_id_l = s.record_id THEN p.record_id_r
+                          ELSE p.record_id_l END AS other, p.match_probability AS prob
+              FROM s JOIN pairs p ON s.record_id IN (p.record_id_l, p.record_id_r)),
+        o AS (SELECT p.*, x.entity_id AS other_entity,
+                     row_number() OVER (PARTITION BY p.record_id
+                                        ORDER BY prob DESC, other DESC) AS k
+              FROM p JOIN crosswalk x ON x.record_id = p.other)
+        SELECT a.record_id, a.entity_id, a.other, a.other_entity, b.other, b.other_entity
+        FROM o a JOIN o b ON a.record_id = b.record_id AND a.k = 1 AND b.k = 2
+        WHERE a.prob > b.prob ORDER BY a.record_id LIMIT 1""")[0]
+    c = _held_client(store)
+    try:
+        def dupe() -> str:
+            page = c.get("/queue", params={"q": eid}).text
+            row = re.search(rf'<tr data-entity="{eid}">.*?</tr>', page, re.S).group(0)
+            return re.search(r'class="dupe">(.*?)</div>', row, re.S).group(1)
+
+        assert f'href="/entity/{best_entity}"' in dupe() and best in dupe()
+        csrf, version = form_tokens(c.get(f"/entity/{best_entity}").text)
+        r = c.post(f"/entity/{best_entity}/different", data={
+            "csrf": csrf, "version": version, "record_a": best, "record_b": rec},
+            follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        now = dupe()
+        assert best not in now
+        assert f'href="/entity/{second_entity}"' in now and second in now
+    finally:
+        c.app.state.store.close()
+
+
 # --- the queue page kept between requests (StoreAccess.memo) ----------------------------
 
 
