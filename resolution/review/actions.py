@@ -231,7 +231,16 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
     touched = sorted(set(old_entities) | set(new_entities) | {ch.entity_id} - {None}
                      | ({ch.target_entity_id} - {None}))
     involved = sorted({str(e) for e in touched} | ch.golden)
-    golden_before = _golden_values(con, involved)
+    # a decision that moves no record and changes no pin (a confirm, a mark-different
+    # between two entities) leaves every golden value as it was (they follow from the
+    # members' records, the pins on them and the job's rules): only the confidence and
+    # whether the entity is queued change. Survivorship, the golden values before and
+    # after, the membership events and the crosswalk update are then skipped; they were
+    # most of a confirm's time, and decisions wait for each other.
+    unmoved = old_map == ch.new_map and not ch.new_ids
+    same = (unmoved and ch.pin is None and not ch.pins_active and not ch.golden
+            and ch.undoes is None)
+    golden_before = {} if same else _golden_values(con, involved)
     queue_cols = [r[0] for r in con.execute("DESCRIBE review_queue").fetchall()]
     queue_before = [
         dict(zip(queue_cols, row))
@@ -253,12 +262,15 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
            WHERE k.active"""
     ).fetchall()
 
-    # entity events: the store's own diff of old and new membership
-    con.execute("CREATE OR REPLACE TEMP TABLE _old (record_id VARCHAR, entity_id VARCHAR)")
-    con.execute("CREATE OR REPLACE TEMP TABLE clusters (record_id VARCHAR, entity_id VARCHAR)")
-    insert_rows(con, "_old", ["record_id", "entity_id"], sorted(old_map.items()))
-    insert_rows(con, "clusters", ["record_id", "entity_id"], sorted(ch.new_map.items()))
-    events = _events(con, set(ch.new_ids)) if ch.new_map else []
+    # entity events: the store's own diff of old and new membership (none when no record
+    # moves)
+    events = []
+    if ch.new_map and not unmoved:
+        con.execute("CREATE OR REPLACE TEMP TABLE _old (record_id VARCHAR, entity_id VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE clusters (record_id VARCHAR, entity_id VARCHAR)")
+        insert_rows(con, "_old", ["record_id", "entity_id"], sorted(old_map.items()))
+        insert_rows(con, "clusters", ["record_id", "entity_id"], sorted(ch.new_map.items()))
+        events = _events(con, set(ch.new_ids))
     retired = sorted(set(old_entities) - set(new_entities))
 
     before = {
@@ -301,10 +313,11 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
                 con.execute("INSERT INTO constraints SELECT a, b, kind, ?, true FROM _newk",
                             [decision_id])
             if ch.new_map:
-                con.execute(
-                    "UPDATE crosswalk SET entity_id = c.entity_id FROM clusters c "
-                    "WHERE crosswalk.record_id = c.record_id"
-                )
+                if not unmoved:
+                    con.execute(
+                        "UPDATE crosswalk SET entity_id = c.entity_id FROM clusters c "
+                        "WHERE crosswalk.record_id = c.record_id"
+                    )
                 _recompute_confidence(con, new_entities)
             con.execute("DELETE FROM review_queue WHERE entity_id IN (SELECT unnest(?))",
                         [sorted(set(retired) | ch.reviewed)])
@@ -326,14 +339,8 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.undoes is not None:
                 golden |= set(_restore_queue(con, ch.undoes))
             if golden or retired:
-                # a decision that moves no record and changes no pin (a confirm) leaves
-                # every golden value as it was (they follow from the members' records, the
-                # pins on them and the job's rules): only the confidence and whether the
-                # entity is queued change, and survivorship need not run again (it was
-                # most of a confirm's time, ~70 ms, while the next decision waits)
-                same = (old_map == ch.new_map and ch.pin is None and not ch.pins_active
-                        and not ch.golden and ch.undoes is None and not retired)
-                _survive(con, cfg, sorted(golden), retired, values_kept=same)
+                # (survivorship need not run again when the values stay: `same` above)
+                _survive(con, cfg, sorted(golden), retired, values_kept=same and not retired)
             _registry(con, decision_id, ch.new_ids, retired)
             if events:
                 insert_rows(
@@ -360,7 +367,7 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
                             [decision_id, ch.undoes["decision_id"]])
             if ch.action != "comment":
                 # the golden values the decision changed, before and after (the audit page)
-                changed_before, changed_after = _golden_changes(
+                changed_before, changed_after = ({}, {}) if same else _golden_changes(
                     golden_before, _golden_values(con, sorted(set(involved) | golden)))
                 con.execute(
                     "UPDATE decisions SET before = ?, after = ? WHERE decision_id = ?",
