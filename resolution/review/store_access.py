@@ -127,8 +127,8 @@ class StoreAccess:
         self._writes_done = 0  # … and finished (`_let_writes_first`)
         self._generation = 0  # see the module docstring (`memo`); guarded by `_state`
         self._epoch = 0  # … and the part of it that changes only when the store is opened
-        self._memo: dict = {}  # (lasts, key) -> (generation or epoch, value)
-        self._computing: dict = {}  # (lasts, key, stamp) -> _Pending, while one computes it
+        self._memo: dict = {}  # (lasts, key) -> (its generation or epoch, value)
+        self._computing: dict[tuple, _Pending] = {}  # ((lasts, key), stamp) -> _Pending, while one computes it
         if not self.path.exists():
             raise ResolutionError(f"store not found: {self.path} (run `er dedup` or `er demo` first)")
         with self.connect() as con:
@@ -297,7 +297,7 @@ class StoreAccess:
                 return kept[1]
             pending = self._computing.get((key, generation))
             mine = pending is None
-            if mine:
+            if pending is None:
                 pending = self._computing[(key, generation)] = _Pending()
         if not mine:
             if pending.done.wait(self.wait) and pending.ok:

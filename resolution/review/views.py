@@ -310,7 +310,7 @@ PAIRS_KEPT = 200_000
 
 
 def pairs_of(con: duckdb.DuckDBPyConnection, recs: list[str], memo: Callable = _compute
-             ) -> list[tuple[str, str, float | None]]:
+             ) -> list[tuple[str, str, float]]:
     """The scored pairs of `recs` as (one of recs, the other record, probability), a pair
     with both in `recs` once per side. The pairs change only with a job, so `memo` keeps
     each record's (until the next job, `PAIRS_KEPT` records at most) and only the records
@@ -318,7 +318,7 @@ def pairs_of(con: duckdb.DuckDBPyConnection, recs: list[str], memo: Callable = _
     an entity or two, and reading the pairs of all its ~130 records again cost 15-25 ms
     at 185k records."""
     kept: dict = memo(("pairs of records",), dict, lasts="job")  # shared: filled, not changed
-    have = {r: kept.get(r) for r in dict.fromkeys(recs)}
+    have: dict[str, list | None] = {r: kept.get(r) for r in dict.fromkeys(recs)}
     missing = [r for r, v in have.items() if v is None]
     if missing:
         found: dict[str, list] = {r: [] for r in missing}
@@ -335,7 +335,7 @@ def pairs_of(con: duckdb.DuckDBPyConnection, recs: list[str], memo: Callable = _
             kept.clear()
         kept.update(found)
         have.update(found)
-    return [(r, other, prob) for r, pairs in have.items() for other, prob in pairs]
+    return [(r, other, prob) for r, pairs in have.items() for other, prob in pairs or []]
 
 
 def likely_duplicates(con: duckdb.DuckDBPyConnection, entity_ids: list[str],
