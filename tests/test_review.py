@@ -661,6 +661,7 @@ def test_bad_query_values_and_oversized_input_give_pages_not_500(store):
     r = _post_comment(c, eid, "x" * 1_100_000)
     assert r.status_code == 413 and "请求" in r.text and r.headers["content-type"].startswith(
         "text/html")
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
     assert q(store, "SELECT count(*) FROM decisions") == [(1,)]
 
 

@@ -68,8 +68,7 @@ def create_app(
         SessionMiddleware, secret_key=_secret(store), session_cookie="er_review",
         max_age=auth.SESSION_HOURS * 3600, same_site="strict", https_only=False,
     )
-    app.middleware("http")(web.limit_body)  # inside security_headers: its 413 gets them too
-    app.middleware("http")(web.security_headers)
+    app.add_middleware(web.Guard)  # body size and security headers
     app.add_exception_handler(web.Halt, web.halt_page)  # refusals and login redirects
     app.add_exception_handler(RequestValidationError, web.invalid_request_page)
     app.add_exception_handler(StoreBusy, web.store_busy_page)  # 503 while a job holds the store

@@ -39,7 +39,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resolution.review import actions, auth
@@ -200,16 +200,43 @@ async def invalid_request_page(request: Request, exc: Exception) -> Response:
 MAX_BODY = 1024 * 1024
 
 
-async def limit_body(request: Request, call_next):
-    size = request.headers.get("content-length", "")
-    if size and (not size.isdigit() or int(size) > MAX_BODY):
-        return _plain_page(
-            request, 413, "too_large",
-            f"请求内容超过 {MAX_BODY // 1024 // 1024} MB，未处理；备注最长 "
-            f"{actions.COMMENT_LIMIT} 字 (the request is larger than "
-            f"{MAX_BODY // 1024 // 1024} MB and was not processed; a comment may be at most "
-            f"{actions.COMMENT_LIMIT:,} characters)")
-    return await call_next(request)
+class Guard:
+    """Around every request (plain ASGI): a body over MAX_BODY is refused before it is
+    read (413), and every response, that refusal included, gets the security headers
+    (`SECURITY_HEADERS`; pages are never cached). Written as plain ASGI rather than two
+    `@app.middleware("http")` functions: those ran each request through extra tasks and
+    streams on the event loop, Python work that held the GIL while the page reads of
+    other stewards waited for it."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def secured(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if not static:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        size = Headers(scope=scope).get("content-length", "")
+        if size and (not size.isdigit() or int(size) > MAX_BODY):
+            refusal = _plain_page(
+                Request(scope, receive), 413, "too_large",
+                f"请求内容超过 {MAX_BODY // 1024 // 1024} MB，未处理；备注最长 "
+                f"{actions.COMMENT_LIMIT} 字 (the request is larger than "
+                f"{MAX_BODY // 1024 // 1024} MB and was not processed; a comment may be at "
+                f"most {actions.COMMENT_LIMIT:,} characters)")
+            await refusal(scope, receive, secured)
+            return
+        await self.app(scope, receive, secured)
 
 
 # --- who is asking --------------------------------------------------------------------------
@@ -308,16 +335,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "frame-ancestors 'none'")
 
 
-async def security_headers(request: Request, call_next):
-    response = await call_next(request)
-    _secure(request, response)
-    return response
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+)
 
 
 def _secure(request: Request, response: Response) -> None:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     if not request.url.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
