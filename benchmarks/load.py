@@ -21,7 +21,10 @@ that shows the decision's ID, and the confirm alone is reported beside it); two 
 not an error. After the run every decision the app acknowledged must be in the store
 exactly once, none the app refused may be, and `er store verify` must pass. Prints per
 endpoint and client count: requests, errors, throughput, latency p50 / p95 / p99 / max
-and the load average (`uptime`'s 1-minute figure) as the run ended.
+and the load average (`uptime`'s 1-minute figure) as the run ended; per server and client
+count also the server process's CPU (`server_cores`, `server_cpu_ms_per_request`, with
+psutil from the `benchmarks` extra), which moves much less than latency with what else
+the machine runs.
 """
 
 from __future__ import annotations
@@ -114,10 +117,25 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))] if s else float("nan")
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """The CPU time (user + system) a process has used so far; None without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    if pid is None:
+        return None
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
 def run_load(name: str, make_client, clients: int, total: int, seconds: float,
-             split=None) -> list[dict]:
+             split=None, server_pid: int | None = None) -> list[dict]:
     """`make_client()` returns a callable doing one request (raising on failure); it may
-    return a label, and with `split` each label is reported as its own endpoint too."""
+    return a label, and with `split` each label is reported as its own endpoint too.
+    With `server_pid`, the server's CPU over the run is reported too (`server_cores`,
+    `server_cpu_ms_per_request`): latency and throughput move with whatever else the
+    machine runs, the CPU a request costs much less."""
     lat: list[float] = []
     labelled: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -154,12 +172,15 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
                     labelled.setdefault(part, []).append(seconds_taken)
 
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds(server_pid)
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    cpu1 = _cpu_seconds(server_pid)
+    server_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
     def stats(label, values, errs):
         return {
             "endpoint": label, "clients": clients, "requests": len(values), "errors": len(errs),
@@ -174,6 +195,10 @@ def run_load(name: str, make_client, clients: int, total: int, seconds: float,
         }
 
     out = [stats(name, lat, errors)]
+    if server_cpu is not None:
+        out[0]["server_cores"] = round(server_cpu / wall, 2) if wall else None
+        out[0]["server_cpu_ms_per_request"] = (round(server_cpu / len(lat) * 1000, 1)
+                                               if lat else None)
     for label in sorted(labelled) if split else []:
         out.append(stats(f"  {label}", labelled[label], []))
     for r in out:
@@ -262,7 +287,8 @@ def main() -> None:
             return one
 
         for clients in counts:
-            results += run_load("POST /check", check_client, clients, a.requests, a.seconds)
+            results += run_load("POST /check", check_client, clients, a.requests, a.seconds,
+                                server_pid=srv.pid)
     finally:
         _stop(srv)
 
@@ -353,7 +379,8 @@ def main() -> None:
 
         for clients in counts:
             results += run_load("review app (GET /queue, GET /entity/ID, POST confirm)",
-                                review_client, clients, a.requests, a.seconds, split=True)
+                                review_client, clients, a.requests, a.seconds, split=True,
+                                server_pid=srv.pid)
     finally:
         _stop(srv)
 
