@@ -706,10 +706,9 @@ def queued_other(con: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
     ).fetchall()]
 
 
-def pairs_touching(con: duckdb.DuckDBPyConnection, recs: list[str],
-                   left_only: bool = False) -> list[dict]:
+def pairs_touching(con: duckdb.DuckDBPyConnection, recs: list[str]) -> list[dict]:
     """The stored pairs with one of `recs` on either side (a pair with both there once per
-    side), or with `left_only` on the left side, as dicts of the pair's columns.
+    side), as dicts of the pair's columns.
 
     Only the records are asked of DuckDB, through the pairs' indexes (one side at a time);
     what else the caller wants of a pair is decided here, in Python: any further condition
@@ -717,10 +716,10 @@ def pairs_touching(con: duckdb.DuckDBPyConnection, recs: list[str],
     instead, ~10 ms an entity page at 185k records."""
     if not recs:
         return []
-    sql = "SELECT * FROM pairs WHERE record_id_l IN (SELECT unnest($m))"
-    if not left_only:
-        sql += " UNION ALL SELECT * FROM pairs WHERE record_id_r IN (SELECT unnest($m))"
-    cur = con.execute(sql, {"m": list(recs)})
+    cur = con.execute(
+        "SELECT * FROM pairs WHERE record_id_l IN (SELECT unnest($m)) "
+        "UNION ALL SELECT * FROM pairs WHERE record_id_r IN (SELECT unnest($m))",
+        {"m": list(recs)})
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
