@@ -339,8 +339,9 @@ def _apply(con: duckdb.DuckDBPyConnection, cfg: Config, ch: _Change, decision_id
             if ch.undoes is not None:
                 golden |= set(_restore_queue(con, ch.undoes))
             if golden or retired:
-                # (survivorship need not run again when the values stay: `same` above)
-                _survive(con, cfg, sorted(golden), retired, values_kept=same and not retired)
+                # (survivorship need not run again when the values stay: `same` above;
+                # no entity retires when no record moves)
+                _survive(con, cfg, sorted(golden), retired, values_kept=same)
             _registry(con, decision_id, ch.new_ids, retired)
             if events:
                 insert_rows(
